@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything they need is installed from here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS := usb,postgres,scale,test
+
+.PHONY: run test system-deps clean bench
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+system-deps:
+	bash scripts/system-deps.sh
+
+run: $(BIN)/.installed node_modules/.installed
+	$(BIN)/phonegate db upgrade
+	$(BIN)/phonegate serve
+
+test: system-deps $(BIN)/.installed node_modules/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache

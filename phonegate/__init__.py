@@ -1,0 +1,1 @@
+"""PhoneGate's command-line front door: the `phonegate` console script and the exit codes it returns."""

@@ -1,0 +1,5 @@
+import sys
+
+from phonegate.cli import main
+
+sys.exit(main())

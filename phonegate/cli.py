@@ -1,0 +1,94 @@
+"""The `phonegate` console script.
+
+Subcommands live beside the code they drive (server/cli.py, device_agent/cli.py, provisioning/cli.py) and are
+imported only when used, so `phonegate simulate` does not pay for Flask and the three packages keep their one
+direction of dependency. Errors become exit codes here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from phonegate.errors import PhoneGateError
+
+# name -> ("module:attribute", one-line help shown by `phonegate --help` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("server.cli:serve", "Run the web pages and /api/v1 on a production WSGI server, with the sweep scheduler."),
+    "db": ("server.cli:db", "Database migrations (db upgrade)."),
+    "service": ("server.cli:service", "Manage services (service add NAME)."),
+    "team": ("server.cli:team", "Manage teams (team add NAME --service NAME)."),
+    "user": ("server.cli:user", "Manage people who log in (user add EMAIL --role ...)."),
+    "staff": ("server.cli:staff", "Manage staff members who hold phones (staff add EMAIL ...)."),
+    "token": ("server.cli:token", "Create API tokens for provisioning and agents (token create ...)."),
+    "policy": ("server.cli:policy", "Publish acceptable-use policy versions (policy publish FILE --version LABEL)."),
+    "app": ("server.cli:app", "Manage the approved-app catalogue (app add APK --role ...)."),
+    "audit": ("server.cli:audit", "Check the audit log's hash chain (audit verify)."),
+    "simulate": ("device_agent.cli:simulate", "Run simulated phones that speak ADB over TCP."),
+    "inspect": ("device_agent.cli:inspect", "Read a phone's facts over ADB; change nothing."),
+    "sweep": ("device_agent.cli:sweep", "Run one compliance sweep now."),
+    "provision": ("provisioning.cli:provision", "Enrol phones and, once approved, install the approved app."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[cmd_name]
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """PhoneGate: WhatsApp on work phones only after the rules are accepted, and proof that phones still follow them."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="phonegate", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except PhoneGateError as exc:
+        if debug:
+            logging.getLogger("phonegate").exception("failed")
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 1
+    except Exception as exc:  # the last line of defence: one sentence, never a traceback unless asked
+        if debug:
+            raise
+        click.echo(f"Unexpected error ({type(exc).__name__}): {exc}. Run with --debug for details.", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

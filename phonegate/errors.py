@@ -1,0 +1,40 @@
+"""The one place where failures meet exit codes.
+
+Every package (server, device_agent, provisioning) raises these, so the console script can turn any of them
+into one readable sentence on stderr and the exit code that INTERFACE.md promises. This module imports nothing
+from the rest of PhoneGate, so depending on it never creates a cycle.
+"""
+
+
+class PhoneGateError(Exception):
+    """Base class: an expected failure with a sentence a person can act on."""
+
+    exit_code = 1
+
+
+class BadInput(PhoneGateError):
+    """Bad usage or bad input; nothing was changed."""
+
+    exit_code = 2
+
+
+class PolicyRefusal(PhoneGateError):
+    """Refused by policy: not approved, wrong APK signer, grant already used..."""
+
+    exit_code = 3
+
+
+class DeviceUnreachable(PhoneGateError):
+    """The phone could not be reached, or has not accepted this computer's key."""
+
+    exit_code = 4
+
+
+class DeviceUnauthorised(DeviceUnreachable):
+    """The phone answered but has not (yet) allowed USB debugging for our key."""
+
+
+class NonCompliant(PhoneGateError):
+    """A sweep finished and found non-compliant phones."""
+
+    exit_code = 5

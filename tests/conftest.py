@@ -1,0 +1,7 @@
+"""Shared pytest set-up. Fixtures live in one module per part, loaded as plugins, so each part owns its own."""
+
+pytest_plugins = [
+    "fixtures_server",
+    "fixtures_phones",
+    "fixtures_apks",
+]

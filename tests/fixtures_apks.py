@@ -1,0 +1,1 @@
+"""Fixtures for APKs: real signed test APKs built with Debian aapt/apksigner."""

@@ -1,0 +1,1 @@
+"""Fixtures for phones: simulated phones, adb keys, test APKs."""
