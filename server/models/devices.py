@@ -1,0 +1,127 @@
+"""Work phones and their lifecycle.
+
+Lifecycle: registered -> pending_approval -> approved -> provisioned, plus rejected, suspended and retired.
+The allowed moves are in ALLOWED_TRANSITIONS and enforced by server.services.lifecycle; the database enforces
+the shapes (known states and roles, a broadcast phone has no individual holder).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models.org import Service, Team
+from server.models.people import StaffMember, User
+from server.models.types import UTCDateTime, utcnow
+
+
+class DeviceState(str, enum.Enum):
+    REGISTERED = "registered"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    PROVISIONED = "provisioned"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+
+
+class DeviceRole(str, enum.Enum):
+    INDIVIDUAL = "individual"
+    BROADCAST = "broadcast"
+
+
+S = DeviceState
+ALLOWED_TRANSITIONS: dict[DeviceState, frozenset[DeviceState]] = {
+    S.REGISTERED: frozenset({S.PENDING_APPROVAL, S.RETIRED}),
+    S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.REGISTERED, S.RETIRED}),
+    S.APPROVED: frozenset({S.PROVISIONED, S.SUSPENDED, S.PENDING_APPROVAL, S.RETIRED}),
+    S.PROVISIONED: frozenset({S.SUSPENDED, S.PENDING_APPROVAL, S.RETIRED}),
+    S.REJECTED: frozenset({S.PENDING_APPROVAL, S.RETIRED}),
+    S.SUSPENDED: frozenset({S.APPROVED, S.PENDING_APPROVAL, S.RETIRED}),
+    S.RETIRED: frozenset(),
+}
+
+_STATES = ", ".join(f"'{s.value}'" for s in DeviceState)
+
+
+class Device(db.Model):
+    __tablename__ = "devices"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_STATES})", name="state_known"),
+        CheckConstraint("role IN ('individual', 'broadcast')", name="role_known"),
+        CheckConstraint("role <> 'broadcast' OR staff_member_id IS NULL", name="broadcast_has_no_holder"),
+        CheckConstraint(
+            "compliance_state IN ('compliant', 'in_grace', 'non_compliant', 'unknown')", name="compliance_state_known"
+        ),
+        Index("ix_devices_team_state", "team_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(128), unique=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(128))
+    model: Mapped[str | None] = mapped_column(String(128))
+    android_release: Mapped[str | None] = mapped_column(String(32))
+    sdk: Mapped[int | None] = mapped_column(Integer)
+    security_patch: Mapped[date | None] = mapped_column(Date)
+    build_fingerprint: Mapped[str | None] = mapped_column(String(512))
+    asset_tag: Mapped[str | None] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default=DeviceRole.INDIVIDUAL.value)
+    staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="RESTRICT"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"), index=True)
+    state: Mapped[str] = mapped_column(String(24), default=DeviceState.REGISTERED.value, index=True)
+    adb_endpoint: Mapped[str | None] = mapped_column(String(255))
+    site: Mapped[str | None] = mapped_column(String(120), index=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    compliance_state: Mapped[str] = mapped_column(String(16), default="unknown", server_default=text("'unknown'"))
+    compliance_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    compliance_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    staff_member: Mapped[StaffMember | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    service: Mapped[Service | None] = relationship()
+
+
+class BroadcastDesignation(db.Model):
+    """Which phone is a service's one Broadcast phone, and since when.
+
+    At most one active designation per service is a partial unique index, so a second designation fails in
+    the database whatever the code does; a handover ends the old row and starts a new one, both audited.
+    """
+
+    __tablename__ = "broadcast_designations"
+    __table_args__ = (
+        Index(
+            "uq_broadcast_one_active_per_service",
+            "service_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "uq_broadcast_one_active_per_device",
+            "device_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="RESTRICT"))
+    designated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+
+    service: Mapped[Service] = relationship()
+    device: Mapped[Device] = relationship()
+    designated_by: Mapped[User | None] = relationship(foreign_keys=[designated_by_id])
