@@ -1,0 +1,218 @@
+"""Phone profiles for the simulator: what a kind of phone reports, loaded from YAML and validated.
+
+A profile is data, not code: properties as `getprop` prints them, installed packages, settings, lock,
+encryption, root state, account types, a small shared-storage tree and fault switches. Every section is
+checked on load and unknown keys are refused, so a typo in a profile fails loudly with the field's name
+instead of silently simulating a different phone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from phonegate.errors import BadInput
+
+PROFILE_DIR = Path(__file__).resolve().parent
+PROFILE_NAMES: list[str] = sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))
+
+FAULT_KEYS = {"latency_ms", "drop_after_bytes", "hang", "refuse_auth", "install_failure", "garbage_output"}
+LOCK_TYPES = {"none", "swipe", "pin", "password", "pattern"}
+
+
+class ProfileInvalid(BadInput, ValueError):
+    """A profile file is malformed; the message names the field."""
+
+
+@dataclass
+class ProfilePackage:
+    name: str
+    version_code: int
+    installer: str | None = None
+    system: bool = False
+    version_name: str | None = None
+    signer: str | None = None  # label of a simulated signing certificate (see simulator.packages)
+    first_install_age_days: float | None = None
+    min_sdk: int | None = None
+    target_sdk: int | None = None
+    apk_path: str | None = None
+
+
+@dataclass
+class ProfileFile:
+    path: str
+    age_days: float = 0.0
+    size: int = 0
+    mode: int = 0o660
+
+
+@dataclass
+class ProfileAccount:
+    type: str
+    name: str
+
+
+@dataclass
+class Profile:
+    name: str
+    description: str
+    serial: str
+    properties: dict[str, str]
+    packages: list[ProfilePackage] = field(default_factory=list)
+    settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    lock: str = "none"
+    su_paths: list[str] = field(default_factory=list)
+    accounts: list[ProfileAccount] = field(default_factory=list)
+    files: list[ProfileFile] = field(default_factory=list)
+    faults: dict[str, Any] = field(default_factory=dict)
+    storage_free_mb: int = 4096
+
+    @property
+    def sdk(self) -> int:
+        return int(self.properties.get("ro.build.version.sdk", "0") or 0)
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a shipped profile by name (see PROFILE_NAMES) or any YAML file by path; raises ProfileInvalid."""
+    path = Path(name_or_path)
+    if not path.suffix and str(name_or_path) in PROFILE_NAMES:
+        path = PROFILE_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ProfileInvalid(
+            f"No phone profile called {str(name_or_path)!r}: use one of {', '.join(PROFILE_NAMES)} or a YAML file path."
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ProfileInvalid(f"Profile {path.name} is not valid YAML: {exc}") from None
+    return parse_profile(data, default_name=path.stem)
+
+
+def parse_profile(data: Any, default_name: str = "custom") -> Profile:
+    where = "profile"
+    top = _mapping(data, where)
+    _no_unknown(top, {"name", "description", "serial", "properties", "packages", "settings", "lock", "root",
+                      "accounts", "files", "faults", "storage_free_mb"}, where)
+    properties = {str(k): _scalar_text(v, f"properties.{k}") for k, v in _mapping(top.get("properties"), "properties").items()}
+    for required in ("ro.product.model", "ro.product.manufacturer", "ro.build.version.sdk", "ro.build.version.release"):
+        if required not in properties:
+            raise ProfileInvalid(f"Profile field properties.{required} is missing.")
+    if not properties["ro.build.version.sdk"].isdigit():
+        raise ProfileInvalid("Profile field properties.ro.build.version.sdk must be a whole number.")
+    packages = [_package(item, f"packages[{i}]") for i, item in enumerate(_list(top.get("packages", []), "packages"))]
+    settings: dict[str, dict[str, str]] = {"global": {}, "secure": {}, "system": {}}
+    for namespace, values in _mapping(top.get("settings", {}), "settings").items():
+        if namespace not in settings:
+            raise ProfileInvalid(f"Profile field settings.{namespace} is unknown: use global, secure or system.")
+        settings[namespace] = {str(k): _scalar_text(v, f"settings.{namespace}.{k}")
+                               for k, v in _mapping(values or {}, f"settings.{namespace}").items()}
+    lock = top.get("lock", "none")
+    if lock not in LOCK_TYPES:
+        raise ProfileInvalid(f"Profile field lock must be one of {', '.join(sorted(LOCK_TYPES))}, not {lock!r}.")
+    root = _mapping(top.get("root", {}) or {}, "root")
+    _no_unknown(root, {"su_paths"}, "root")
+    su_paths = [_text(p, f"root.su_paths[{i}]") for i, p in enumerate(_list(root.get("su_paths", []), "root.su_paths"))]
+    accounts = []
+    for i, item in enumerate(_list(top.get("accounts", []), "accounts")):
+        entry = _mapping(item, f"accounts[{i}]")
+        _no_unknown(entry, {"type", "name"}, f"accounts[{i}]")
+        accounts.append(ProfileAccount(type=_text(entry.get("type"), f"accounts[{i}].type"),
+                                       name=_text(entry.get("name"), f"accounts[{i}].name")))
+    files = []
+    for i, item in enumerate(_list(top.get("files", []), "files")):
+        entry = _mapping(item, f"files[{i}]")
+        _no_unknown(entry, {"path", "age_days", "size", "mode"}, f"files[{i}]")
+        path = _text(entry.get("path"), f"files[{i}].path")
+        if not path.startswith("/"):
+            raise ProfileInvalid(f"Profile field files[{i}].path must be absolute.")
+        files.append(ProfileFile(path=path, age_days=_number(entry.get("age_days", 0), f"files[{i}].age_days"),
+                                 size=_int(entry.get("size", 0), f"files[{i}].size"),
+                                 mode=_int(entry.get("mode", 0o660), f"files[{i}].mode")))
+    faults = _mapping(top.get("faults", {}) or {}, "faults")
+    _no_unknown(faults, FAULT_KEYS, "faults")
+    return Profile(
+        name=_text(top.get("name", default_name), "name"),
+        description=_text(top.get("description", ""), "description", allow_empty=True),
+        serial=_text(top.get("serial", properties.get("ro.serialno", "SIM0000001")), "serial"),
+        properties=properties,
+        packages=packages,
+        settings=settings,
+        lock=lock,
+        su_paths=su_paths,
+        accounts=accounts,
+        files=files,
+        faults=dict(faults),
+        storage_free_mb=_int(top.get("storage_free_mb", 4096), "storage_free_mb"),
+    )
+
+
+def _package(item: Any, where: str) -> ProfilePackage:
+    entry = _mapping(item, where)
+    _no_unknown(entry, {"name", "version_code", "installer", "system", "version_name", "signer",
+                        "first_install_age_days", "min_sdk", "target_sdk", "apk_path"}, where)
+    system = entry.get("system", False)
+    if not isinstance(system, bool):
+        raise ProfileInvalid(f"Profile field {where}.system must be true or false.")
+    optional_int = {k: _int(entry[k], f"{where}.{k}") if entry.get(k) is not None else None for k in ("min_sdk", "target_sdk")}
+    return ProfilePackage(
+        name=_text(entry.get("name"), f"{where}.name"),
+        version_code=_int(entry.get("version_code"), f"{where}.version_code"),
+        installer=_text(entry["installer"], f"{where}.installer") if entry.get("installer") is not None else None,
+        system=system,
+        version_name=_scalar_text(entry["version_name"], f"{where}.version_name") if entry.get("version_name") is not None else None,
+        signer=_text(entry["signer"], f"{where}.signer") if entry.get("signer") is not None else None,
+        first_install_age_days=_number(entry["first_install_age_days"], f"{where}.first_install_age_days")
+        if entry.get("first_install_age_days") is not None else None,
+        apk_path=_text(entry["apk_path"], f"{where}.apk_path") if entry.get("apk_path") is not None else None,
+        **optional_int,
+    )
+
+
+def _no_unknown(entry: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(map(str, entry)) - allowed)
+    if unknown:
+        raise ProfileInvalid(f"Profile field {where}.{unknown[0]} is not a known field (allowed: {', '.join(sorted(allowed))}).")
+
+
+def _mapping(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ProfileInvalid(f"Profile field {where} must be a mapping.")
+    return value
+
+
+def _list(value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise ProfileInvalid(f"Profile field {where} must be a list.")
+    return value
+
+
+def _text(value: Any, where: str, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or (not value and not allow_empty):
+        raise ProfileInvalid(f"Profile field {where} must be a non-empty text.")
+    return value
+
+
+def _scalar_text(value: Any, where: str) -> str:
+    """getprop/settings values are text; YAML may have read them as numbers or booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    if value is None:
+        return ""
+    raise ProfileInvalid(f"Profile field {where} must be a text value.")
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProfileInvalid(f"Profile field {where} must be a whole number >= 0.")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ProfileInvalid(f"Profile field {where} must be a number >= 0.")
+    return float(value)
