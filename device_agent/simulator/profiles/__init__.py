@@ -69,6 +69,7 @@ class Profile:
     files: list[ProfileFile] = field(default_factory=list)
     faults: dict[str, Any] = field(default_factory=dict)
     storage_free_mb: int = 4096
+    adb_features: list[str] | None = None  # None: what adbd of this Android release advertises
 
     @property
     def sdk(self) -> int:
@@ -95,7 +96,7 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
     where = "profile"
     top = _mapping(data, where)
     _no_unknown(top, {"name", "description", "serial", "properties", "packages", "settings", "lock", "root",
-                      "accounts", "files", "faults", "storage_free_mb"}, where)
+                      "accounts", "files", "faults", "storage_free_mb", "adb_features"}, where)
     properties = {str(k): _scalar_text(v, f"properties.{k}") for k, v in _mapping(top.get("properties"), "properties").items()}
     for required in ("ro.product.model", "ro.product.manufacturer", "ro.build.version.sdk", "ro.build.version.release"):
         if required not in properties:
@@ -133,6 +134,9 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
                                  mode=_int(entry.get("mode", 0o660), f"files[{i}].mode")))
     faults = _mapping(top.get("faults", {}) or {}, "faults")
     _no_unknown(faults, FAULT_KEYS, "faults")
+    from device_agent.simulator.phone import Faults  # late: phone.py imports this module
+
+    Faults.from_mapping(faults)  # checks the values' types now, not when a phone is built
     return Profile(
         name=_text(top.get("name", default_name), "name"),
         description=_text(top.get("description", ""), "description", allow_empty=True),
@@ -146,6 +150,8 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         files=files,
         faults=dict(faults),
         storage_free_mb=_int(top.get("storage_free_mb", 4096), "storage_free_mb"),
+        adb_features=None if top.get("adb_features") is None else
+        [_text(f, f"adb_features[{i}]") for i, f in enumerate(_list(top["adb_features"], "adb_features"))],
     )
 
 

@@ -1,0 +1,276 @@
+"""A virtual Android phone: the device side that the ADB server (simulator.server) exposes.
+
+Everything here is synchronous and quick, because the asyncio loop of the ADB server calls it directly for
+hundreds of phones at once. A phone is built from a Profile (simulator.profiles); its clock is the host's,
+so profile ages ("40 days ago") stay true however long a simulation runs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+
+from device_agent.simulator.commands import build_commands
+from device_agent.simulator.packages import InstalledPackage, PackageDatabase, simulated_certificate
+from device_agent.simulator.profiles import Profile, ProfileInvalid, load_profile
+from device_agent.simulator.shell import Shell
+from device_agent.simulator.vfs import VirtualFileSystem
+
+MODERN_FEATURES = ("shell_v2", "cmd", "stat_v2", "ls_v2", "fixed_push_mkdir", "apex", "abb", "abb_exec",
+                   "fixed_push_symlink_timestamp", "sendrecv_v2")
+# adbd's advertised features by release: shell_v2 and cmd came with Android 7 (sdk 24), abb/abb_exec, apex and
+# stat_v2/ls_v2 with Android 10 (29), sendrecv_v2 with Android 11 (30). A profile may override the list.
+FEATURES_BY_SDK = (
+    (30, MODERN_FEATURES),
+    (29, ("shell_v2", "cmd", "stat_v2", "ls_v2", "fixed_push_mkdir", "apex", "abb", "abb_exec", "fixed_push_symlink_timestamp")),
+    (28, ("shell_v2", "cmd", "fixed_push_mkdir", "fixed_push_symlink_timestamp")),
+    (26, ("shell_v2", "cmd", "fixed_push_mkdir")),
+    (24, ("shell_v2", "cmd")),
+    (0, ()),
+)
+
+
+@dataclass
+class ShellOutcome:
+    stdout: bytes
+    stderr: bytes
+    exit_code: int
+
+
+@dataclass
+class FileStat:
+    mode: int  # includes S_IFDIR / S_IFREG
+    size: int
+    mtime: int  # unix seconds
+
+
+@dataclass
+class Faults:
+    """Misbehaviour switches from the profile's `faults:` section; tests may change them at run time."""
+
+    latency_ms: float = 0.0
+    drop_after_bytes: int | None = None
+    hang: bool = False
+    refuse_auth: bool = False
+    install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    garbage_output: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> Faults:
+        known = {f.name: f for f in fields(cls)}
+        values = {}
+        for key, value in data.items():
+            if key not in known:
+                raise ProfileInvalid(f"Profile field faults.{key} is not a known fault.")
+            if key in ("hang", "refuse_auth", "garbage_output") and not isinstance(value, bool):
+                raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
+            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
+            if key == "drop_after_bytes" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ProfileInvalid("Profile field faults.drop_after_bytes must be a whole number >= 0 or null.")
+            if key == "install_failure" and value is not None and (not isinstance(value, str) or not value.startswith("INSTALL_")):
+                raise ProfileInvalid("Profile field faults.install_failure must be an INSTALL_FAILED_... code or null.")
+            values[key] = float(value) if key == "latency_ms" else value
+        return cls(**values)
+
+
+@dataclass
+class VirtualPhone:
+    serial: str
+    profile: Profile
+    properties: dict[str, str]
+    settings: dict[str, dict[str, str]]
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        now = self.now()
+        self.vfs = VirtualFileSystem(now)
+        self.package_db = PackageDatabase(self.sdk)
+        self.shell = Shell(build_commands(self), self._glob, self._write_from_shell)
+        self._garbage_rng = random.Random(self.serial)
+        self._populate(now)
+
+    # ---- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_profile(cls, profile: Profile | str, serial: str | None = None) -> VirtualPhone:
+        if not isinstance(profile, Profile):
+            profile = load_profile(profile)
+        serial = serial or profile.serial
+        properties = dict(profile.properties)
+        properties["ro.serialno"] = serial
+        properties["ro.boot.serialno"] = serial
+        settings = {namespace: dict(values) for namespace, values in profile.settings.items()}
+        return cls(serial=serial, profile=profile, properties=properties, settings=settings,
+                   faults=Faults.from_mapping(profile.faults))
+
+    def _populate(self, now: int) -> None:
+        for entry in self.profile.files:
+            self.vfs.write(entry.path, b"\0" * min(entry.size, 64), entry.mode, int(now - entry.age_days * 86400))
+        for path in self.profile.su_paths:
+            self.vfs.make_dirs(path.rsplit("/", 1)[0], now)
+            self.vfs._nodes[self.vfs.normalise(path)] = type(self.vfs.get("/"))(is_dir=False, mode=0o6755, mtime=now - 86400 * 90)  # type: ignore[misc]
+        for item in self.profile.packages:
+            system = item.system
+            installed = datetime.fromtimestamp(now, timezone.utc) - timedelta(days=item.first_install_age_days or 0)
+            if item.first_install_age_days is None:
+                installed = datetime(2009, 1, 1, tzinfo=timezone.utc) if system else installed
+            uid = 1000 if item.name == "android" else self.package_db.allocate_uid()
+            self.package_db.add(InstalledPackage(
+                name=item.name, version_code=item.version_code, uid=uid,
+                apk_path=item.apk_path or _default_apk_path(item.name, system),
+                certificates=[simulated_certificate(item.signer or f"{item.name}-release")],
+                version_name=item.version_name, installer=item.installer, system=system,
+                first_install=installed, last_update=installed, min_sdk=item.min_sdk or 21,
+                target_sdk=item.target_sdk or self.sdk, signing_version=2 if self.sdk >= 24 else 1,
+            ))
+
+    # ---- what the ADB server asks -----------------------------------------------------------------
+    @property
+    def sdk(self) -> int:
+        try:
+            return int(self.properties.get("ro.build.version.sdk", "0"))
+        except ValueError:
+            return 0
+
+    @staticmethod
+    def now() -> int:
+        return int(time.time())
+
+    def features(self) -> set[str]:
+        if self.profile.adb_features is not None:
+            return set(self.profile.adb_features)
+        return set(next(features for minimum, features in FEATURES_BY_SDK if self.sdk >= minimum))
+
+    def banner(self) -> str:
+        props = self.properties
+        return (f"device::ro.product.name={props.get('ro.product.name', '')};"
+                f"ro.product.model={props.get('ro.product.model', '')};"
+                f"ro.product.device={props.get('ro.product.device', '')};"
+                f"features={','.join(sorted(self.features()))}")
+
+    def run_shell(self, command: str) -> ShellOutcome:
+        stdout, stderr, code = self.shell.run(command)
+        if self.faults.garbage_output:
+            stdout = self._garble(stdout)
+        return ShellOutcome(stdout=stdout, stderr=stderr, exit_code=code)
+
+    def _garble(self, data: bytes) -> bytes:
+        """A flaky phone: output cut short, with random bytes spliced in."""
+        rng = self._garbage_rng
+        if not data:
+            return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
+        cut = rng.randrange(len(data) // 3, len(data)) if len(data) > 3 else len(data)
+        noise = bytes(rng.randrange(256) for _ in range(rng.randrange(8, 128)))
+        middle = rng.randrange(0, max(cut, 1))
+        return data[:middle] + noise + data[middle:cut]
+
+    def install_apk(self, data: bytes, options: list[str]) -> str:
+        """Install rules of Android's package manager, for the cases PhoneGate meets. Returns pm's reply line."""
+        from device_agent.apk import ApkInvalid, inspect_apk_bytes  # the apk reader is only needed for installs
+
+        try:
+            apk = inspect_apk_bytes(data)
+        except ApkInvalid as exc:
+            reason = str(exc)
+            if "not a zip" in reason.lower() or "not an apk" in reason.lower():
+                return "Failure [INSTALL_PARSE_FAILED_NOT_APK: Failed to parse /data/app/vmdl.tmp/base.apk]"
+            if "unsigned" in reason.lower() or "no signature" in reason.lower():
+                return "Failure [INSTALL_PARSE_FAILED_NO_CERTIFICATES: No APK Signature Scheme signature found]"
+            return f"Failure [INSTALL_FAILED_INVALID_APK: {reason}]"
+        if apk.min_sdk is not None and apk.min_sdk > self.sdk:
+            return (f"Failure [INSTALL_FAILED_OLDER_SDK: Failed parse during installPackageLI: /data/app/vmdl.tmp/base.apk "
+                    f"(at Binary XML file line #7): Requires newer sdk version #{apk.min_sdk} (current version is #{self.sdk})]")
+        if self.faults.install_failure:
+            return f"Failure [{self.faults.install_failure}: simulated failure]"
+        existing = self.package_db.packages.get(apk.package)
+        if existing is not None:
+            if sorted(existing.certificates) != sorted(apk.certificates):
+                return (f"Failure [INSTALL_FAILED_UPDATE_INCOMPATIBLE: Existing package {apk.package} "
+                        "signatures do not match newer version; ignoring!]")
+            if self.sdk < 24 and "-r" not in options:
+                return f"Failure [INSTALL_FAILED_ALREADY_EXISTS: Attempt to re-install {apk.package} without first uninstalling.]"
+            if apk.version_code < existing.version_code and "-d" not in options:
+                return (f"Failure [INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code "
+                        f"{apk.version_code} is older than current {existing.version_code}]")
+        now = datetime.fromtimestamp(self.now(), timezone.utc)
+        installer = options[options.index("-i") + 1] if "-i" in options and options.index("-i") + 1 < len(options) else None
+        self.package_db.add(InstalledPackage(
+            name=apk.package, version_code=apk.version_code, version_name=apk.version_name,
+            uid=existing.uid if existing else self.package_db.allocate_uid(),
+            apk_path=existing.apk_path if existing else _default_apk_path(apk.package, False),
+            certificates=list(apk.certificates), installer=installer if installer else (existing.installer if existing else None),
+            system=False, first_install=existing.first_install if existing else now, last_update=now,
+            min_sdk=apk.min_sdk or 1, target_sdk=apk.target_sdk or apk.min_sdk or self.sdk,
+            signing_version=max((int(s[1]) for s in apk.schemes if s[1:].isdigit()), default=1),
+        ))
+        return "Success"
+
+    # ---- sync service -------------------------------------------------------------------------------
+    def stat(self, path: str) -> FileStat | None:
+        node = self.vfs.get(path)
+        if node is None:
+            return None
+        return FileStat(mode=self.vfs.mode_bits(node), size=len(node.data) if not node.is_dir else 4096, mtime=node.mtime)
+
+    def listdir(self, path: str) -> list[tuple[str, FileStat]] | None:
+        entries = self.vfs.children(path)
+        if entries is None:
+            return None
+        return [(name, FileStat(mode=self.vfs.mode_bits(node), size=len(node.data) if not node.is_dir else 4096,
+                                mtime=node.mtime)) for name, node in entries]
+
+    def read_file(self, path: str) -> bytes | None:
+        node = self.vfs.get(path)
+        return None if node is None or node.is_dir else node.data
+
+    def write_file(self, path: str, data: bytes, mode: int, mtime: int) -> str | None:
+        return self.vfs.write(path, data, mode, mtime or self.now())
+
+    # ---- helpers for commands -------------------------------------------------------------------------
+    def _glob(self, pattern: str) -> list[str]:
+        return self.vfs.glob(pattern)
+
+    def _write_from_shell(self, path: str, data: bytes, append: bool) -> str | None:
+        existing = self.vfs.get(path)
+        if append and existing is not None and not existing.is_dir:
+            data = existing.data + data
+        return self.vfs.write(path, data, 0o666, self.now())
+
+    def uname(self, everything: bool) -> str:
+        if not everything:
+            return "Linux\n"
+        kernel = "6.1.75-android14-11" if self.sdk >= 34 else ("5.10.177-android13" if self.sdk >= 31 else "4.4.153-perf")
+        return f"Linux localhost {kernel} #1 SMP PREEMPT Mon Sep 1 00:00:00 UTC 2026 aarch64 Toybox\n"
+
+    def dumpsys_account(self) -> str:
+        lines = ["User UserInfo{0:Owner:c13}:", f"  Accounts: {len(self.profile.accounts)}"]
+        lines += [f"    Account {{name={a.name}, type={a.type}}}" for a in self.profile.accounts]
+        lines += ["", "  Active Sessions: 0", "", "  RegisteredServicesCache: 3 services"]
+        lines += [f"    ServiceInfo: AuthenticatorDescription {{type={t}}}, ComponentInfo{{{t}/.Authenticator}}, uid 10{i:03d}"
+                  for i, t in enumerate(sorted({a.type for a in self.profile.accounts}))]
+        return "\n".join(lines) + "\n"
+
+    def dumpsys_lock_settings(self) -> str:
+        credential = {"none": "None", "swipe": "None", "pin": "Pin", "password": "Password", "pattern": "Pattern"}[self.profile.lock]
+        lines = ["Current lock settings service state:", "", "User State:", " User 0"]
+        if self.sdk >= 28:
+            lines += [f" CredentialType: {credential}", f" SeparateChallenge: {str(credential != 'None').lower()}"]
+        else:  # older releases show only the password quality
+            quality = {"None": 0, "Pattern": 65536, "Pin": 131072, "Password": 262144}[credential]
+            lines += [f"  Quality: {quality}"]
+        lines += ["", "StrongAuth:", "PrimaryAuthFlags state:", " userId=0, primaryAuthFlags=0"]
+        return "\n".join(lines) + "\n"
+
+
+def _default_apk_path(name: str, system: bool) -> str:
+    if system:
+        return f"/system/priv-app/{name.rsplit('.', 1)[-1].capitalize()}/{name.rsplit('.', 1)[-1].capitalize()}.apk"
+    token = format(abs(hash_name(name)) % (1 << 60), "x")
+    return f"/data/app/~~{token[:11]}A==/{name}-{token[3:14]}Q==/base.apk"
+
+
+def hash_name(name: str) -> int:
+    import zlib
+    return zlib.crc32(name.encode()) * 2654435761

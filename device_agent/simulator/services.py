@@ -1,0 +1,227 @@
+"""What a simulated phone does when a host opens a stream: shell (v1 and v2), exec, abb_exec installs, sync.
+
+Each service is a coroutine over a `DeviceStream`; `open_service` picks one from the destination string, the way
+adbd does. The phone's state and its shell belong to VirtualPhone; this module only speaks the service formats.
+"""
+
+from __future__ import annotations
+
+import shlex
+import struct
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from device_agent.simulator.phone import FileStat, VirtualPhone
+    from device_agent.simulator.protocol import DeviceStream
+
+Service = Callable[["DeviceStream"], Awaitable[None]]
+
+# shell protocol v2 packet ids
+SHELL_STDIN, SHELL_STDOUT, SHELL_STDERR, SHELL_EXIT, SHELL_CLOSE_STDIN = 0, 1, 2, 3, 4
+
+SYNC_DATA_MAX = 64 * 1024
+_STAT_V1 = struct.Struct("<4sIII")
+_STAT_V2 = struct.Struct("<4sIQQIIIIQqqq")  # 72 bytes: id error dev ino mode nlink uid gid size atime mtime ctime
+_DENT_V1 = struct.Struct("<4sIIII")
+_DENT_V2 = struct.Struct("<4sIQQIIIIQqqqI")
+_ENOENT = 2
+_SHELL_UID = 2000
+
+
+def open_service(destination: str, phone: VirtualPhone) -> Service | None:
+    """The coroutine serving `destination`, or None for a service this phone does not offer (-> CLSE)."""
+    name, sep, argument = destination.partition(":")
+    if not sep:
+        return None
+    options = name.split(",")
+    if options[0] == "shell":
+        if not argument.strip():
+            return None  # interactive shells are not simulated
+        framed = "v2" in options[1:] and "shell_v2" in phone.features()
+        return lambda stream: _shell(stream, phone, argument, framed)
+    if name == "exec":
+        return lambda stream: _exec(stream, phone, argument)
+    if name == "abb_exec" and "abb_exec" in phone.features():
+        return lambda stream: _abb_exec(stream, phone, argument.split("\0"))
+    if name == "sync":
+        return lambda stream: _sync(stream, phone)
+    return None
+
+
+async def _shell(stream: DeviceStream, phone: VirtualPhone, command: str, framed: bool) -> None:
+    install = _streamed_install(_split(command))
+    if install is not None:
+        output = await _receive_install(stream, phone, *install)
+        await stream.write(_frame(SHELL_STDOUT, output) + _frame(SHELL_EXIT, b"\0") if framed else output)
+        return
+    outcome = phone.run_shell(command)
+    if not framed:
+        # Without shell_v2 stdout and stderr share the pipe and the exit code is lost, as on old phones.
+        await stream.write(outcome.stdout + outcome.stderr)
+        return
+    frames = b""
+    if outcome.stdout:
+        frames += _frame(SHELL_STDOUT, outcome.stdout)
+    if outcome.stderr:
+        frames += _frame(SHELL_STDERR, outcome.stderr)
+    frames += _frame(SHELL_EXIT, bytes([outcome.exit_code & 0xFF]))
+    await stream.write(frames)
+
+
+async def _exec(stream: DeviceStream, phone: VirtualPhone, command: str) -> None:
+    install = _streamed_install(_split(command))
+    if install is not None:
+        await stream.write(await _receive_install(stream, phone, *install))
+        return
+    outcome = phone.run_shell(command)
+    await stream.write(outcome.stdout + outcome.stderr)
+
+
+async def _abb_exec(stream: DeviceStream, phone: VirtualPhone, argv: list[str]) -> None:
+    install = _streamed_install(["cmd", *argv])
+    if install is not None:
+        await stream.write(await _receive_install(stream, phone, *install))
+        return
+    outcome = phone.run_shell(shlex.join(["cmd", *argv]))
+    await stream.write(outcome.stdout + outcome.stderr)
+
+
+def _split(command: str) -> list[str]:
+    try:
+        return shlex.split(command)  # the client single-quotes arguments; split them as sh -c would
+    except ValueError:
+        return []
+
+
+def _streamed_install(argv: list[str]) -> tuple[int | None, list[str]] | None:
+    """(size, options) when argv is `cmd package install ... -S SIZE` or `pm install ... -S SIZE`, else None."""
+    if argv[:3] == ["cmd", "package", "install"]:
+        rest = argv[3:]
+    elif argv[:2] == ["pm", "install"]:
+        rest = argv[2:]
+    else:
+        return None
+    if "-S" not in rest:
+        return None
+    index = rest.index("-S")
+    try:
+        size: int | None = int(rest[index + 1])
+    except (IndexError, ValueError):
+        size = None
+    options = rest[:index] + rest[index + 2 :]
+    return (size if size is not None and size >= 0 else None), options
+
+
+async def _receive_install(stream: DeviceStream, phone: VirtualPhone, size: int | None, options: list[str]) -> bytes:
+    if size is None:
+        return b"Error: -S needs the APK size in bytes\n"
+    data = await stream.read_exactly(size)
+    result = phone.install_apk(data, options)
+    return result.encode("utf-8") + b"\n"
+
+
+def _frame(kind: int, data: bytes) -> bytes:
+    return struct.pack("<BI", kind, len(data)) + data
+
+
+async def _sync(stream: DeviceStream, phone: VirtualPhone) -> None:
+    while True:
+        try:
+            header = await stream.read_exactly(8)
+        except EOFError:
+            return
+        request, length = header[:4], int.from_bytes(header[4:], "little")
+        if request == b"QUIT":
+            return
+        if length > 4096:
+            await stream.write(_fail("path too long"))
+            return
+        path = (await stream.read_exactly(length)).decode("utf-8", errors="surrogateescape")
+        if request == b"STAT":
+            stat = phone.stat(path)
+            await stream.write(_STAT_V1.pack(b"STAT", *(_v1(stat) if stat else (0, 0, 0))))
+        elif request in (b"STA2", b"LST2"):
+            await stream.write(_stat_v2(request, phone.stat(path)))
+        elif request in (b"LIST", b"LIS2"):
+            await stream.write(_listing(request == b"LIS2", phone.listdir(path) or []))
+        elif request == b"RECV":
+            await _send_file(stream, phone, path)
+        elif request == b"SEND":
+            if not await _receive_file(stream, phone, path):
+                return
+        else:
+            await stream.write(_fail(f"unknown sync request {request!r}"))
+            return
+
+
+def _v1(stat: FileStat) -> tuple[int, int, int]:
+    return stat.mode & 0xFFFFFFFF, stat.size & 0xFFFFFFFF, stat.mtime & 0xFFFFFFFF
+
+
+def _stat_v2(request: bytes, stat: FileStat | None) -> bytes:
+    if stat is None:
+        return _STAT_V2.pack(request, _ENOENT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return _STAT_V2.pack(request, 0, 0, 0, stat.mode, 1, _SHELL_UID, _SHELL_UID, stat.size, stat.mtime, stat.mtime, stat.mtime)
+
+
+def _listing(version2: bool, entries: list[tuple[str, FileStat]]) -> bytes:
+    out = bytearray()
+    for name, stat in entries:
+        encoded = name.encode("utf-8", errors="surrogateescape")
+        if version2:
+            out += _DENT_V2.pack(
+                b"DNT2", 0, 0, 0, stat.mode, 1, _SHELL_UID, _SHELL_UID, stat.size, stat.mtime, stat.mtime, stat.mtime, len(encoded)
+            )
+        else:
+            out += _DENT_V1.pack(b"DENT", *_v1(stat), len(encoded))
+        out += encoded
+    # The DONE entry is a whole empty dirent: 16 bytes after the id for LIST, 72 for LIS2 (68 hangs `adb ls`).
+    out += b"DONE" + bytes(72 if version2 else 16)
+    return bytes(out)
+
+
+async def _send_file(stream: DeviceStream, phone: VirtualPhone, path: str) -> None:
+    data = phone.read_file(path)
+    if data is None:
+        await stream.write(_fail("No such file or directory" if phone.stat(path) is None else "Permission denied"))
+        return
+    out = bytearray()
+    for start in range(0, len(data), SYNC_DATA_MAX):
+        chunk = data[start : start + SYNC_DATA_MAX]
+        out += b"DATA" + struct.pack("<I", len(chunk)) + chunk
+        if len(out) >= stream.connection.max_payload:
+            await stream.write(bytes(out))
+            out = bytearray()
+    out += b"DONE" + bytes(4)
+    await stream.write(bytes(out))
+
+
+async def _receive_file(stream: DeviceStream, phone: VirtualPhone, spec: str) -> bool:
+    """SEND "path,mode" then DATA... DONE(mtime). Returns False when the stream must end (protocol error)."""
+    path, _, mode_text = spec.rpartition(",")
+    try:
+        mode = int(mode_text)
+    except ValueError:
+        path, mode = spec, 0o100644
+    data = bytearray()
+    while True:
+        header = await stream.read_exactly(8)
+        kind, length = header[:4], int.from_bytes(header[4:], "little")
+        if kind == b"DATA":
+            if length > SYNC_DATA_MAX:
+                await stream.write(_fail("data chunk too large"))
+                return False
+            data += await stream.read_exactly(length)
+        elif kind == b"DONE":
+            error = phone.write_file(path, bytes(data), mode, length)
+            await stream.write(b"OKAY" + bytes(4) if error is None else _fail(error))
+            return True
+        else:
+            await stream.write(_fail("invalid data message"))
+            return False
+
+
+def _fail(message: str) -> bytes:
+    encoded = message.encode("utf-8", errors="replace")
+    return b"FAIL" + struct.pack("<I", len(encoded)) + encoded
