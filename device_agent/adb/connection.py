@@ -1,0 +1,263 @@
+"""One connected phone (`PhoneSession`) and the ways to get one: TCP, USB, or waiting for the person to tap Allow.
+
+Every step has its own limit: `connect_timeout_s` (TCP connect), `auth_timeout_s` (waiting for Allow after the
+phone has been shown our key), `read_timeout_s` (any single answer), and `timeout_s` on whole operations.
+adb-shell's exceptions never leave this module: callers see device_agent.adb.errors only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shlex
+import stat
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from adb_shell import exceptions as adb_exceptions
+
+from device_agent.adb.backends import AsyncBackend, ConnectionClosedByPhone, Progress
+from device_agent.adb.errors import (
+    AdbCommandFailed,
+    AdbTimeout,
+    BadEndpoint,
+    DeviceUnauthorised,
+    DeviceUnreachable,
+    InstallFailed,
+)
+from device_agent.adb.keys import AdbKey
+from device_agent.adb.message import banner_features, parse_banner
+from device_agent.adb.usb import UsbBackend
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DEFAULT_TCP_PORT = 5555
+LEGACY_INSTALL_DIR = "/data/local/tmp"
+
+
+class PhoneSession:
+    """One connected, authorised phone. Not safe for overlapping operations from several tasks; open one each."""
+
+    def __init__(self, endpoint: str, backend: Any, banner: dict[str, str], read_timeout_s: float) -> None:
+        self.endpoint = endpoint
+        self.banner = banner
+        self.features = banner_features(banner)
+        self.read_timeout_s = read_timeout_s
+        self._backend = backend
+        self._broken = False
+
+    def __repr__(self) -> str:
+        return f"PhoneSession({self.endpoint!r}, model={self.banner.get('ro.product.model')!r})"
+
+    async def shell(self, command: str, *, timeout_s: float = 30.0) -> str:
+        """Run `command` with `sh -c` on the phone; its stdout (and, on old phones, stderr) as text."""
+        output = await self._guarded(f"shell command {command[:60]!r}", timeout_s, self._backend.shell(command, self.read_timeout_s))
+        return output.decode("utf-8", errors="replace")
+
+    async def push(self, local_path: Path, remote_path: str, *, progress: Progress | None = None, timeout_s: float = 300.0) -> None:
+        local = Path(local_path)
+        info = local.stat()
+        mode = stat.S_IFREG | stat.S_IMODE(info.st_mode)
+        step = self._backend.push(local, remote_path, mode, int(info.st_mtime), progress, self.read_timeout_s)
+        await self._guarded(f"copying {local.name} to {remote_path}", timeout_s, step)
+
+    async def install(self, apk_path: Path, *, progress: Progress | None = None, timeout_s: float = 600.0) -> None:
+        """Install (or replace, -r) the APK. Streams it when the phone supports `cmd`/`abb_exec` (Android 7+),
+        else pushes it to /data/local/tmp, runs `pm install -r` and removes it. Raises InstallFailed."""
+        apk = Path(apk_path)
+        size = apk.stat().st_size
+        if "abb_exec" in self.features:
+            destination = "abb_exec:" + "\0".join(["package", "install", "-r", "-S", str(size)])
+        elif "cmd" in self.features:
+            destination = f"exec:cmd package 'install' '-r' -S {size}"
+        else:
+            await self._legacy_install(apk, progress, timeout_s)
+            return
+        with apk.open("rb") as source:
+            step = self._backend.stream_file(destination, source, size, progress, self.read_timeout_s)
+            output = await self._guarded(f"installing {apk.name}", timeout_s, step)
+        _check_install_output(output.decode("utf-8", errors="replace"))
+
+    async def _legacy_install(self, apk: Path, progress: Progress | None, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", apk.name) or "app.apk"
+        remote = f"{LEGACY_INSTALL_DIR}/phonegate-{safe_name}"
+        await self.push(apk, remote, progress=progress, timeout_s=timeout_s)
+        try:
+            output = await self.shell(f"pm install -r {shlex.quote(remote)}", timeout_s=max(1.0, deadline - time.monotonic()))
+        finally:
+            if not self._broken:
+                with contextlib.suppress(AdbTimeout, DeviceUnreachable):
+                    await self.shell(f"rm -f {shlex.quote(remote)}", timeout_s=max(5.0, deadline - time.monotonic()))
+        _check_install_output(output)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a broken connection must not raise
+            await self._backend.close()
+
+    async def __aenter__(self) -> PhoneSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _guarded(self, what: str, timeout_s: float, step: Awaitable[T]) -> T:
+        if self._broken:
+            step.close() if hasattr(step, "close") else None  # type: ignore[func-returns-value]
+            raise DeviceUnreachable(f"The connection to {self.endpoint} was lost earlier; reconnect to continue.")
+        try:
+            return await asyncio.wait_for(step, timeout_s)
+        except asyncio.TimeoutError as exc:
+            self._broken = True  # a half-read packet may be left on the wire
+            raise AdbTimeout(f"{self.endpoint} did not finish {what} within timeout_s={timeout_s:g}.") from exc
+        except (adb_exceptions.PushFailedError, adb_exceptions.AdbCommandFailureException) as exc:
+            raise AdbCommandFailed(f"The phone at {self.endpoint} refused {what}: {_reason(exc)}.") from exc
+        except Exception as exc:
+            translated = _translate(exc, self.endpoint, what, self.read_timeout_s)
+            if translated is None:
+                raise
+            self._broken = True
+            raise translated from exc
+
+
+def _check_install_output(output: str) -> None:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if any(line.startswith("Success") for line in lines) and "Failure" not in output:
+        return
+    raise InstallFailed.from_output(output)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, adb_exceptions.PushFailedError) and exc.args and isinstance(exc.args[0], (bytes, bytearray)):
+        text = exc.args[0].decode("utf-8", errors="replace")
+    return text.removeprefix("Command failed: ") or type(exc).__name__
+
+
+def _translate(exc: BaseException, endpoint: str, what: str, read_timeout_s: float) -> Exception | None:
+    if isinstance(exc, (adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError)):
+        return AdbTimeout(f"{endpoint} stopped answering while {what} (read_timeout_s={read_timeout_s:g}).")
+    if isinstance(exc, (ConnectionClosedByPhone, ConnectionError, OSError, asyncio.IncompleteReadError)):
+        return DeviceUnreachable(f"The connection to {endpoint} was lost while {what}: is the phone still connected?")
+    if isinstance(exc, (adb_exceptions.InvalidResponseError, adb_exceptions.InvalidCommandError, adb_exceptions.InvalidChecksumError)):
+        return DeviceUnreachable(f"{endpoint} sent something that is not ADB while {what}.")
+    if isinstance(exc, adb_exceptions.AdbConnectionError):
+        return DeviceUnreachable(f"{endpoint} is not connected.")
+    return None
+
+
+def parse_tcp_endpoint(endpoint: str) -> tuple[str, int]:
+    host, sep, port_text = endpoint.strip().rpartition(":")
+    if not sep:
+        host, port_text = endpoint.strip(), str(DEFAULT_TCP_PORT)
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise BadEndpoint(f"{endpoint!r} is not HOST:PORT (for example 192.168.1.20:5555).")
+    return host, int(port_text)
+
+
+async def _open_session(endpoint: str, backend: Any, key: AdbKey, *, budget_s: float, auth_timeout_s: float, read_timeout_s: float) -> PhoneSession:
+    prompted = False
+
+    def on_prompt() -> None:
+        nonlocal prompted
+        prompted = True  # the phone did not know our key: it is now showing "Allow USB debugging?"
+
+    async def handshake() -> bytes:
+        return await backend.connect(key, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=on_prompt)
+
+    try:
+        raw_banner = await asyncio.wait_for(handshake(), budget_s)
+    except Exception as exc:
+        await _close_quietly(backend)
+        if prompted and isinstance(exc, (asyncio.TimeoutError, adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError)):
+            raise DeviceUnauthorised(endpoint, key.fingerprint()) from exc
+        if isinstance(exc, asyncio.TimeoutError):
+            raise AdbTimeout(f"{endpoint} did not complete the ADB handshake in time.") from exc
+        if isinstance(exc, ConnectionRefusedError):
+            raise DeviceUnreachable(f"Nothing is listening at {endpoint}: is wireless debugging on and the address right?") from exc
+        if isinstance(exc, adb_exceptions.TcpTimeoutException) and "Connecting" in str(exc):
+            raise DeviceUnreachable(f"Could not reach {endpoint} (no answer to the TCP connection).") from exc
+        translated = _translate(exc, endpoint, "connecting", read_timeout_s)
+        if translated is None:
+            raise
+        raise translated from exc
+    return PhoneSession(endpoint, backend, parse_banner(raw_banner), read_timeout_s)
+
+
+async def _close_quietly(backend: Any) -> None:
+    with contextlib.suppress(Exception):
+        await backend.close()
+
+
+async def connect_tcp(
+    endpoint: str, key: AdbKey, *, connect_timeout_s: float = 5.0, auth_timeout_s: float = 10.0, read_timeout_s: float = 10.0
+) -> PhoneSession:
+    host, port = parse_tcp_endpoint(endpoint)
+    backend = AsyncBackend(host, port, connect_timeout_s)
+    budget_s = connect_timeout_s + auth_timeout_s + 2 * read_timeout_s
+    return await _open_session(f"{host}:{port}", backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s)
+
+
+async def connect_usb(
+    key: AdbKey, serial: str | None = None, *, connect_timeout_s: float = 5.0, auth_timeout_s: float = 10.0, read_timeout_s: float = 10.0
+) -> PhoneSession:
+    backend = UsbBackend(serial, connect_timeout_s)
+    endpoint = f"usb:{serial}" if serial else "usb"
+    budget_s = connect_timeout_s + auth_timeout_s + 2 * read_timeout_s
+    try:
+        return await _open_session(endpoint, backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s)
+    except adb_exceptions.UsbDeviceNotFoundError as exc:
+        which = f"with serial {serial}" if serial else "over USB"
+        raise DeviceUnreachable(f"No phone {which}: check the cable and that USB debugging is on.") from exc
+
+
+async def connect(endpoint: str, key: AdbKey, **timeouts: float) -> PhoneSession:
+    """`HOST:PORT`, `usb` or `usb:SERIAL`."""
+    if endpoint == "usb" or endpoint.startswith("usb:"):
+        return await connect_usb(key, endpoint.partition(":")[2] or None, **timeouts)
+    return await connect_tcp(endpoint, key, **timeouts)
+
+
+async def wait_for_authorisation(
+    endpoint: str,
+    key: AdbKey,
+    *,
+    deadline_s: float = 120.0,
+    on_waiting: Callable[[DeviceUnauthorised], None] | None = None,
+    connect_timeout_s: float = 5.0,
+    auth_timeout_s: float = 10.0,
+    read_timeout_s: float = 10.0,
+) -> PhoneSession:
+    """Connect, and while the phone shows "Allow USB debugging?", keep trying until someone taps Allow or
+    `deadline_s` passes (then the last DeviceUnauthorised is raised). `on_waiting` is told once per attempt."""
+    give_up_at = time.monotonic() + deadline_s
+    while True:
+        remaining = give_up_at - time.monotonic()
+        try:
+            return await connect(
+                endpoint,
+                key,
+                connect_timeout_s=connect_timeout_s,
+                auth_timeout_s=max(0.1, min(auth_timeout_s, remaining)),
+                read_timeout_s=read_timeout_s,
+            )
+        except DeviceUnauthorised as exc:
+            if on_waiting is not None:
+                on_waiting(exc)
+            if time.monotonic() >= give_up_at:
+                raise
+            await asyncio.sleep(min(0.5, max(0.0, give_up_at - time.monotonic())))
+
+
+@contextlib.asynccontextmanager
+async def session(endpoint: str, key: AdbKey, **timeouts: float) -> AsyncIterator[PhoneSession]:
+    phone = await connect(endpoint, key, **timeouts)
+    try:
+        yield phone
+    finally:
+        await phone.close()

@@ -1,0 +1,110 @@
+"""USB phones through adb-shell's synchronous USB device, run in a worker thread (libusb has no asyncio API).
+
+Optional: needs the `usb` extra (libusb1). Importing this module never fails; connecting without libusb1 raises
+UsbSupportMissing with the pip command to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from device_agent.adb.errors import UsbSupportMissing
+
+Progress = Callable[[int, int], None]
+
+
+def _usb_device_class() -> Any:
+    try:
+        import usb1  # noqa: F401 - only to learn whether the extra is installed
+        from adb_shell.adb_device import AdbDeviceUsb, _AdbIOManager
+    except (ImportError, OSError) as exc:
+        raise UsbSupportMissing() from exc
+    return AdbDeviceUsb, _AdbIOManager
+
+
+class UsbBackend:
+    def __init__(self, serial: str | None, connect_timeout_s: float) -> None:
+        self.serial = serial
+        self.connect_timeout_s = connect_timeout_s
+        self.device: Any = None
+
+    async def connect(self, signer: Any, *, auth_timeout_s: float, read_timeout_s: float, on_prompt: Callable[[], None]) -> bytes:
+        device_class, io_manager_class = _usb_device_class()
+
+        class BannerRecording(io_manager_class):  # type: ignore[misc, valid-type]
+            device_banner = b""
+
+            def _read_expected_packet_from_device(self, expected_cmds: list[bytes], adb_info: Any) -> tuple:
+                packet = super()._read_expected_packet_from_device(expected_cmds, adb_info)
+                if packet[0] == b"CNXN":
+                    self.device_banner = bytes(packet[3])
+                return packet
+
+        def connect() -> bytes:
+            device = device_class(serial=self.serial, default_transport_timeout_s=read_timeout_s, banner="phonegate")
+            device._io_manager = BannerRecording(device._io_manager._transport)
+            self.device = device
+            device.connect(
+                rsa_keys=[signer],
+                transport_timeout_s=read_timeout_s,
+                auth_timeout_s=auth_timeout_s,
+                read_timeout_s=read_timeout_s,
+                auth_callback=lambda _device: on_prompt(),
+            )
+            return device._io_manager.device_banner
+
+        return await asyncio.to_thread(connect)
+
+    async def shell(self, command: str, read_timeout_s: float) -> bytes:
+        return await asyncio.to_thread(self.device.shell, command, read_timeout_s=read_timeout_s, decode=False)
+
+    async def push(self, local_path: Path, remote_path: str, mode: int, mtime: int, progress: Progress | None, read_timeout_s: float) -> None:
+        total = local_path.stat().st_size
+        done = 0
+
+        def report(_path: str, written: int, _total: int) -> None:
+            nonlocal done
+            done += written
+            if progress is not None:
+                progress(min(done, total), total)
+
+        await asyncio.to_thread(
+            self.device.push, str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report, read_timeout_s=read_timeout_s
+        )
+
+    async def stream_file(self, destination: str, source: BinaryIO, size: int, progress: Progress | None, read_timeout_s: float) -> bytes:
+        return await asyncio.to_thread(self._stream_file, destination, source, size, progress, read_timeout_s)
+
+    def _stream_file(self, destination: str, source: BinaryIO, size: int, progress: Progress | None, read_timeout_s: float) -> bytes:
+        from adb_shell import constants
+        from adb_shell.adb_message import AdbMessage
+
+        device = self.device
+        adb_info = device._open(destination.encode("utf-8"), None, read_timeout_s, None)
+        output = bytearray()
+        sent = 0
+        while sent < size:
+            chunk = source.read(min(device._maxdata, size - sent))
+            if not chunk:
+                raise ConnectionError(f"the local file ended after {sent} of {size} bytes")
+            device._io_manager.send(AdbMessage(constants.WRTE, adb_info.local_id, adb_info.remote_id, chunk), adb_info)
+            sent += len(chunk)
+            if progress is not None:
+                progress(sent, size)
+            command, data = device._read_until([constants.OKAY, constants.WRTE, constants.CLSE], adb_info)
+            while command == constants.WRTE:
+                output += data
+                command, data = device._read_until([constants.OKAY, constants.WRTE, constants.CLSE], adb_info)
+            if command == constants.CLSE:
+                device._io_manager.send(AdbMessage(constants.CLSE, adb_info.local_id, adb_info.remote_id), adb_info)
+                return bytes(output)
+        for data in device._read_until_close(adb_info):
+            output += data
+        return bytes(output)
+
+    async def close(self) -> None:
+        if self.device is not None:
+            await asyncio.to_thread(self.device.close)
