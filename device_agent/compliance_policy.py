@@ -1,0 +1,272 @@
+"""The compliance rules document: versioned YAML that admins edit, validated here before anyone relies on it.
+
+One document configures every rule, wherever it is evaluated: device rules run in the sweep agent
+(device_agent.checks), server rules (acknowledgement, training, last seen) on the server. Unknown keys, unknown
+rules and wrong types are refused with a message naming the rule and the field, so a typo never silently
+switches a rule off. A rule missing from the document is off; the shipped default lists every rule.
+
+Shape (see compliance_default.yaml):
+    schema: 1
+    rules:
+      <rule id>:
+        enabled: true
+        severity: low | medium | high | critical
+        roles: [individual, broadcast]
+        grace_days: 7
+        on_failure: {mark: true, email_manager: true, escalate_after_days: 14, suspend: false}
+        params: {...}            # per rule, see the rule's Param list
+        description: free text   # optional, for admins
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from device_agent.checks.base import ROLES, Param
+from device_agent.checks.registry import CHECKS
+from phonegate.errors import BadInput
+
+SCHEMA_VERSION = 1
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+DEFAULT_DOCUMENT = "compliance_default.yaml"
+
+
+@dataclass(frozen=True)
+class ServerRule:
+    """A rule the server evaluates from its own records; listed here so admins configure it with the rest."""
+
+    rule: str
+    title: str
+    params: tuple[Param, ...] = ()
+    default_roles: tuple[str, ...] = ROLES
+    default_severity: str = "high"
+
+
+SERVER_RULES: dict[str, ServerRule] = {
+    rule.rule: rule
+    for rule in (
+        ServerRule("acknowledgement_current", "Holder acknowledged the current acceptable-use policy", default_roles=("individual",)),
+        ServerRule(
+            "training_current",
+            "Holder's data-protection training is current",
+            params=(Param("max_age_days", "int", 365, "training older than this many days is out of date", minimum=1),),
+            default_roles=("individual",),
+        ),
+        ServerRule(
+            "seen_recently",
+            "Phone answered a sweep recently",
+            params=(Param("max_days", "int", 7, "days without a successful sweep before the phone fails", minimum=1),),
+            default_severity="medium",
+        ),
+    )
+}
+
+
+class PolicyInvalid(BadInput):
+    """The document was refused; `errors` maps "rules.<rule>.<field>" to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        first = "; ".join(f"{where}: {msgs[0]}" for where, msgs in list(errors.items())[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        super().__init__(f"The compliance policy is not valid: {first}{more}.")
+
+
+@dataclass(frozen=True)
+class OnFailure:
+    mark: bool = True
+    email_manager: bool = True
+    escalate_after_days: int | None = None
+    suspend: bool = False
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    rule: str
+    evaluated_by: str  # "device" or "server"
+    enabled: bool
+    severity: str
+    roles: tuple[str, ...]
+    grace_days: int
+    on_failure: OnFailure
+    params: dict[str, Any]
+    description: str | None = None
+
+    def applies_to(self, role: str) -> bool:
+        return self.enabled and role in self.roles
+
+
+@dataclass(frozen=True)
+class CompliancePolicy:
+    schema: int
+    rules: dict[str, RuleConfig] = field(default_factory=dict)
+
+    def device_rules(self) -> list[RuleConfig]:
+        return [rule for rule in self.rules.values() if rule.evaluated_by == "device" and rule.enabled]
+
+    def server_rules(self) -> list[RuleConfig]:
+        return [rule for rule in self.rules.values() if rule.evaluated_by == "server" and rule.enabled]
+
+
+_RULE_KEYS = {"enabled", "severity", "roles", "grace_days", "on_failure", "params", "description"}
+_ON_FAILURE_KEYS = {"mark", "email_manager", "escalate_after_days", "suspend"}
+
+
+def parse_policy(text: str) -> CompliancePolicy:
+    """Validate a rules document and return it with every default filled in; raise PolicyInvalid otherwise."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "document"
+        raise PolicyInvalid({where: [f"not valid YAML ({getattr(exc, 'problem', None) or exc})"]}) from None
+    errors: dict[str, list[str]] = {}
+    if not isinstance(data, dict):
+        raise PolicyInvalid({"document": ["must be a mapping with 'schema' and 'rules'"]})
+    for key in sorted(set(data) - {"schema", "rules"}, key=str):
+        errors.setdefault(str(key), []).append("unknown key")
+    schema = data.get("schema")
+    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+        errors.setdefault("schema", []).append(f"must be {SCHEMA_VERSION}")
+    raw_rules = data.get("rules")
+    rules: dict[str, RuleConfig] = {}
+    if not isinstance(raw_rules, dict):
+        errors.setdefault("rules", []).append("must be a mapping of rule id to settings")
+        raw_rules = {}
+    for rule_id, raw in raw_rules.items():
+        config = _parse_rule(str(rule_id), raw, errors)
+        if config is not None:
+            rules[config.rule] = config
+    if errors:
+        raise PolicyInvalid(errors)
+    return CompliancePolicy(schema=SCHEMA_VERSION, rules=rules)
+
+
+def default_policy_text() -> str:
+    return resources.files("device_agent").joinpath(DEFAULT_DOCUMENT).read_text(encoding="utf-8")
+
+
+def load_default_policy() -> CompliancePolicy:
+    return parse_policy(default_policy_text())
+
+
+def _parse_rule(rule_id: str, raw: Any, errors: dict[str, list[str]]) -> RuleConfig | None:
+    where = f"rules.{rule_id}"
+
+    def complain(field_name: str, message: str) -> None:
+        errors.setdefault(f"{where}.{field_name}" if field_name else where, []).append(message)
+
+    check = CHECKS.get(rule_id)
+    server_rule = SERVER_RULES.get(rule_id)
+    if check is None and server_rule is None:
+        complain("", f"unknown rule (known: {', '.join(sorted([*CHECKS, *SERVER_RULES]))})")
+        return None
+    spec = check if check is not None else server_rule
+    assert spec is not None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        complain("", "must be a mapping of settings")
+        return None
+    for key in sorted(set(raw) - _RULE_KEYS, key=str):
+        complain(str(key), "unknown key")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        complain("enabled", "must be true or false")
+    severity = raw.get("severity", spec.default_severity)
+    if severity not in SEVERITIES:
+        complain("severity", f"must be one of {', '.join(SEVERITIES)}")
+    roles = raw.get("roles", list(spec.default_roles))
+    if not isinstance(roles, list) or not roles or any(role not in ROLES for role in roles):
+        complain("roles", f"must be a non-empty list of {', '.join(ROLES)}")
+        roles = []
+    grace_days = raw.get("grace_days", 0)
+    if not _is_int(grace_days) or grace_days < 0:
+        complain("grace_days", "must be a whole number of days, 0 or more")
+    on_failure = _parse_on_failure(raw.get("on_failure", {}), complain)
+    params = _parse_params(spec.params, raw.get("params", {}), complain)
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        complain("description", "must be text")
+    return RuleConfig(
+        rule=rule_id,
+        evaluated_by="device" if check is not None else "server",
+        enabled=bool(enabled),
+        severity=str(severity),
+        roles=tuple(dict.fromkeys(roles)),
+        grace_days=grace_days if _is_int(grace_days) else 0,
+        on_failure=on_failure,
+        params=params,
+        description=description if isinstance(description, str) else None,
+    )
+
+
+def _parse_on_failure(raw: Any, complain: Any) -> OnFailure:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        complain("on_failure", "must be a mapping of mark, email_manager, escalate_after_days, suspend")
+        return OnFailure()
+    for key in sorted(set(raw) - _ON_FAILURE_KEYS, key=str):
+        complain(f"on_failure.{key}", "unknown key")
+    values: dict[str, Any] = {}
+    for key in ("mark", "email_manager", "suspend"):
+        value = raw.get(key, getattr(OnFailure, key))
+        if not isinstance(value, bool):
+            complain(f"on_failure.{key}", "must be true or false")
+            value = getattr(OnFailure, key)
+        values[key] = value
+    escalate = raw.get("escalate_after_days")
+    if escalate is not None and (not _is_int(escalate) or escalate < 0):
+        complain("on_failure.escalate_after_days", "must be a whole number of days, 0 or more, or null")
+        escalate = None
+    return OnFailure(escalate_after_days=escalate, **values)
+
+
+def _parse_params(specs: tuple[Param, ...], raw: Any, complain: Any) -> dict[str, Any]:
+    params = {spec.name: _copy(spec.default) for spec in specs}
+    if raw is None:
+        return params
+    if not isinstance(raw, dict):
+        complain("params", "must be a mapping")
+        return params
+    by_name = {spec.name: spec for spec in specs}
+    for key, value in raw.items():
+        spec = by_name.get(key)
+        if spec is None:
+            known = ", ".join(by_name) or "none"
+            complain(f"params.{key}", f"unknown parameter (this rule takes: {known})")
+            continue
+        message = _type_problem(spec, value)
+        if message:
+            complain(f"params.{key}", message)
+            continue
+        params[key] = _copy(value)
+    return params
+
+
+def _type_problem(spec: Param, value: Any) -> str | None:
+    if spec.kind == "int":
+        if not _is_int(value):
+            return "must be a whole number"
+        if spec.minimum is not None and value < spec.minimum:
+            return f"must be at least {spec.minimum}"
+    elif spec.kind == "bool" and not isinstance(value, bool):
+        return "must be true or false"
+    elif spec.kind == "str" and not isinstance(value, str):
+        return "must be text"
+    elif spec.kind == "list[str]" and (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)):
+        return "must be a list of non-empty text values"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
