@@ -1,0 +1,117 @@
+"""Commands that talk to phones: `phonegate simulate` (and, from other parts, `inspect` and `sweep`).
+
+A plain click module with one function per command; phonegate/cli.py imports it only when one of them runs.
+Heavy imports stay inside the commands so `phonegate inspect` does not load the simulator and vice versa.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import signal
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from phonegate.errors import BadInput
+
+
+@click.command()
+@click.option("--devices", "-n", "device_count", type=click.IntRange(1, 2000), default=1, show_default=True, help="How many phones to run.")
+@click.option("--port", "first_port", type=click.IntRange(0, 65535), default=5555, show_default=True,
+              help="Port of the first phone; the others take the next ports. 0 picks free ports.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--spread-hosts", is_flag=True,
+              help="Give each phone its own address (127.0.0.1, 127.0.0.2, ...) on the same port, instead of consecutive ports.")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME|FILE",
+              help="Phone profile (shipped name or YAML file); repeat to mix, phones cycle through them.")
+@click.option("--authorized-keys", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+              help="adb_keys-format file of keys the phones accept. Default: this computer's PhoneGate and adb keys.")
+@click.option("--accept-on-prompt", is_flag=True,
+              help="Demo mode: tap Allow (and 'Always allow') automatically for any new key.")
+@click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=None, help="Delay before every packet a phone sends.")
+def simulate(
+    device_count: int,
+    first_port: int,
+    host: str,
+    spread_hosts: bool,
+    profiles: tuple[str, ...],
+    authorized_keys: Path | None,
+    accept_on_prompt: bool,
+    latency_ms: float | None,
+) -> None:
+    """Run simulated phones that speak ADB over TCP; prints `SERIAL HOST:PORT` per phone, serves until Ctrl-C."""
+    from device_agent.simulator.phone import VirtualPhone
+    from device_agent.simulator.profiles import PROFILE_NAMES, load_profile
+
+    names = list(profiles) or [PROFILE_NAMES[0]]
+    loaded = [load_profile(name) for name in names]  # ProfileInvalid is BadInput: exit 2 with the field's name
+    addresses = _addresses(host, first_port, device_count, spread_hosts)
+    seen: Counter[str] = Counter()
+    repeats = Counter(loaded[index % len(loaded)].serial for index in range(device_count))
+    phones = []
+    for index in range(device_count):
+        profile = loaded[index % len(loaded)]
+        seen[profile.serial] += 1
+        serial = profile.serial if repeats[profile.serial] == 1 else f"{profile.serial}{seen[profile.serial]:03d}"
+        phone = VirtualPhone.from_profile(profile, serial=serial)
+        if latency_ms is not None:
+            phone.faults.latency_ms = latency_ms
+        phones.append(phone)
+    keys_file = authorized_keys or _default_keys_file()
+    asyncio.run(_serve(phones, addresses, keys_file, accept_on_prompt))
+
+
+def _addresses(host: str, first_port: int, count: int, spread_hosts: bool) -> list[tuple[str, int]]:
+    if spread_hosts:
+        try:
+            first = ipaddress.ip_address(host)
+        except ValueError as exc:
+            raise BadInput(f"--spread-hosts needs --host to be an IP address, not {host!r}.") from exc
+        if not first.is_loopback or not (first + count - 1).is_loopback:
+            raise BadInput(f"--spread-hosts needs {count} loopback addresses starting at {host} (127.0.0.0/8).")
+        return [(str(first + index), first_port) for index in range(count)]
+    if first_port and first_port + count - 1 > 65535:
+        raise BadInput(f"{count} phones starting at port {first_port} would need ports above 65535; choose a lower --port.")
+    return [(host, first_port + index if first_port else 0) for index in range(count)]
+
+
+def _default_keys_file() -> Path:
+    """A temporary adb_keys file with this computer's PhoneGate key and adb key, whichever exist."""
+    import tempfile
+
+    from device_agent.adb.keys import default_key_path
+
+    lines = []
+    for private in (default_key_path(), Path("~/.android/adbkey").expanduser()):
+        public = Path(str(private) + ".pub")
+        if public.is_file():
+            lines.append(public.read_text(errors="replace").strip())
+    handle = tempfile.NamedTemporaryFile("w", prefix="phonegate-adb_keys-", delete=False)
+    with handle:
+        handle.write("".join(line + "\n" for line in dict.fromkeys(lines) if line))
+    if not lines:
+        click.echo("No ADB key on this computer yet: phones will show 'Allow USB debugging?' (use --accept-on-prompt for demos).", err=True)
+    return Path(handle.name)
+
+
+async def _serve(phones: list, addresses: list[tuple[str, int]], keys_file: Path, accept_on_prompt: bool) -> None:
+    from device_agent.simulator.server import PhoneServer
+
+    server = PhoneServer(authorized_keys=keys_file, accept_on_prompt=accept_on_prompt)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        for phone, (host, port) in zip(phones, addresses):
+            try:
+                simulated = await server.add_phone(phone, host=host, port=port)
+            except OSError as exc:
+                raise BadInput(f"Cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host.") from exc
+            click.echo(f"{simulated.serial} {simulated.endpoint}")
+            click.get_text_stream("stdout").flush()
+        await stop.wait()
+    finally:
+        await server.close()
