@@ -49,3 +49,253 @@ POST /api/v1/sweeps/<sweep_id>/finish {}
         seen_recently), runs the rule actions, and updates the daily summaries. Finishing twice runs actions once.
 GET  /api/v1/sweeps/<sweep_id> -> 200 the same summary (counts as of now), or 404.
 """
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from server.api.auth import token_required
+from server.extensions import db
+from server.models import CompliancePolicyVersion
+from server.services import compliance_ingest as ingest
+from server.services import compliance_policy as rules_versions
+from server.services.compliance import finish_sweep, sweep_summary
+from server.services.errors import NotFound
+
+blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Compliance rules, sweeps and results")
+
+SERIAL = validate.Length(min=1, max=128)
+MAX_BATCH = 20_000
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- rule-document versions -----------------------------------------------------------------------------------
+class PolicyVersionSchema(StrictSchema):
+    version = fields.Integer(dump_only=True)
+    document = fields.String(required=True, validate=validate.Length(min=1, max=rules_versions.DOCUMENT_MAX_CHARS))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    created_at = fields.DateTime(dump_only=True)
+
+
+class PolicyVersionSummarySchema(StrictSchema):
+    version = fields.Integer()
+    comment = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+@blp.route("/compliance/policies/current")
+@blp.response(200, PolicyVersionSchema)
+@token_required("agent")
+def current_policy_version():
+    """The compliance rules the next sweep will use."""
+    row = rules_versions.current_version(db.session)
+    if row is None:
+        raise NotFound("No compliance rules have been published yet; the first sweep publishes the packaged default.")
+    return row
+
+
+@blp.route("/compliance/policies")
+@blp.response(200, PolicyVersionSummarySchema(many=True))
+@blp.paginate()
+@token_required("agent")
+def list_policy_versions(pagination_parameters):
+    """Every version of the compliance rules, newest first."""
+    query = rules_versions.list_versions(db.session)
+    pagination_parameters.item_count = db.session.scalar(
+        query.with_only_columns(db.func.count()).order_by(None)) or 0
+    return db.session.scalars(query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)).all()
+
+
+@blp.route("/compliance/policies/<int:version>")
+@blp.response(200, PolicyVersionSchema)
+@token_required("agent")
+def get_policy_version(version: int):
+    row = rules_versions.get_version(db.session, version)
+    if row is None:
+        raise NotFound(f"There is no compliance rules version {version}.")
+    return row
+
+
+@blp.route("/compliance/policies", methods=["POST"])
+@blp.arguments(PolicyVersionSchema)
+@blp.response(201, PolicyVersionSchema)
+@token_required("agent")
+def publish_policy_version(data):
+    """Publish a new version of the compliance rules (administrators only; validated before it is stored)."""
+    row = rules_versions.publish_version(db.session, data["document"], g.actor, comment=data.get("comment"))
+    db.session.commit()
+    return row
+
+
+# --- sweeps ---------------------------------------------------------------------------------------------------
+class StartSweepSchema(StrictSchema):
+    sweep_id = fields.UUID(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(ingest.SOURCES))
+    site = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+
+
+class ApprovedAppSchema(StrictSchema):
+    package = fields.String()
+    signer_sha256 = fields.List(fields.String())
+    min_version_code = fields.Integer(allow_none=True)
+
+
+class PlannedDeviceSchema(StrictSchema):
+    device_id = fields.Integer()
+    serial = fields.String()
+    endpoint = fields.String()
+    site = fields.String(allow_none=True)
+    role = fields.String()
+    state = fields.String()
+    model = fields.String(allow_none=True)
+    build_fingerprint = fields.String(allow_none=True)
+    security_patch = fields.Date(allow_none=True)
+    approved_apps = fields.List(fields.Nested(ApprovedAppSchema))
+
+
+class PlanPolicySchema(StrictSchema):
+    version = fields.Integer(allow_none=True)
+    document = fields.String()
+
+
+class SweepPlanSchema(StrictSchema):
+    sweep_id = fields.String()
+    created = fields.Boolean()
+    started_at = fields.DateTime()
+    policy = fields.Nested(PlanPolicySchema)
+    devices = fields.List(fields.Nested(PlannedDeviceSchema))
+
+
+@blp.route("/sweeps", methods=["POST"])
+@blp.arguments(StartSweepSchema)
+@blp.response(201, SweepPlanSchema)
+@token_required("agent")
+def start_sweep(data):
+    """Create a sweep (idempotent by its client-chosen id) and return what to check, under which rules."""
+    sweep, created = ingest.start_sweep(db.session, str(data["sweep_id"]), data["source"], g.actor)
+    policy = db.session.get(CompliancePolicyVersion, sweep.policy_version_id)
+    plan = {
+        "sweep_id": sweep.id,
+        "created": created,
+        "started_at": sweep.started_at,
+        "policy": {"version": policy.version if policy else None,
+                   "document": policy.document if policy else rules_versions.default_document()},
+        "devices": ingest.plan_devices(db.session, data.get("site")),
+    }
+    db.session.commit()
+    return plan, (201 if created else 200)
+
+
+class ClaimSchema(StrictSchema):
+    serials = fields.List(fields.String(validate=SERIAL), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+    worker = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class ClaimResultSchema(StrictSchema):
+    granted = fields.List(fields.String())
+    refused = fields.List(fields.String())
+
+
+@blp.route("/sweeps/<sweep_id>/claims", methods=["POST"])
+@blp.arguments(ClaimSchema)
+@blp.response(200, ClaimResultSchema)
+@token_required("agent")
+def claim(data, sweep_id: str):
+    """Take phones for this worker; a phone is granted to one worker per sweep."""
+    sweep = ingest.get_sweep(db.session, sweep_id)
+    granted, refused = ingest.claim_devices(db.session, sweep, data["serials"], data["worker"])
+    db.session.commit()
+    return {"granted": granted, "refused": refused}
+
+
+class ResultSchema(StrictSchema):
+    serial = fields.String(required=True, validate=SERIAL)
+    rule = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    outcome = fields.String(required=True, validate=validate.OneOf(("pass", "fail", "error", "not_applicable")))
+    severity = fields.String(load_default="medium", validate=validate.OneOf(("low", "medium", "high", "critical")))
+    observed = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    evidence = fields.Dict(keys=fields.String(), load_default=dict)
+    checked_at = fields.AwareDateTime(required=True)
+
+
+class SightingSchema(StrictSchema):
+    serial = fields.String(required=True, validate=SERIAL)
+    facts_summary = fields.Dict(keys=fields.String(), load_default=dict)
+    seen_at = fields.AwareDateTime(required=True)
+
+
+class ResultBatchSchema(StrictSchema):
+    results = fields.List(fields.Nested(ResultSchema), load_default=list, validate=validate.Length(max=MAX_BATCH))
+    devices = fields.List(fields.Nested(SightingSchema), load_default=list, validate=validate.Length(max=MAX_BATCH))
+
+
+class StoredSchema(StrictSchema):
+    stored = fields.Integer()
+    duplicates = fields.Integer()
+    unknown_serials = fields.List(fields.String())
+
+
+@blp.route("/sweeps/<sweep_id>/results", methods=["POST"])
+@blp.arguments(ResultBatchSchema)
+@blp.response(200, StoredSchema)
+@token_required("agent")
+def store_results(data, sweep_id: str):
+    """Store a batch of results; a batch delivered twice is stored once."""
+    sweep = ingest.get_sweep(db.session, sweep_id)
+    outcome = ingest.store_results(db.session, sweep, data["results"], data["devices"])
+    db.session.commit()
+    return outcome
+
+
+class FinishSchema(StrictSchema):
+    pass
+
+
+class GraceSchema(StrictSchema):
+    serial = fields.String()
+    until = fields.DateTime(allow_none=True)
+
+
+class ActionsSchema(StrictSchema):
+    manager_emails = fields.Integer()
+    escalation_emails = fields.Integer()
+    suspended = fields.List(fields.String())
+
+
+class SummarySchema(StrictSchema):
+    sweep_id = fields.String()
+    source = fields.String()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    policy_version = fields.Integer(allow_none=True)
+    device_count = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    non_compliant = fields.List(fields.String())
+    in_grace = fields.List(fields.Nested(GraceSchema))
+    actions = fields.Nested(ActionsSchema)
+    already_finished = fields.Boolean()
+
+
+@blp.route("/sweeps/<sweep_id>/finish", methods=["POST"])
+@blp.arguments(FinishSchema)
+@blp.response(200, SummarySchema)
+@token_required("agent")
+def finish(data, sweep_id: str):
+    """Decide every phone's state, run the rules' actions (mail, escalation, suspension), and summarise."""
+    summary = finish_sweep(db.session, sweep_id, g.actor)
+    db.session.commit()
+    return summary
+
+
+@blp.route("/sweeps/<sweep_id>")
+@blp.response(200, SummarySchema)
+@token_required("agent")
+def get_sweep(sweep_id: str):
+    sweep = ingest.get_sweep(db.session, sweep_id)
+    return sweep_summary(db.session, sweep, already_finished=sweep.finished_at is not None)

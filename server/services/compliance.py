@@ -1,0 +1,91 @@
+"""Finishing a compliance sweep: server-side rules, per-rule and per-phone state, actions, daily summaries.
+
+The pieces live in compliance_ingest (create/claim/store), compliance_state (rules and states),
+compliance_actions (mail, escalation, suspension) and compliance_retention (summaries, pruning); this module
+puts them in order. Finishing twice runs the actions once: the second call only reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.models import CompliancePolicyVersion, ComplianceResult, Device, Sweep, utcnow
+from server.services import audit
+from server.services.actor import Actor
+from server.services.compliance_actions import ActionReport, run_actions
+from server.services.compliance_ingest import get_sweep
+from server.services.compliance_policy import consequences, ensure_current_version
+from server.services.compliance_retention import update_daily
+from server.services.compliance_settings import ComplianceSettings, compliance_settings
+from server.services.compliance_state import (
+    STATES,
+    apply_results,
+    compute_phone_states,
+    evaluate_server_rules,
+    scope_of,
+    store_phone_states,
+)
+
+
+def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime | None = None,
+                 settings: ComplianceSettings | None = None) -> dict[str, Any]:
+    sweep = get_sweep(session, sweep_id)
+    if sweep.finished_at is not None:
+        return sweep_summary(session, sweep, already_finished=True)
+    now = now or utcnow()
+    settings = settings or compliance_settings()
+    policy = session.get(CompliancePolicyVersion, sweep.policy_version_id) if sweep.policy_version_id else None
+    policy = policy or ensure_current_version(session, actor)
+    rules = consequences(policy.document)
+
+    evaluate_server_rules(session, sweep, now, settings, rules)
+    reached = apply_results(session, sweep, rules)
+    scope = scope_of(session, sweep, reached)
+    states = compute_phone_states(session, scope, now, settings, rules)
+    store_phone_states(session, states, now, actor)
+    report = run_actions(session, sweep.id, scope, rules, now, settings, actor)
+    update_daily(session, states, now)
+
+    sweep.finished_at = now
+    sweep.device_count = len(states)
+    sweep.non_compliant_count = sum(1 for phone in states.values() if phone.state == "non_compliant")
+    audit.record(session, actor, "sweep.finished", target_type="sweep", target_id=sweep.id,
+                 details={"devices": sweep.device_count, "non_compliant": sweep.non_compliant_count,
+                          "suspended": len(report.suspended)})
+    session.flush()
+    return sweep_summary(session, sweep, report=report, scope=set(states))
+
+
+def sweep_summary(session: Session, sweep: Sweep, *, report: ActionReport | None = None, scope: set[int] | None = None,
+                  already_finished: bool = False) -> dict[str, Any]:
+    """Counts of phones by state as they stand now (for the phones this sweep reached or decided about)."""
+    query = select(Device.id, Device.serial, Device.compliance_state, Device.compliance_grace_until)
+    if scope is None:
+        query = query.where(Device.id.in_(select(ComplianceResult.device_id).where(ComplianceResult.sweep_id == sweep.id)))
+    rows = [row for row in session.execute(query) if scope is None or row.id in scope]
+    counts = {state: 0 for state in STATES}
+    for row in rows:
+        counts[row.compliance_state] = counts.get(row.compliance_state, 0) + 1
+    version = session.scalar(select(CompliancePolicyVersion.version).where(CompliancePolicyVersion.id == sweep.policy_version_id))
+    return {
+        "sweep_id": sweep.id,
+        "source": sweep.source,
+        "started_at": sweep.started_at,
+        "finished_at": sweep.finished_at,
+        "policy_version": version,
+        "device_count": sweep.device_count if sweep.finished_at else len(rows),
+        "counts": counts,
+        "non_compliant": sorted(row.serial for row in rows if row.compliance_state == "non_compliant"),
+        "in_grace": [{"serial": row.serial, "until": row.compliance_grace_until}
+                     for row in sorted(rows, key=lambda r: r.serial) if row.compliance_state == "in_grace"],
+        "actions": (report or ActionReport()).to_json(),
+        "already_finished": already_finished,
+    }
+
+
+def count_results(session: Session, sweep_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(ComplianceResult).where(ComplianceResult.sweep_id == sweep_id)) or 0
