@@ -1,0 +1,161 @@
+"""PhoneSession (adb-shell underneath) against simulated phones: connect, shell, push, install, authorisation."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from device_agent.adb import (
+    AdbKey,
+    DeviceUnauthorised,
+    DeviceUnreachable,
+    InstallFailed,
+    connect_tcp,
+    wait_for_authorisation,
+)
+from device_agent.adb.errors import BadEndpoint
+from device_agent.simulator.profiles import load_profile
+
+
+def run(coroutine):  # type: ignore[no-untyped-def]
+    return asyncio.run(coroutine)
+
+
+def test_connect_reads_banner_and_runs_shell_with_nodelay(phone_simulator, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1)[0]
+
+    async def scenario() -> tuple:
+        session = await connect_tcp(running.endpoint, adb_key)
+        try:
+            nodelay = session._backend.transport.nodelay()
+            output = await session.shell("getprop ro.product.model; echo second")
+            return session.banner, session.features, output, nodelay
+        finally:
+            await session.close()
+
+    banner, features, output, nodelay = run(scenario())
+    assert banner["ro.product.model"] == running.phone.properties["ro.product.model"]
+    assert features == running.phone.features()
+    assert output == running.phone.properties["ro.product.model"] + "\nsecond\n"
+    assert nodelay
+
+
+def test_push_writes_the_exact_bytes_and_reports_progress(phone_simulator, adb_key: AdbKey, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1)[0]
+    local = tmp_path / "report.bin"
+    local.write_bytes(os.urandom(700_000))
+    seen: list[tuple[int, int]] = []
+
+    async def scenario() -> None:
+        session = await connect_tcp(running.endpoint, adb_key)
+        try:
+            await session.push(local, "/data/local/tmp/report.bin", progress=lambda done, total: seen.append((done, total)))
+        finally:
+            await session.close()
+
+    run(scenario())
+    stored = running.phone.read_file("/data/local/tmp/report.bin")
+    assert stored is not None and hashlib.sha256(stored).digest() == hashlib.sha256(local.read_bytes()).digest()
+    assert seen and seen[-1] == (700_000, 700_000)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def _legacy_profile():  # type: ignore[no-untyped-def]
+    # An Android 6 phone: adbd advertises neither cmd nor abb_exec, so install must push + pm install.
+    profile = load_profile("motorola-moto-g6")
+    properties = dict(profile.properties, **{"ro.build.version.sdk": "23", "ro.build.version.release": "6.0"})
+    return dataclasses.replace(profile, properties=properties, adb_features=[])
+
+
+@pytest.mark.parametrize("profile", ["google-pixel-9", "motorola-moto-g6", "legacy"])
+def test_install_streamed_or_legacy_puts_the_package_on_the_phone(  # type: ignore[no-untyped-def]
+    phone_simulator, adb_key: AdbKey, small_signed_apk: Path, profile: str
+) -> None:
+    running = phone_simulator(1, profiles=[_legacy_profile() if profile == "legacy" else profile])[0]
+    progress: list[int] = []
+
+    async def scenario() -> tuple[str, str]:
+        session = await connect_tcp(running.endpoint, adb_key)
+        try:
+            await session.install(small_signed_apk, progress=lambda done, total: progress.append(done))
+            return await session.shell("pm list packages"), await session.shell("ls /data/local/tmp")
+        finally:
+            await session.close()
+
+    packages, leftovers = run(scenario())
+    assert "package:org.phonegate.testapp" in packages.split()
+    assert progress[-1] == small_signed_apk.stat().st_size
+    assert ".apk" not in leftovers  # the legacy path removes its copy
+
+
+def test_install_failure_is_explained(phone_simulator, adb_key: AdbKey, small_signed_apk: Path) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1)[0]
+    running.phone.faults.install_failure = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+
+    async def scenario() -> None:
+        session = await connect_tcp(running.endpoint, adb_key)
+        try:
+            await session.install(small_signed_apk)
+        finally:
+            await session.close()
+
+    with pytest.raises(InstallFailed) as caught:
+        run(scenario())
+    assert caught.value.code == "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    assert "not have enough free storage" in str(caught.value)
+
+
+def test_unknown_key_raises_unauthorised_with_the_fingerprint(phone_simulator, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1, authorised=False)[0]
+    with pytest.raises(DeviceUnauthorised) as caught:
+        run(connect_tcp(running.endpoint, adb_key, auth_timeout_s=0.5))
+    message = str(caught.value)
+    assert adb_key.fingerprint() in message
+    assert "tap Allow" in message and "Always allow from this computer" in message
+    assert caught.value.exit_code == 4
+
+
+def test_wait_for_authorisation_succeeds_once_allow_is_tapped(phone_simulator, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1, authorised=False)[0]
+    prompts: list[str] = []
+
+    def person_taps_allow() -> None:
+        for _ in range(100):
+            if running.waiting_for_allow():
+                running.allow()
+                return
+            threading.Event().wait(0.05)
+
+    tapper = threading.Thread(target=person_taps_allow)
+    tapper.start()
+
+    async def scenario() -> str:
+        session = await wait_for_authorisation(
+            running.endpoint, adb_key, deadline_s=20, auth_timeout_s=2, on_waiting=lambda exc: prompts.append(exc.fingerprint)
+        )
+        try:
+            return await session.shell("echo in")
+        finally:
+            await session.close()
+
+    assert run(scenario()) == "in\n"
+    tapper.join()
+
+
+def test_nothing_listening_is_unreachable_and_bad_endpoint_is_bad_input(adb_key: AdbKey) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DeviceUnreachable) as caught:
+        run(connect_tcp(f"127.0.0.1:{port}", adb_key, connect_timeout_s=2))
+    assert "Nothing is listening" in str(caught.value)
+    with pytest.raises(BadEndpoint):
+        run(connect_tcp("127.0.0.1:notaport", adb_key))
