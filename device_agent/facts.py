@@ -34,6 +34,9 @@ class AppInfo:
     signer_sha256: list[str] = field(default_factory=list)  # lower-case hex, one per signer certificate
     first_install_time: datetime | None = None
     installer: str | None = None
+    # Java Signature.hashCode() of each signer certificate, as `dumpsys package` shows them; signer_sha256 is
+    # filled only for certificates the collector was given (Android prints no SHA-256 there)
+    signer_hashcodes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class DeviceFacts:
                 "signers_sha256": list(app.signer_sha256),
                 "first_install_time": _jsonable(app.first_install_time),
                 "installer": app.installer,
+                "signer_hashcodes": list(app.signer_hashcodes),
             }
             for name, app in sorted(self.apps.items())
         }
@@ -106,6 +110,7 @@ class DeviceFacts:
                 signer_sha256=list(signers),
                 first_install_time=_parse_datetime(app.get("first_install_time")),
                 installer=app.get("installer"),
+                signer_hashcodes=list(app.get("signer_hashcodes") or []),
             )
         media = data.get("media_files")
         return cls(

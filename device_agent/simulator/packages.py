@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 
 def simulated_certificate(label: str) -> bytes:
@@ -49,8 +49,9 @@ class InstalledPackage:
 
 
 class PackageDatabase:
-    def __init__(self, sdk: int) -> None:
+    def __init__(self, sdk: int, zone: tzinfo = timezone.utc) -> None:
         self.sdk = sdk
+        self.zone = zone  # dumpsys prints times in the phone's local zone
         self.packages: dict[str, InstalledPackage] = {}
         self._next_uid = 10150
 
@@ -116,8 +117,8 @@ class PackageDatabase:
         code_dir = package.apk_path.rsplit("/", 1)[0]
         uid_key = "appId" if self.sdk >= 33 else "userId"
         ident = format(zlib.crc32(name.encode()) | 0x10000000, "x")
-        first = _stamp(package.first_install)
-        last = _stamp(package.last_update)
+        first = _stamp(package.first_install, self.zone)
+        last = _stamp(package.last_update, self.zone)
         lines = [
             "Activity Resolver Table:",
             "  Non-Data Actions:",
@@ -174,6 +175,6 @@ class PackageDatabase:
         return "\n".join(lines) + "\n"
 
 
-def _stamp(moment: datetime | None) -> str:
+def _stamp(moment: datetime | None, zone: tzinfo) -> str:
     moment = moment or datetime(2009, 1, 1, tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.simulator.commands import build_commands
 from device_agent.simulator.packages import InstalledPackage, PackageDatabase, simulated_certificate
@@ -87,7 +88,7 @@ class VirtualPhone:
     def __post_init__(self) -> None:
         now = self.now()
         self.vfs = VirtualFileSystem(now)
-        self.package_db = PackageDatabase(self.sdk)
+        self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
         self.shell = Shell(build_commands(self), self._glob, self._write_from_shell)
         self._garbage_rng = random.Random(self.serial)
         self._populate(now)
@@ -262,6 +263,14 @@ class VirtualPhone:
             lines += [f"  Quality: {quality}"]
         lines += ["", "StrongAuth:", "PrimaryAuthFlags state:", " userId=0, primaryAuthFlags=0"]
         return "\n".join(lines) + "\n"
+
+
+def phone_zone(properties: dict[str, str]) -> tzinfo:
+    """The phone's time zone (persist.sys.timezone), UTC when unset or unknown."""
+    try:
+        return ZoneInfo(properties.get("persist.sys.timezone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
 
 
 def _default_apk_path(name: str, system: bool) -> str:
