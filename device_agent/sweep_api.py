@@ -1,0 +1,99 @@
+"""The compliance endpoints the sweep agent calls, over the project's one HTTP client.
+
+The JSON shapes are the server's contract (server/api/compliance.py, written first for this agent):
+    POST /api/v1/sweeps {sweep_id, source, site?}        -> {sweep_id, created, policy: {version, document}, devices: [...]}
+    POST /api/v1/sweeps/<id>/claims {serials, worker}    -> {granted: [...], refused: [...]}
+    POST /api/v1/sweeps/<id>/results {results, devices}  -> {stored, duplicates, unknown_serials}
+    POST /api/v1/sweeps/<id>/finish {}                   -> {counts, non_compliant: [...], in_grace, actions, ...}
+Every device and result is keyed by serial; the server stores each (sweep, device, rule) once, so re-sending
+a batch after a lost answer is harmless.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from phonegate.errors import PhoneGateError
+
+DEFAULT_SERVER = "http://127.0.0.1:5000"
+
+
+class ServerUnreachable(PhoneGateError):
+    """No answer (or a 5xx): try again later; whatever was being sent stays in the outbox."""
+
+
+class ServerRefused(PhoneGateError):
+    """The server answered 4xx: sending the same thing again will not help (except after fixing the token)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(f"The server refused the request ({status}): {message}")
+
+
+@dataclass
+class SweepPlanData:
+    sweep_id: str
+    policy_version: int | None
+    policy_document: str
+    devices: list[dict[str, Any]]
+
+
+class ComplianceApi:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @classmethod
+    def from_environment(
+        cls, server: str | None = None, token: str | None = None, *, timeout_s: float = 30.0, attempts: int = 3
+    ) -> ComplianceApi:
+        """PHONEGATE_SERVER / PHONEGATE_TOKEN unless given; BadInput when there is no token at all."""
+        from provisioning.client import PhoneGateClient, RetryPolicy  # the one HTTP client
+
+        url = server or os.environ.get("PHONEGATE_SERVER") or DEFAULT_SERVER
+        return cls(PhoneGateClient(url, token, timeout_s=timeout_s, retry=RetryPolicy(attempts=max(1, attempts))))
+
+    def start_sweep(self, sweep_id: str, source: str, site: str | None = None) -> SweepPlanData:
+        body: dict[str, Any] = {"sweep_id": sweep_id, "source": source}
+        if site is not None:
+            body["site"] = site
+        answer = self._post("/sweeps", body)
+        policy = answer.get("policy") or {}
+        return SweepPlanData(
+            sweep_id=str(answer["sweep_id"]),
+            policy_version=policy.get("version"),
+            policy_document=policy.get("document") or "",
+            devices=list(answer.get("devices") or []),
+        )
+
+    def claim(self, sweep_id: str, serials: Sequence[str], worker: str) -> list[str]:
+        answer = self._post(f"/sweeps/{sweep_id}/claims", {"serials": list(serials), "worker": worker})
+        return list(answer.get("granted") or [])
+
+    def post_results(self, sweep_id: str, results: list[dict[str, Any]], devices: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._post(f"/sweeps/{sweep_id}/results", {"results": results, "devices": devices})
+
+    def finish(self, sweep_id: str) -> dict[str, Any]:
+        return self._post(f"/sweeps/{sweep_id}/finish", {})
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        from provisioning.client import ServerUnavailable
+
+        try:
+            # The shared client's generic JSON call: it owns auth, timeouts, retries and the error shapes.
+            answer = self.client._json("POST", f"/api/v1{path}", json=body)
+        except ServerUnavailable as exc:
+            raise ServerUnreachable(str(exc)) from exc
+        except PhoneGateError as exc:
+            status = getattr(exc, "status", None)
+            if isinstance(status, int):
+                raise ServerRefused(status, str(exc)) from exc
+            raise
+        if not isinstance(answer, dict):
+            raise ServerUnreachable(f"The server answered {path} with an unexpected shape.")
+        return answer
