@@ -115,3 +115,53 @@ async def _serve(phones: list, addresses: list[tuple[str, int]], keys_file: Path
         await stop.wait()
     finally:
         await server.close()
+
+
+@click.command()
+@click.option("--tcp", "endpoint", metavar="HOST:PORT", help="Phone reachable over TCP (adb tcpip / simulator).")
+@click.option("--usb", "use_usb", is_flag=True, help="Phone on a USB cable.")
+@click.option("--serial", help="With --usb: which phone, when several are plugged in.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+@click.option("--catalogue", "catalogue", multiple=True, metavar="PKG",
+              help="Package to read in detail (repeat). Default: com.whatsapp and com.whatsapp.w4b.")
+@click.option("--signer-apk", "signer_apks", multiple=True, metavar="APK",
+              type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+              help="An approved APK (repeat): apps signed by its certificate get their signer SHA-256 filled in.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=30, show_default=True,
+              help="Seconds allowed for collecting facts once connected.")
+def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bool, catalogue: tuple[str, ...],
+            signer_apks: tuple[Path, ...], timeout_s: float) -> None:
+    """Read a phone's facts over ADB and print them; changes nothing on the phone."""
+    import json
+
+    from device_agent.collect import DEFAULT_CATALOGUE, collect_facts, collection_script
+    from device_agent.inspect_report import render_summary
+
+    if bool(endpoint) == use_usb:
+        raise BadInput("Say which phone: either --tcp HOST:PORT or --usb.")
+    if serial and not use_usb:
+        raise BadInput("--serial goes with --usb.")
+    packages = list(catalogue) or list(DEFAULT_CATALOGUE)
+    collection_script(packages)  # refuses bad package names before connecting
+    certificates = []
+    if signer_apks:
+        from device_agent.apk import inspect_apk
+
+        for apk in signer_apks:
+            certificates.extend(inspect_apk(apk).certificates)
+
+    async def run():
+        from device_agent.adb import AdbKey, connect_tcp, connect_usb
+
+        key = AdbKey.load_or_create()
+        session = await (connect_usb(key, serial) if use_usb else connect_tcp(endpoint, key))
+        try:
+            return await collect_facts(session, packages, timeout_s=timeout_s, known_certificates=certificates)
+        finally:
+            await session.close()
+
+    facts = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps(facts.to_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(render_summary(facts, packages))
