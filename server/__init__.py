@@ -1,0 +1,90 @@
+"""The PhoneGate server: `create_app()` builds the Flask app (web pages at /, JSON API at /api/v1).
+
+Layers: HTTP (server/api/, server/web/) -> services (server/services/: plain functions on a session) -> models
+(server/models/). Views stay thin; rules live in services and in database constraints.
+
+Web pages join through `server.web.init_app(app)` and the API through `server.api.init_app(app)`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from server.settings import Settings, load_or_create_secret_key
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` keys starting with PHONEGATE_ override the environment; others go to app.config."""
+    overrides = dict(test_config or {})
+    env_overrides = {k: str(v) for k, v in overrides.items() if k.startswith("PHONEGATE_") and k != "PHONEGATE"}
+    import os
+
+    settings = Settings.from_environ({**os.environ, **env_overrides})
+    if not settings.secret_key:
+        settings = _with_secret(settings, load_or_create_secret_key(settings.instance_path))
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.from_mapping(
+        PHONEGATE=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        MAX_CONTENT_LENGTH=512 * 1024 * 1024,  # APK uploads are the largest bodies
+        JSON_SORT_KEYS=False,
+        API_TITLE="PhoneGate",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.config.update({k: v for k, v in overrides.items() if not k.startswith("PHONEGATE_")})
+
+    from server import database, errors
+    from server.extensions import csrf, db, limiter, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_directory()))
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from server import api
+
+    api.init_app(app)
+    if importlib.util.find_spec("server.web") is not None:
+        from server import web
+
+        web.init_app(app)
+    errors.init_app(app)
+    return app
+
+
+def _with_secret(settings: Settings, key: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, secret_key=key)
+
+
+def _engine_options(settings: Settings) -> dict[str, Any]:
+    if settings.is_sqlite:
+        # Writers wait for each other (up to 30 s) instead of failing with "database is locked".
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _migrations_directory():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

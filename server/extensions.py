@@ -1,6 +1,11 @@
 """Flask extensions, created unbound here and joined to the app in create_app (nothing is bound at import)."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -19,3 +24,10 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# render_as_batch: SQLite cannot ALTER most things; batch mode copies the table instead.
+migrate = Migrate(render_as_batch=True, compare_type=True)
+csrf = CSRFProtect()
+# No default limits: each sensitive view (login, token use) declares its own with @limiter.limit(...).
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+# The JSON API at /api/v1 (resources are registered in server/api/__init__.py).
+api = Api()

@@ -1,0 +1,101 @@
+"""/api/v1/devices: register a phone (idempotent by serial), read one by serial, list with filters."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.auth import token_required
+from server.api.common import MAX_PAGE_SIZE, SelectPage, StrictSchema, Trimmed
+from server.extensions import db
+from server.models import DeviceRole, DeviceState
+from server.services import devices
+
+blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="Work phones known to PhoneGate.")
+
+STATES = [state.value for state in DeviceState]
+ROLES = [role.value for role in DeviceRole]
+
+
+class DeviceRegistrationSchema(StrictSchema):
+    serial = Trimmed(required=True, validate=ma.validate.Length(max=128))
+    manufacturer = Trimmed(validate=ma.validate.Length(max=128), allow_none=True)
+    model = Trimmed(validate=ma.validate.Length(max=128), allow_none=True)
+    android_release = Trimmed(validate=ma.validate.Length(max=32), allow_none=True)
+    sdk = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=1000), allow_none=True)
+    security_patch = ma.fields.Date(allow_none=True)
+    build_fingerprint = Trimmed(validate=ma.validate.Length(max=512), allow_none=True)
+    adb_endpoint = Trimmed(validate=ma.validate.Length(max=255), allow_none=True)
+    site = Trimmed(validate=ma.validate.Length(max=120), allow_none=True)
+    asset_tag = Trimmed(validate=ma.validate.Length(max=64), allow_none=True)
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    serial = ma.fields.String()
+    manufacturer = ma.fields.String(allow_none=True)
+    model = ma.fields.String(allow_none=True)
+    android_release = ma.fields.String(allow_none=True)
+    sdk = ma.fields.Integer(allow_none=True)
+    security_patch = ma.fields.Date(allow_none=True)
+    build_fingerprint = ma.fields.String(allow_none=True)
+    asset_tag = ma.fields.String(allow_none=True)
+    role = ma.fields.String()
+    state = ma.fields.String()
+    staff_member_id = ma.fields.Integer(allow_none=True)
+    team_id = ma.fields.Integer(allow_none=True)
+    service_id = ma.fields.Integer(allow_none=True)
+    site = ma.fields.String(allow_none=True)
+    adb_endpoint = ma.fields.String(allow_none=True)
+    compliance_state = ma.fields.String()
+    last_seen_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+
+
+class DeviceFilterSchema(StrictSchema):
+    state = ma.fields.String(validate=ma.validate.OneOf(STATES))
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+    team = ma.fields.Integer(metadata={"description": "Team id."})
+    service = ma.fields.Integer(metadata={"description": "Service id."})
+    site = Trimmed(validate=ma.validate.Length(max=120))
+    q = Trimmed(validate=ma.validate.Length(max=128), metadata={"description": "Part of a serial, model or asset tag."})
+
+
+@blp.route("")
+class DeviceCollection(MethodView):
+    @token_required("provision")
+    @blp.arguments(DeviceRegistrationSchema)
+    @blp.response(201, DeviceSchema, description="Registered now.")
+    @blp.alt_response(200, schema=DeviceSchema, description="Already registered; facts refreshed.")
+    def post(self, data):
+        """Register a phone; registering the same serial again returns the same device."""
+        device, created = devices.register_device(db.session, data, g.actor)
+        db.session.commit()
+        return device, (201 if created else 200)
+
+    @token_required("provision", "agent")
+    @blp.arguments(DeviceFilterSchema, location="query")
+    @blp.response(200, DeviceSchema(many=True))
+    @blp.paginate(SelectPage, max_page_size=MAX_PAGE_SIZE)
+    def get(self, filters):
+        """List devices, filtered by state, role, team, service, site or a search text."""
+        return devices.device_query(
+            state=filters.get("state"),
+            role=filters.get("role"),
+            team_id=filters.get("team"),
+            service_id=filters.get("service"),
+            site=filters.get("site"),
+            q=filters.get("q"),
+        )
+
+
+@blp.route("/<string:serial>")
+class DeviceBySerial(MethodView):
+    @token_required("provision", "agent")
+    @blp.response(200, DeviceSchema)
+    def get(self, serial):
+        """Read one device by its serial number."""
+        return devices.get_by_serial(db.session, serial)

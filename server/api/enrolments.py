@@ -1,0 +1,102 @@
+"""/api/v1/enrolments: IT asks for a phone to be enrolled (for a staff member or as a Broadcast phone),
+then polls the request until a manager has decided."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from server.api.auth import token_required
+from server.api.common import MAX_PAGE_SIZE, SelectPage, StrictSchema, Trimmed
+from server.extensions import db
+from server.models import Device, EnrolmentRequest, EnrolmentStatus
+from server.services import devices, enrolment, org, people
+from server.services.errors import InvalidInput, NotFound
+
+blp = Blueprint(
+    "enrolments", __name__, url_prefix="/api/v1/enrolments", description="Requests to enrol a phone, and decisions."
+)
+
+_FIELD_OF = {"staff": "staff_email", "service": "broadcast_service"}
+STATUSES = [status.value for status in EnrolmentStatus]
+
+
+class EnrolmentCreateSchema(StrictSchema):
+    serial = Trimmed(required=True, validate=ma.validate.Length(max=128))
+    staff_email = Trimmed(validate=ma.validate.Length(max=254), metadata={"description": "For an individual phone."})
+    broadcast_service = Trimmed(
+        validate=ma.validate.Length(max=120), metadata={"description": "Service name, for its Broadcast phone."}
+    )
+
+    @ma.validates_schema
+    def one_purpose(self, data, **kwargs):
+        if ("staff_email" in data) == ("broadcast_service" in data):
+            raise ma.ValidationError("Give exactly one of staff_email or broadcast_service.", "staff_email")
+
+
+class EnrolmentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    device_id = ma.fields.Integer()
+    serial = ma.fields.Function(lambda request: request.device.serial)
+    role = ma.fields.String()
+    status = ma.fields.String()
+    staff_member_id = ma.fields.Integer(allow_none=True)
+    team_id = ma.fields.Integer(allow_none=True)
+    service_id = ma.fields.Integer()
+    requested_by_id = ma.fields.Integer()
+    requested_at = ma.fields.AwareDateTime()
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_reason = ma.fields.String(allow_none=True)
+    device_state = ma.fields.Function(lambda request: request.device.state)
+
+
+class EnrolmentFilterSchema(StrictSchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    serial = Trimmed(validate=ma.validate.Length(max=128))
+
+
+@blp.route("")
+class EnrolmentCollection(MethodView):
+    @token_required("provision")
+    @blp.arguments(EnrolmentCreateSchema)
+    @blp.response(201, EnrolmentSchema, description="Request opened.")
+    @blp.alt_response(200, schema=EnrolmentSchema, description="The same request was already open.")
+    def post(self, data):
+        """Ask for a registered phone to be enrolled; asking again returns the open request."""
+        device = devices.get_by_serial(db.session, data["serial"])
+        try:
+            if "staff_email" in data:
+                staff = people.staff_by_email(db.session, data["staff_email"])
+                request, created = enrolment.request_enrolment(db.session, device, g.actor, staff_member=staff)
+            else:
+                service = org.service_by_name(db.session, data["broadcast_service"])
+                request, created = enrolment.request_enrolment(db.session, device, g.actor, broadcast_service=service)
+        except NotFound as exc:  # a name in the body that matches nothing is bad input, not a missing URL
+            raise InvalidInput(exc.message, errors={_FIELD_OF.get(k, k): v for k, v in exc.errors.items()}) from None
+        db.session.commit()
+        return request, (201 if created else 200)
+
+    @token_required("provision")
+    @blp.arguments(EnrolmentFilterSchema, location="query")
+    @blp.response(200, EnrolmentSchema(many=True))
+    @blp.paginate(SelectPage, max_page_size=MAX_PAGE_SIZE)
+    def get(self, filters):
+        """List enrolment requests, newest first."""
+        query = select(EnrolmentRequest).order_by(EnrolmentRequest.id.desc())
+        if "status" in filters:
+            query = query.where(EnrolmentRequest.status == filters["status"])
+        if "serial" in filters:
+            query = query.join(Device, EnrolmentRequest.device_id == Device.id).where(Device.serial == filters["serial"])
+        return query
+
+
+@blp.route("/<int:request_id>")
+class EnrolmentById(MethodView):
+    @token_required("provision")
+    @blp.response(200, EnrolmentSchema)
+    def get(self, request_id):
+        """Read one request (poll this until its status is no longer pending)."""
+        return enrolment.get_request(db.session, request_id)

@@ -1,0 +1,57 @@
+"""`phonegate serve`: the production WSGI server (waitress) for the web pages and /api/v1."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from phonegate.errors import BadInput
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the embedded compliance-sweep scheduler.")
+def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Serve PhoneGate until interrupted."""
+    from sqlalchemy import inspect
+    from waitress import create_server
+
+    from server import create_app
+    from server.commands.first_admin import ensure_first_admin
+    from server.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        if "alembic_version" not in inspect(db.engine).get_table_names():
+            raise BadInput("The database has no tables yet: run `phonegate db upgrade` first.")
+        ensure_first_admin()
+        db.session.remove()
+    scheduler = None if no_scheduler else _start_scheduler(app)
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="PhoneGate")
+    except OSError as exc:
+        raise BadInput(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+    click.echo(f"PhoneGate is serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+        server.close()
+
+
+def _start_scheduler(app):
+    """The embedded sweep scheduler (server/scheduling.py, from the compliance part) when it is present."""
+    import importlib.util
+
+    if importlib.util.find_spec("server.scheduling") is None:
+        return None
+    from server import scheduling
+
+    return scheduling.start(app)

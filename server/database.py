@@ -1,0 +1,49 @@
+"""Per-connection database set-up and the write lock that serialises hash-chain appends.
+
+SQLite runs with WAL (readers never block the writer) and foreign keys on, on every connection: SQLite
+forgets `foreign_keys` per connection, so it is set in the connect hook rather than once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from server.extensions import db
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commit
+    finally:
+        cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _on_sqlite_connect)
+
+
+def lock_for_append(session: Session, key: int) -> None:
+    """Hold a database-wide write lock for `key` until the current transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's single write lock (BEGIN
+    IMMEDIATE when the transaction has not written yet; once it has written, it already holds it). After
+    this, reads in the same transaction see every committed append, so the head cannot move under us.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

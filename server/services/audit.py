@@ -1,0 +1,138 @@
+"""The audit log: append inside the caller's transaction, verify the whole hash chain.
+
+entry_hash = SHA-256 of a canonical JSON of the entry's fields (everything but its id and its own hash)
+including prev_hash, the entry_hash of the entry before it. Changing, deleting or reordering a row breaks
+the chain at that point, and `verify_chain` names the first entry where it breaks.
+
+Appends are serialised by a database lock held until the transaction ends (an advisory lock on PostgreSQL,
+the write lock on SQLite), so concurrent writers never read the same head; prev_hash is UNIQUE as a backstop.
+Details carry ids only: emails and names are personal data and an audit log keeps them for years.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from server.database import lock_for_append
+from server.models import GENESIS_HASH, AuditEntry, utcnow
+from server.services.actor import Actor
+
+# Any constant works; this one spells "PGAU" so it is recognisable in pg_locks.
+AUDIT_LOCK_KEY = 0x50474155
+_PERSONAL_KEYS = frozenset({"email", "name", "full_name", "password", "token", "secret", "phone_number"})
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target: Any = None,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain in the current transaction (no commit) and return it."""
+    if target is not None:
+        target_type = target_type or target_type_of(target)
+        if inspect(target).identity is None:
+            session.flush()  # the target needs its id before we can name it
+        target_id = target.id
+    details_text = canonical_details(details or {})
+
+    lock_for_append(session, AUDIT_LOCK_KEY)
+    head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_user_id=actor.user_id,
+        actor=actor.label,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        details=details_text,
+        prev_hash=head or GENESIS_HASH,
+    )
+    entry.entry_hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def target_type_of(target: Any) -> str:
+    """EnrolmentRequest -> "enrolment_request"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(target).__name__).lower()
+
+
+def canonical_details(details: Mapping[str, Any]) -> str:
+    _refuse_personal_data(details)
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_json_default)
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    fields = {
+        "at": _timestamp(entry.at),
+        "actor_user_id": entry.actor_user_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def verify_chain(session: Session) -> tuple[bool, int | None, str]:
+    """(True, None, summary) when intact, else (False, id of the first broken entry, why)."""
+    expected_prev = GENESIS_HASH
+    count = 0
+    previous_id: int | None = None
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=500)):
+        if entry.prev_hash != expected_prev:
+            if previous_id is None:
+                why = "it should start the chain, so entries before it were deleted"
+            else:
+                why = f"it does not follow entry {previous_id}: an entry between them was deleted or changed"
+            return False, entry.id, f"Audit entry {entry.id} is broken: {why}."
+        if entry_hash(entry) != entry.entry_hash:
+            return False, entry.id, f"Audit entry {entry.id} is broken: its contents were changed after it was written."
+        expected_prev = entry.entry_hash
+        previous_id = entry.id
+        count += 1
+    return True, None, f"Audit log intact: {count} entries, head {expected_prev}."
+
+
+def _timestamp(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back naive values only if someone bypassed UTCDateTime
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    raise TypeError(f"audit details cannot hold {type(value).__name__}")
+
+
+def _refuse_personal_data(details: Mapping[str, Any]) -> None:
+    for key, value in details.items():
+        if key.lower() in _PERSONAL_KEYS:
+            raise ValueError(f"audit details must not hold {key!r}: record ids, not personal data")
+        if isinstance(value, Mapping):
+            _refuse_personal_data(value)
+        elif isinstance(value, str) and _EMAIL.search(value):
+            raise ValueError(f"audit detail {key!r} looks like an email address: record ids, not personal data")

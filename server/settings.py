@@ -1,0 +1,119 @@
+"""The one settings object: read from the environment once, in create_app, and kept on the app.
+
+Every part reads its settings through `current_settings()` (or `app.config["PHONEGATE"]`), never from
+os.environ directly, so tests can give an app its own values with `create_app({"PHONEGATE_...": ...})`.
+To add a setting: add a field with a default and one line in `Settings.from_environ`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+
+from phonegate.errors import BadInput
+
+SECRET_KEY_FILE = "secret_key"
+DEFAULT_DATABASE_FILE = "phonegate.sqlite3"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise BadInput(f"Expected a yes/no value, got {value!r}.")
+
+
+def _int(value: str | None, default: int, name: str) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadInput(f"{name} must be a whole number, got {value!r}.") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str = field(repr=False)
+    # Cookies only over HTTPS; off by default because `make run` serves plain HTTP on loopback.
+    secure_cookies: bool = False
+    log_level: str = "WARNING"
+    # Upper bound for ?page_size= on list endpoints.
+    api_page_size_max: int = 200
+    # Enrolment gate (server/services/decisions.py, grants.py, catalogue.py).
+    training_valid_days: int = 365  # data-protection training counts as current for this long
+    grant_ttl_minutes: int = 60  # how long a single-use install grant stays usable
+    signer_pins: str = ""  # "pkg=sha256[,sha256];pkg=..."; empty = WhatsApp's published certificate
+    individual_packages: str = ""  # comma-separated; empty = com.whatsapp
+    broadcast_packages: str = ""  # comma-separated; empty = com.whatsapp,com.whatsapp.w4b
+    public_url: str = ""  # the address managers open (request links); empty = the address the request came to
+    demo_phones: int = 3  # simulated phones `phonegate serve` starts beside the server; 0 = none
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("PHONEGATE_INSTANCE") or "instance").expanduser().resolve()
+        database_url = env.get("PHONEGATE_DATABASE_URL") or f"sqlite:///{instance / DEFAULT_DATABASE_FILE}"
+        secret_key = env.get("PHONEGATE_SECRET_KEY") or ""
+        return cls(
+            instance_path=instance,
+            database_url=_normalise_database_url(database_url),
+            secret_key=secret_key,
+            secure_cookies=_flag(env.get("PHONEGATE_SECURE_COOKIES"), False),
+            log_level=(env.get("PHONEGATE_LOG_LEVEL") or "WARNING").upper(),
+            api_page_size_max=_int(env.get("PHONEGATE_API_PAGE_SIZE_MAX"), 200, "PHONEGATE_API_PAGE_SIZE_MAX"),
+            training_valid_days=_int(env.get("PHONEGATE_TRAINING_VALID_DAYS"), 365, "PHONEGATE_TRAINING_VALID_DAYS"),
+            grant_ttl_minutes=_int(env.get("PHONEGATE_GRANT_TTL_MINUTES"), 60, "PHONEGATE_GRANT_TTL_MINUTES"),
+            signer_pins=env.get("PHONEGATE_SIGNER_PINS") or "",
+            individual_packages=env.get("PHONEGATE_INDIVIDUAL_PACKAGES") or "",
+            broadcast_packages=env.get("PHONEGATE_BROADCAST_PACKAGES") or "",
+            public_url=env.get("PHONEGATE_PUBLIC_URL") or "",
+            demo_phones=_int(env.get("PHONEGATE_DEMO_PHONES"), 3, "PHONEGATE_DEMO_PHONES"),
+        )
+
+
+def _normalise_database_url(url: str) -> str:
+    # "postgresql://" would pick psycopg2, which we do not install; psycopg 3 is the postgres extra.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg")):
+        raise BadInput("PHONEGATE_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL.")
+    return url
+
+
+def load_or_create_secret_key(instance_path: Path) -> str:
+    """The instance's secret key, generated once (0600) so sessions survive restarts without configuration."""
+    path = instance_path / SECRET_KEY_FILE
+    instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise BadInput("The secret key file in the instance folder is too short; delete it to make a new one.")
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def current_settings() -> Settings:
+    return current_app.config["PHONEGATE"]
