@@ -59,6 +59,16 @@ class Settings:
     broadcast_packages: str = ""  # comma-separated; empty = com.whatsapp,com.whatsapp.w4b
     public_url: str = ""  # the address managers open (request links); empty = the address the request came to
     demo_phones: int = 3  # simulated phones `phonegate serve` starts beside the server; 0 = none
+    # Compliance (server/services/compliance*.py, server/mail.py, server/scheduling.py).
+    smtp_host: str = ""  # empty = e-mail off (notifications wait until it is set)
+    smtp_port: int = 25
+    smtp_from: str = "phonegate@localhost"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = False
+    sweep_schedule: str = "0 */4 * * *"  # cron syntax; "off" = no scheduled sweeps
+    compliance_seen_days: int = 7  # not reached by a sweep for longer -> state unknown (if the rules don't say)
+    compliance_retention_days: int = 90  # raw results older than this are pruned; daily summaries are kept
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +94,16 @@ class Settings:
             broadcast_packages=env.get("PHONEGATE_BROADCAST_PACKAGES") or "",
             public_url=env.get("PHONEGATE_PUBLIC_URL") or "",
             demo_phones=_int(env.get("PHONEGATE_DEMO_PHONES"), 3, "PHONEGATE_DEMO_PHONES"),
+            smtp_host=env.get("PHONEGATE_SMTP_HOST") or "",
+            smtp_port=_int(env.get("PHONEGATE_SMTP_PORT"), 25, "PHONEGATE_SMTP_PORT"),
+            smtp_from=env.get("PHONEGATE_SMTP_FROM") or "phonegate@localhost",
+            smtp_username=env.get("PHONEGATE_SMTP_USERNAME") or "",
+            smtp_password=env.get("PHONEGATE_SMTP_PASSWORD") or "",
+            smtp_starttls=_flag(env.get("PHONEGATE_SMTP_STARTTLS"), False),
+            sweep_schedule=(env.get("PHONEGATE_SWEEP_SCHEDULE") or "0 */4 * * *").strip(),
+            compliance_seen_days=_int(env.get("PHONEGATE_COMPLIANCE_SEEN_DAYS"), 7, "PHONEGATE_COMPLIANCE_SEEN_DAYS"),
+            compliance_retention_days=_int(env.get("PHONEGATE_COMPLIANCE_RETENTION_DAYS"), 90,
+                                           "PHONEGATE_COMPLIANCE_RETENTION_DAYS"),
         )
 
 

@@ -24,6 +24,7 @@ RESOURCES: tuple[str, ...] = (
     "server.api.catalogue",
     "server.api.grants",
     "server.api.installations",
+    "server.api.compliance",
 )
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "description": "An API token from `phonegate token create`."}
