@@ -89,13 +89,18 @@ class ApprovedAppState(Check):
         if app.package not in facts.packages:
             return (f"{app.package} missing" if must_have else None), {"installed": False}
         info = facts.apps.get(app.package)
-        if info is None or not info.signer_sha256:
+        if info is None:
             return "unknown", {"installed": True}
         version_code = info.version_code if info.version_code is not None else facts.packages[app.package].version_code
         signers = [s.lower() for s in info.signer_sha256]
-        detail = {"installed": True, "version_code": version_code, "signer_sha256": signers}
-        if app.signer_sha256 and not set(signers) & set(app.signer_sha256):
-            return f"{app.package} signed by an unknown key", detail
+        hashcodes = list(getattr(info, "signer_hashcodes", []) or [])
+        detail = {"installed": True, "version_code": version_code, "signer_sha256": signers, "signer_hashcodes": hashcodes}
+        if not set(signers) & set(app.signer_sha256):
+            # No pinned signer recognised. With the pins' certificates known, a signer we could not match is
+            # another key; without them (or without any signer shown) we cannot tell, so we do not pass.
+            if signers or (hashcodes and app.certificates):
+                return f"{app.package} signed by an unknown key", detail
+            return "unknown", detail
         if app.min_version_code is not None:
             if version_code is None:
                 return "unknown", detail

@@ -7,6 +7,8 @@ observed "unknown", so a phone that hides a fact is never reported compliant for
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,20 +28,36 @@ class ApprovedApp:
     package: str
     signer_sha256: tuple[str, ...] = ()
     min_version_code: int | None = None
+    # The pinned signers' certificates (DER). Android's `dumpsys package` shows only a 32-bit hash of each
+    # signer certificate, so the agent can tell a pinned signer from another one only if it knows the pins'
+    # certificates: collection maps matching hashes to SHA-256, anything else stays unmatched.
+    certificates: tuple[bytes, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ApprovedApp:
         signers = data.get("signer_sha256") or []
         if isinstance(signers, str):
             signers = [signers]
+        certificates = []
+        for text in data.get("signer_certificates") or []:
+            try:
+                certificates.append(base64.b64decode(str(text), validate=True))
+            except (binascii.Error, ValueError):
+                continue  # a damaged pin is no pin: the check then reports the signer as unknown, not as passed
         return cls(
             package=str(data["package"]),
             signer_sha256=tuple(str(s).lower().replace(":", "") for s in signers),
             min_version_code=data.get("min_version_code"),
+            certificates=tuple(certificates),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"package": self.package, "signer_sha256": list(self.signer_sha256), "min_version_code": self.min_version_code}
+        return {
+            "package": self.package,
+            "signer_sha256": list(self.signer_sha256),
+            "min_version_code": self.min_version_code,
+            "signer_certificates": [base64.b64encode(cert).decode("ascii") for cert in self.certificates],
+        }
 
 
 @dataclass(frozen=True)
@@ -84,9 +102,8 @@ class DeviceExpectation:
         }
 
     @property
-    def known(self) -> bool:
-        """True when the server told us about this phone (a bare --tcp target is not known)."""
-        return self.device_id is not None
+    def certificates(self) -> list[bytes]:
+        return [cert for app in self.approved_apps for cert in app.certificates]
 
 
 @dataclass
