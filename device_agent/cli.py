@@ -165,3 +165,51 @@ def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bo
         click.echo(json.dumps(facts.to_json(), indent=2, sort_keys=True))
     else:
         click.echo(render_summary(facts, packages))
+
+
+@click.command()
+@click.option("--tcp", "endpoints", multiple=True, metavar="HOST:PORT",
+              help="Also check the phone at this endpoint (repeat); the server's enrolled phones are always included.")
+@click.option("--concurrency", type=click.IntRange(1, 2000), default=20, show_default=True, help="Phones checked at once.")
+@click.option("--timeout-per-phone", "timeout_s", type=click.FloatRange(0.1, 3600), default=60, show_default=True,
+              help="Seconds one phone may take (connect, read facts, check); past it the phone is an error.")
+@click.option("--site", help="Only the server's phones at this site.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary table.")
+def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: str | None, as_json: bool) -> None:
+    """Run one compliance sweep now: check every enrolled phone (and --tcp phones), send the results.
+
+    Exit 5 when a phone is non-compliant (the server's verdict, with grace periods, when it was reached).
+    Without PHONEGATE_TOKEN or a reachable server, results wait in the instance folder's outbox.
+    """
+    import logging
+    import os
+    import sys
+
+    from device_agent.adb import AdbKey
+    from device_agent.adb.connection import parse_tcp_endpoint
+    from device_agent.sweep import SweepOptions, default_outbox, run_sweep
+    from device_agent.sweep_api import ComplianceApi
+    from device_agent.sweep_render import print_json, print_summary, progress_for
+    from phonegate.errors import DeviceUnreachable, NonCompliant
+
+    tcp = [f"{host}:{port}" for host, port in (parse_tcp_endpoint(e) for e in endpoints)]  # bad ones: exit 2
+    api = ComplianceApi.from_environment() if os.environ.get("PHONEGATE_TOKEN") else None
+    if api is None:
+        logging.getLogger("phonegate").warning("PHONEGATE_TOKEN is not set: results stay in the outbox")
+        if not tcp:
+            raise BadInput("Nothing to sweep: set PHONEGATE_TOKEN to sweep the server's phones, or give --tcp HOST:PORT.")
+    options = SweepOptions(key=AdbKey.load_or_create(), concurrency=concurrency, timeout_per_phone_s=timeout_s, site=site)
+    progress = progress_for(sys.stderr)
+    outcome = run_sweep(
+        api, default_outbox(), options, tcp,
+        on_plan=progress.start if progress else (lambda plan: None),
+        on_phone=progress.phone if progress else (lambda report: None),
+    )
+    if progress:
+        progress.stop()
+    (print_json if as_json else print_summary)(outcome)
+    if outcome.non_compliant:
+        names = ", ".join(outcome.non_compliant[:5]) + (" ..." if len(outcome.non_compliant) > 5 else "")
+        raise NonCompliant(f"{len(outcome.non_compliant)} phone(s) non-compliant: {names}.")
+    if outcome.reports and all(report.error for report in outcome.reports):
+        raise DeviceUnreachable("No phone could be read; see the table above.")

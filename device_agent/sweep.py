@@ -85,6 +85,7 @@ class SweepOutcome:
     earlier: DeliveryReport = field(default_factory=DeliveryReport)  # outbox batches from earlier runs
     server_summary: dict[str, Any] | None = None
     elapsed_s: float = 0.0
+    outbox_waiting: int = 0  # batch files not yet acknowledged by the server
 
     @property
     def non_compliant(self) -> list[str]:
@@ -255,7 +256,7 @@ def run_sweep(
 
     reports = asyncio.run(check_phones(plan.targets, plan.policy, options, phone_done))
     summary = uploader.finish()
-    return SweepOutcome(plan, reports, uploader.report, earlier, summary, time.monotonic() - started)
+    return SweepOutcome(plan, reports, uploader.report, earlier, summary, time.monotonic() - started, outbox.count())
 
 
 def sweep_claimed(
