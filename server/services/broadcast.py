@@ -1,0 +1,154 @@
+"""Each service's one Broadcast phone: designation, handover and ending.
+
+The paper allows Broadcast messages only from "a separate work phone that is only to be used for this specific
+purpose". The database keeps at most one active designation per service (a partial unique index), so a second
+one fails whatever the code does; replacing the phone is an explicit handover that ends the old designation
+and starts the new one in one transaction, with a reason, both audited.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.models import (
+    BroadcastDesignation,
+    Device,
+    DeviceRole,
+    DeviceState,
+    EnrolmentRequest,
+    Role,
+    Service,
+    utcnow,
+)
+from server.services import audit, lifecycle
+from server.services.actor import Actor
+from server.services.errors import Forbidden, InvalidInput, NotFound, PolicyRefused
+from server.services.refusals import refuse
+
+REASON_MAX = 500
+
+
+def active_designation(session: Session, service: Service | int) -> BroadcastDesignation | None:
+    service_id = service if isinstance(service, int) else service.id
+    return session.scalar(
+        select(BroadcastDesignation).where(BroadcastDesignation.service_id == service_id, BroadcastDesignation.ended_at.is_(None))
+    )
+
+
+def _check_manager_of_service(session: Session, actor: Actor, service: Service, action: str) -> None:
+    user = actor.user
+    if user is None or not user.active or user.role != Role.MANAGER.value or user.team is None or user.team.service_id != service.id:
+        raise refuse(session, actor, action, Forbidden("Only a manager of a team in this service can change its Broadcast phone."),
+                     target=service)
+
+
+def _check_device(session: Session, actor: Actor, service: Service, device: Device, action: str) -> None:
+    if device.role != DeviceRole.BROADCAST.value or device.staff_member_id is not None:
+        raise refuse(session, actor, action, PolicyRefused("A Broadcast phone must be enrolled for the Broadcast role, with no individual holder."),
+                     target=device)
+    if device.service_id is not None and device.service_id != service.id:
+        raise refuse(session, actor, action, PolicyRefused("That phone belongs to another service."), target=device)
+    if device.state in (DeviceState.RETIRED.value, DeviceState.SUSPENDED.value, DeviceState.REJECTED.value):
+        raise refuse(session, actor, action, PolicyRefused(f"That phone is {device.state} and cannot become the Broadcast phone."),
+                     target=device)
+
+
+def _start(session: Session, service: Service, device: Device, actor: Actor, action: str) -> BroadcastDesignation:
+    designation = BroadcastDesignation(service_id=service.id, device_id=device.id, designated_by_id=actor.user.id if actor.user else None)
+    try:
+        with session.begin_nested():  # the partial unique index decides races; keep the outer transaction usable
+            session.add(designation)
+            session.flush()
+    except IntegrityError:
+        raise refuse(session, actor, action, PolicyRefused(
+            "This service already has an active Broadcast phone; hand it over instead of designating a second one."
+        ), target=service) from None
+    device.service_id = service.id
+    audit.record(session, actor, "broadcast.designated", target=designation, details={"service_id": service.id, "device_id": device.id})
+    return designation
+
+
+def designate(session: Session, service: Service, device: Device, actor: Actor) -> BroadcastDesignation:
+    """Make `device` the service's Broadcast phone; refused if the service already has one."""
+    action = "broadcast.designation_refused"
+    _check_manager_of_service(session, actor, service, action)
+    _check_device(session, actor, service, device, action)
+    current = active_designation(session, service)
+    if current is not None:
+        if current.device_id == device.id:
+            return current
+        raise refuse(session, actor, action, PolicyRefused(
+            "This service already has an active Broadcast phone; hand it over instead of designating a second one."
+        ), target=service, details={"active_designation_id": current.id, "device_id": device.id})
+    return _start(session, service, device, actor, action)
+
+
+def handover(session: Session, service: Service, new_device: Device, actor: Actor, *, reason: str) -> BroadcastDesignation:
+    """End the current designation (the old phone is suspended: it must stop broadcasting) and designate `new_device`."""
+    action = "broadcast.handover_refused"
+    reason = _clean_reason(reason)
+    _check_manager_of_service(session, actor, service, action)
+    _check_device(session, actor, service, new_device, action)
+    current = active_designation(session, service)
+    if current is None:
+        raise refuse(session, actor, action, NotFound("This service has no Broadcast phone to hand over; designate one instead."),
+                     target=service)
+    if current.device_id == new_device.id:
+        raise InvalidInput("That phone is already the service's Broadcast phone.", errors={"device": ["Choose a different phone."]})
+    old_device = current.device
+    _end(session, current, actor, reason)
+    if old_device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
+        lifecycle.transition(session, old_device, DeviceState.SUSPENDED, actor, reason="Broadcast role handed over")
+    designation = _start(session, service, new_device, actor, action)
+    audit.record(session, actor, "broadcast.handed_over", target=designation,
+                 details={"service_id": service.id, "from_device_id": old_device.id, "to_device_id": new_device.id})
+    return designation
+
+
+def end(session: Session, service: Service, actor: Actor, *, reason: str) -> BroadcastDesignation:
+    """End the service's designation without a successor (phone lost, service stops broadcasting)."""
+    action = "broadcast.end_refused"
+    reason = _clean_reason(reason)
+    _check_manager_of_service(session, actor, service, action)
+    current = active_designation(session, service)
+    if current is None:
+        raise NotFound("This service has no active Broadcast phone.")
+    _end(session, current, actor, reason)
+    device = current.device
+    if device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
+        lifecycle.transition(session, device, DeviceState.SUSPENDED, actor, reason="Broadcast designation ended")
+    return current
+
+
+def ensure_designated_for_approval(session: Session, request: EnrolmentRequest, actor: Actor) -> BroadcastDesignation:
+    """Approving a Broadcast enrolment designates the phone, unless another phone holds the role (then: refused)."""
+    service = request.service
+    device = request.device
+    current = active_designation(session, service)
+    if current is not None and current.device_id == device.id:
+        return current
+    if current is not None:
+        raise refuse(session, actor, "enrolment.approval_refused", PolicyRefused(
+            "This service already has an active Broadcast phone; a manager must hand the role over before another phone can be approved."
+        ), target=request, details={"active_designation_id": current.id})
+    return _start(session, service, device, actor, "enrolment.approval_refused")
+
+
+def _end(session: Session, designation: BroadcastDesignation, actor: Actor, reason: str) -> None:
+    designation.ended_at = utcnow()
+    designation.ended_by_id = actor.user.id if actor.user else None
+    designation.end_reason = reason
+    session.flush()  # the old row must be ended before the new one is inserted, or the unique index trips
+    audit.record(session, actor, "broadcast.ended", target=designation,
+                 details={"service_id": designation.service_id, "device_id": designation.device_id})
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason.", errors={"reason": ["Say why the Broadcast phone changes."]})
+    if len(reason) > REASON_MAX:
+        raise InvalidInput("The reason is too long.", errors={"reason": [f"Keep it under {REASON_MAX} characters."]})
+    return reason

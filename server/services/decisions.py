@@ -1,0 +1,262 @@
+"""A manager's decision on an enrolment request: the gate itself.
+
+Approval is the only way a phone reaches "approved", and it records what the acceptable-use paper asks of a
+team manager before the app goes on: the staff member has read the CURRENT policy version (the manager confirms
+against the text's SHA-256, so a page left open across a new publication cannot approve against old text) and
+their data-protection and information-security training is complete and current. Every refusal is audited on
+its own transaction (see refusals.py) so attempts survive the rollback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import (
+    Acknowledgement,
+    Device,
+    DeviceRole,
+    DeviceState,
+    EnrolmentRequest,
+    EnrolmentStatus,
+    PolicyVersion,
+    Role,
+    StaffMember,
+    Team,
+    utcnow,
+)
+from server.services import audit, lifecycle
+from server.services.actor import Actor
+from server.services.errors import Forbidden, InvalidInput, InvalidTransition, PolicyRefused
+from server.services.policy import current_policy
+from server.services.refusals import refuse
+
+REASON_MAX = 1000
+DEFAULT_TRAINING_VALID_DAYS = 365
+
+
+def training_valid_days() -> int:
+    """From settings (PHONEGATE_TRAINING_VALID_DAYS); 365 outside an application context."""
+    try:
+        from server.settings import current_settings
+
+        return int(getattr(current_settings(), "training_valid_days", DEFAULT_TRAINING_VALID_DAYS))
+    except RuntimeError:  # no application context (plain scripts)
+        return DEFAULT_TRAINING_VALID_DAYS
+
+
+def can_decide(user, request: EnrolmentRequest) -> bool:
+    """Whether `user` may decide `request` at all (the web page uses this to show or hide the buttons)."""
+    return _decider_problem(user, request) is None
+
+
+def _decider_problem(user, request: EnrolmentRequest) -> str | None:
+    if user is None or not user.active:
+        return "Only a signed-in manager can decide enrolment requests."
+    if user.role != Role.MANAGER.value:
+        return "Only a team manager can decide enrolment requests (IT, auditors and administrators cannot)."
+    if user.id == request.requested_by_id:
+        return "You made this request, so someone else must decide it."
+    if request.role == DeviceRole.BROADCAST.value:
+        team = user.team
+        if team is None or team.service_id != request.service_id:
+            return "Only a manager of a team in this service can decide its Broadcast phone."
+    elif user.team_id is None or user.team_id != request.team_id:
+        return "You can decide requests for your own team only."
+    return None
+
+
+def _check_decider(session: Session, request: EnrolmentRequest, actor: Actor, action: str) -> None:
+    problem = _decider_problem(actor.user, request)
+    if problem is not None:
+        raise refuse(session, actor, action, Forbidden(problem), target=request)
+    if request.status != EnrolmentStatus.PENDING.value:
+        raise refuse(
+            session, actor, action,
+            InvalidTransition(f"This request was already {request.status}; nothing was changed."),
+            target=request,
+        )
+
+
+def approve_enrolment(
+    session: Session,
+    request: EnrolmentRequest,
+    actor: Actor,
+    *,
+    policy_sha256: str,
+    acknowledged: bool,
+    training_completed_on: date | None = None,
+    today: date | None = None,
+) -> EnrolmentRequest:
+    """Approve `request`; the device becomes "approved". Raises Forbidden/PolicyRefused/InvalidInput otherwise.
+
+    For an individual phone `training_completed_on` is required; for a Broadcast phone (no holder) the manager
+    confirms the current policy only, and the phone becomes the service's one Broadcast phone.
+    """
+    action = "enrolment.approval_refused"
+    _check_decider(session, request, actor, action)
+    today = today or utcnow().date()
+
+    if not acknowledged:
+        raise refuse(session, actor, action, InvalidInput(
+            "Confirm that the acceptable-use policy was read and acknowledged.",
+            errors={"acknowledged": ["Confirm that the staff member has read and acknowledged the current policy."]},
+        ), target=request)
+
+    policy = current_policy(session)
+    if policy is None:
+        raise refuse(session, actor, action, PolicyRefused("No acceptable-use policy has been published yet."), target=request)
+    if (policy_sha256 or "").strip().lower() != policy.sha256:
+        raise refuse(session, actor, action, PolicyRefused(
+            f"The policy you confirmed is not the current version ({policy.label}); reload the page and read it again."
+        ), target=request, details={"current_policy_id": policy.id})
+
+    staff: StaffMember | None = None
+    if request.role == DeviceRole.INDIVIDUAL.value:
+        staff = request.staff_member
+        if staff is None or not staff.active:
+            raise refuse(session, actor, action, PolicyRefused("The staff member is no longer active."), target=request)
+        problem = training_problem(training_completed_on, today)
+        if problem is not None:
+            raise refuse(session, actor, action, InvalidInput(problem, errors={"training_completed_on": [problem]}), target=request)
+
+    device = request.device
+    if device.state != DeviceState.PENDING_APPROVAL.value:
+        raise refuse(session, actor, action, InvalidTransition(
+            f"The phone is {device.state.replace('_', ' ')}, not waiting for approval."
+        ), target=request)
+
+    if request.role == DeviceRole.BROADCAST.value:
+        from server.services import broadcast  # local: broadcast uses this module's decider rules
+
+        broadcast.ensure_designated_for_approval(session, request, actor)
+
+    acknowledgement = None
+    if staff is not None:
+        acknowledgement = _acknowledge(session, staff, policy, actor, training_completed_on)
+
+    request.status = EnrolmentStatus.APPROVED.value
+    request.decided_by_id = actor.user.id
+    request.decided_at = utcnow()
+    request.policy_version_id = policy.id
+    request.acknowledgement_id = acknowledgement.id if acknowledgement else None
+    _bind_device(device, request)
+    lifecycle.transition(session, device, DeviceState.APPROVED, actor, reason=f"enrolment request {request.id} approved")
+    audit.record(session, actor, "enrolment.approved", target=request, details={
+        "device_id": device.id,
+        "policy_version_id": policy.id,
+        "acknowledgement_id": acknowledgement.id if acknowledgement else None,
+        "training_completed_on": training_completed_on.isoformat() if training_completed_on else None,
+        "role": request.role,
+    })
+    return request
+
+
+def reject_enrolment(session: Session, request: EnrolmentRequest, actor: Actor, *, reason: str) -> EnrolmentRequest:
+    action = "enrolment.rejection_refused"
+    _check_decider(session, request, actor, action)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason for the rejection.", errors={"reason": ["Say why, so IT and the staff member know what to do."]})
+    if len(reason) > REASON_MAX:
+        raise InvalidInput("The reason is too long.", errors={"reason": [f"Keep it under {REASON_MAX} characters."]})
+    request.status = EnrolmentStatus.REJECTED.value
+    request.decided_by_id = actor.user.id
+    request.decided_at = utcnow()
+    request.decision_reason = reason
+    device = request.device
+    if device.state == DeviceState.PENDING_APPROVAL.value:
+        lifecycle.transition(session, device, DeviceState.REJECTED, actor, reason=f"enrolment request {request.id} rejected")
+    # The reason is free text a manager typed: it may name people, so it stays on the request, not in the audit log.
+    audit.record(session, actor, "enrolment.rejected", target=request, details={"device_id": device.id})
+    return request
+
+
+def training_problem(completed_on: date | None, today: date) -> str | None:
+    if completed_on is None:
+        return "Enter the date the data-protection and information-security training was completed."
+    if completed_on > today:
+        return "The training date is in the future."
+    valid_days = training_valid_days()
+    if completed_on < today - timedelta(days=valid_days):
+        return f"The training was completed more than {valid_days} days ago; it must be renewed first."
+    return None
+
+
+def _acknowledge(session: Session, staff: StaffMember, policy: PolicyVersion, actor: Actor, training: date) -> Acknowledgement:
+    """Create the acknowledgement, or reuse the one for this person and version (one per pair, by constraint)."""
+    ack = session.scalar(
+        select(Acknowledgement).where(Acknowledgement.staff_member_id == staff.id, Acknowledgement.policy_version_id == policy.id)
+    )
+    if ack is None:
+        ack = Acknowledgement(staff_member_id=staff.id, policy_version_id=policy.id, confirmed_by_id=actor.user.id,
+                              training_completed_on=training)
+        session.add(ack)
+        session.flush()
+        audit.record(session, actor, "acknowledgement.recorded", target=ack,
+                     details={"staff_member_id": staff.id, "policy_version_id": policy.id})
+    elif training > ack.training_completed_on:
+        ack.training_completed_on = training
+        ack.confirmed_by_id = actor.user.id
+        ack.confirmed_at = utcnow()
+        audit.record(session, actor, "acknowledgement.renewed", target=ack,
+                     details={"staff_member_id": staff.id, "policy_version_id": policy.id})
+    if staff.training_completed_on is None or training > staff.training_completed_on:
+        staff.training_completed_on = training
+    return ack
+
+
+def _bind_device(device: Device, request: EnrolmentRequest) -> None:
+    """The approved request says who holds the phone; the device row follows it."""
+    device.role = request.role
+    device.staff_member_id = request.staff_member_id
+    device.team_id = request.team_id
+    device.service_id = request.service_id
+
+
+@dataclass(frozen=True)
+class ReacknowledgementDue:
+    device: Device
+    staff_member: StaffMember | None
+    reason: str  # "policy" (a newer version is out) or "training" (training older than the validity period)
+    acknowledged_policy_label: str | None
+
+
+def needs_reacknowledgement(session: Session, team: Team | None = None, *, today: date | None = None) -> list[ReacknowledgementDue]:
+    """Phones with the app approved whose approval rests on an out-of-date policy version or expired training.
+
+    Shown as "re-acknowledgement due"; the phone keeps working until the manager re-confirms (a new enrolment
+    request), but no new install grant is issued for it meanwhile (see grants.issue_grant).
+    """
+    today = today or utcnow().date()
+    policy = current_policy(session)
+    active_states = (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)
+    query = select(Device).where(Device.state.in_(active_states)).order_by(Device.id)
+    if team is not None:
+        query = query.where(Device.team_id == team.id)
+    valid_days = training_valid_days()
+    due: list[ReacknowledgementDue] = []
+    for device in session.scalars(query):
+        approved = latest_approved_request(session, device)
+        version = approved.policy_version if approved else None
+        label = version.label if version else None
+        if policy is not None and (version is None or version.id != policy.id):
+            due.append(ReacknowledgementDue(device, device.staff_member, "policy", label))
+            continue
+        ack = approved.acknowledgement if approved else None
+        if device.role == DeviceRole.INDIVIDUAL.value and ack is not None:
+            if ack.training_completed_on < today - timedelta(days=valid_days):
+                due.append(ReacknowledgementDue(device, device.staff_member, "training", label))
+    return due
+
+
+def latest_approved_request(session: Session, device: Device) -> EnrolmentRequest | None:
+    return session.scalar(
+        select(EnrolmentRequest)
+        .where(EnrolmentRequest.device_id == device.id, EnrolmentRequest.status == EnrolmentStatus.APPROVED.value)
+        .order_by(EnrolmentRequest.decided_at.desc(), EnrolmentRequest.id.desc())
+        .limit(1)
+    )
