@@ -47,6 +47,7 @@ class PhoneReport:
     facts: DeviceFacts | None = None
     error: str | None = None  # why the phone could not be read ("timed out after 2 s", ...)
     elapsed_s: float = 0.0
+    started: float = 0.0  # time.monotonic() when this phone's clock started
 
     @property
     def serial(self) -> str | None:
@@ -163,8 +164,8 @@ async def check_phone(target: SweepTarget, policy: CompliancePolicy, options: Sw
         error = _describe(exc)
     else:
         results = evaluate_device(policy, facts, expected, now)
-        return PhoneReport(target, results, facts, None, time.monotonic() - started)
-    return PhoneReport(target, error_results(policy, expected, error), None, error, time.monotonic() - started)
+        return PhoneReport(target, results, facts, None, time.monotonic() - started, started)
+    return PhoneReport(target, error_results(policy, expected, error), None, error, time.monotonic() - started, started)
 
 
 def _describe(exc: BaseException) -> str:

@@ -76,7 +76,8 @@ class RichProgress:
         self.progress.stop()
 
 
-def progress_for(stream: TextIO = sys.stderr, quiet: bool = False) -> PlainProgress | RichProgress | None:
+def progress_for(stream: TextIO | None = None, quiet: bool = False) -> PlainProgress | RichProgress | None:
+    stream = stream or sys.stderr  # looked up now, not at import: tests and pagers swap sys.stderr
     if quiet:
         return None
     return RichProgress(stream) if stream.isatty() else PlainProgress(stream)
@@ -116,10 +117,11 @@ def summary_json(outcome: SweepOutcome) -> dict[str, Any]:
     }
 
 
-def print_summary(outcome: SweepOutcome, stream: TextIO = sys.stdout) -> None:
+def print_summary(outcome: SweepOutcome, stream: TextIO | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    stream = stream or sys.stdout
     console = Console(file=stream, highlight=False, width=None if stream.isatty() else 160)
     problems = [r for r in outcome.reports if r.status != "compliant"]
     if problems:
@@ -142,5 +144,5 @@ def print_summary(outcome: SweepOutcome, stream: TextIO = sys.stdout) -> None:
         console.print(f"[yellow]Set aside (kept for inspection): {item}[/]")
 
 
-def print_json(outcome: SweepOutcome, stream: TextIO = sys.stdout) -> None:
-    stream.write(json.dumps(summary_json(outcome), indent=2, sort_keys=True) + "\n")
+def print_json(outcome: SweepOutcome, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(json.dumps(summary_json(outcome), indent=2, sort_keys=True) + "\n")
