@@ -172,6 +172,9 @@ async def _open_session(endpoint: str, backend: Any, key: AdbKey, *, budget_s: f
 
     try:
         raw_banner = await asyncio.wait_for(handshake(), budget_s)
+    except asyncio.CancelledError:
+        await _close_quietly(backend)  # a caller's own time limit (sweep per-phone limit): still release the socket
+        raise
     except Exception as exc:
         await _close_quietly(backend)
         if prompted and isinstance(exc, (asyncio.TimeoutError, adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError)):
