@@ -39,7 +39,7 @@ def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime
     now = now or utcnow()
     settings = settings or compliance_settings()
     policy = session.get(CompliancePolicyVersion, sweep.policy_version_id) if sweep.policy_version_id else None
-    policy = policy or ensure_current_version(session, actor)
+    policy = policy or ensure_current_version(session)
     rules = consequences(policy.document)
 
     evaluate_server_rules(session, sweep, now, settings, rules)

@@ -129,7 +129,7 @@ def _notify_managers(session: Session, sweep_id: str, items: list[FailingItem], 
         for team_id in _teams_of(item, service_teams):
             by_team[team_id].append(item)
     managers = _team_managers(session)
-    team_names = dict(session.execute(select(Team.id, Team.name)).tuples())
+    team_names = dict(session.execute(select(Team.id, Team.name)).all())
     outgoing: list[tuple[int, User, MailMessage]] = []
     for team_id, team_items in sorted(by_team.items()):
         if not any(not item.notified for item in team_items):

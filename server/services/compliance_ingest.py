@@ -56,12 +56,12 @@ def start_sweep(session: Session, sweep_id: str, source: str, actor: Actor) -> t
     existing = session.get(Sweep, sweep_id)
     if existing is not None:
         return existing, False
-    policy = ensure_current_version(session, actor)
+    policy = ensure_current_version(session)
     stmt = dialect_insert(session, Sweep.__table__).values(
         id=sweep_id, source=source, policy_version_id=policy.id, started_at=utcnow(),
         started_by_id=actor.user.id if actor.user else None, device_count=0, non_compliant_count=0,
-    ).on_conflict_do_nothing(index_elements=["id"])
-    created = session.execute(stmt).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["id"]).returning(Sweep.__table__.c.id)
+    created = session.execute(stmt).scalar() is not None
     sweep = session.get(Sweep, sweep_id, populate_existing=True)
     if created:
         audit.record(session, actor, "sweep.started", target_type="sweep", target_id=sweep_id,
@@ -139,7 +139,7 @@ def device_ids_by_serial(session: Session, serials: Iterable[str]) -> dict[str, 
     wanted = list(dict.fromkeys(s for s in serials if s))
     found: dict[str, int] = {}
     for chunk in _chunks(wanted):
-        found.update(session.execute(select(Device.serial, Device.id).where(Device.serial.in_(chunk))).tuples())
+        found.update(session.execute(select(Device.serial, Device.id).where(Device.serial.in_(chunk))).all())
     return found
 
 
@@ -191,7 +191,7 @@ def _record_sightings(session: Session, ids: dict[str, int], devices: Sequence[d
             latest[device_id] = {"id": device_id, "last_seen_at": entry["seen_at"], **_facts_columns(entry.get("facts_summary") or {})}
     if not latest:
         return
-    current = dict(session.execute(select(Device.id, Device.last_seen_at).where(Device.id.in_(list(latest)))).tuples())
+    current = dict(session.execute(select(Device.id, Device.last_seen_at).where(Device.id.in_(list(latest)))).all())
     # A late re-delivered batch must not move "last seen" backwards.
     changes = [row for device_id, row in latest.items() if current.get(device_id) is None or row["last_seen_at"] > current[device_id]]
     # Same keys in every row: the ORM bulk UPDATE groups rows by key set.

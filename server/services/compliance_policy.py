@@ -112,12 +112,13 @@ def publish_version(session: Session, document: str, actor: Actor, comment: str 
     raise InvalidInput("Another version was being published at the same time; try again.", errors={})
 
 
-def ensure_current_version(session: Session, actor: Actor) -> CompliancePolicyVersion:
+def ensure_current_version(session: Session) -> CompliancePolicyVersion:
     """The current version; on a fresh install, the agent's packaged default becomes version 1 (audited)."""
     row = current_version(session)
     if row is not None:
         return row
-    return publish_version(session, default_document(), actor, comment="Packaged default rules")
+    # The server publishes its own default (as "system"): whoever started the first sweep need not be an admin.
+    return publish_version(session, default_document(), Actor.system(), comment="Packaged default rules")
 
 
 def default_document() -> str:

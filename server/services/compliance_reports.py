@@ -65,7 +65,7 @@ def counts_by_team(session: Session, devices: Select) -> list[dict[str, Any]]:
     by_team: dict[int | None, dict[str, int]] = {}
     for team_id, state, count in session.execute(query):
         by_team.setdefault(team_id, {s: 0 for s in STATES})[state] = count
-    names = dict(session.execute(select(Team.id, Team.name)).tuples())
+    names = dict(session.execute(select(Team.id, Team.name)).all())
     rows = [{"team_id": team_id, "name": names.get(team_id, "No team (Broadcast phones)") if team_id else "No team (Broadcast phones)",
              "counts": counts, "total": sum(counts.values())} for team_id, counts in by_team.items()]
     return sorted(rows, key=lambda row: row["name"])

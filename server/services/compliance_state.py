@@ -174,7 +174,7 @@ def compute_phone_states(session: Session, device_ids: set[int], now: datetime, 
     last_seen: dict[int, datetime | None] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        last_seen.update(session.execute(select(Device.id, Device.last_seen_at).where(Device.id.in_(chunk))).tuples())
+        last_seen.update(session.execute(select(Device.id, Device.last_seen_at).where(Device.id.in_(chunk))).all())
         for device_id, rule, grace_until in session.execute(select(
                 DeviceRuleState.device_id, DeviceRuleState.rule, DeviceRuleState.grace_until).where(
                 DeviceRuleState.device_id.in_(chunk), DeviceRuleState.failing_since.is_not(None))):
