@@ -1,0 +1,93 @@
+"""The app catalogue: only verified APKs of allowed packages signed by pinned certificates get in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEntry, CatalogueApp
+from server.services.actor import Actor
+from server.services.catalogue import (
+    DEFAULT_SIGNER_PINS,
+    WHATSAPP_SIGNER_SHA256,
+    add_app,
+    apk_path,
+    current_app_for_role,
+    parse_signer_pins,
+)
+from server.services.errors import Forbidden, InvalidInput, PolicyRefused
+
+
+def test_verified_apk_is_stored_by_sha256(pinned_app, test_apks):
+    entry, created = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    db.session.commit()
+    assert created and entry.package == "com.whatsapp" and entry.version_code == 242201005
+    assert entry.signer_sha256 == test_apks.key_a.sha256
+    stored = apk_path(entry)
+    assert stored.name == f"{entry.sha256}.apk" and stored.parent.name == "catalogue"
+    assert stored.read_bytes() == test_apks.whatsapp.read_bytes()
+    again, created_again = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    assert (again.id, created_again) == (entry.id, False)
+    assert current_app_for_role(db.session, "individual").id == entry.id
+
+
+def test_wrong_signer_is_refused_and_the_refusal_is_audited(pinned_app, test_apks):
+    with pytest.raises(PolicyRefused, match="not pinned"):
+        add_app(db.session, test_apks.wrong_signer, "individual", Actor.cli())
+    db.session.rollback()
+    assert db.session.scalars(select(CatalogueApp)).all() == []
+    refusal = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "catalogue.add_refused")).one()
+    assert json.loads(refusal.details)["signers"] == [test_apks.key_b.sha256]
+
+
+def test_default_pins_refuse_test_keys(app, test_apks):
+    # Without test pins, only WhatsApp's published certificate is accepted: a self-signed "WhatsApp" is refused.
+    with pytest.raises(PolicyRefused, match="not pinned"):
+        add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+
+
+def test_package_must_be_allowed_for_the_role(pinned_app, test_apks):
+    with pytest.raises(PolicyRefused, match="not an approved app for individual"):
+        add_app(db.session, test_apks.w4b, "individual", Actor.cli())
+    entry, _ = add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
+    assert entry.role == "broadcast"
+    with pytest.raises(PolicyRefused, match="not an approved app"):
+        add_app(db.session, test_apks.v1_only, "broadcast", Actor.cli())
+
+
+@pytest.mark.parametrize("name", ["tampered", "unsigned"])
+def test_apks_that_fail_verification_are_refused(pinned_app, test_apks, name):
+    with pytest.raises(PolicyRefused, match="failed verification"):
+        add_app(db.session, getattr(test_apks, name), "individual", Actor.cli())
+
+
+def test_not_an_apk_is_bad_input(pinned_app, test_apks, tmp_path):
+    with pytest.raises(InvalidInput):
+        add_app(db.session, test_apks.not_apk, "individual", Actor.cli())
+    with pytest.raises(InvalidInput):
+        add_app(db.session, tmp_path / "missing.apk", "individual", Actor.cli())
+    with pytest.raises(InvalidInput):
+        add_app(db.session, test_apks.whatsapp, "manager", Actor.cli())
+
+
+def test_only_admins_add_apps(pinned_app, test_apks, factory):
+    with pytest.raises(Forbidden):
+        add_app(db.session, test_apks.whatsapp, "individual", Actor.for_user(factory.user("it")))
+
+
+def test_newest_version_is_current(pinned_app, test_apks):
+    add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.cli())
+    assert current_app_for_role(db.session, "individual").id == newer.id
+
+
+def test_signer_pin_setting_parses_and_defaults():
+    assert parse_signer_pins("") == DEFAULT_SIGNER_PINS
+    assert DEFAULT_SIGNER_PINS["com.whatsapp"] == (WHATSAPP_SIGNER_SHA256,)
+    colon = ":".join(["AB"] * 32)
+    assert parse_signer_pins(f"com.whatsapp={colon}") == {"com.whatsapp": ("ab" * 32,)}
+    with pytest.raises(ValueError):
+        parse_signer_pins("com.whatsapp=nothex")
