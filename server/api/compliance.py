@@ -21,7 +21,8 @@ POST /api/v1/sweeps {"sweep_id": uuid (chosen by the client), "source": "cli"|"s
          "devices": [{"serial": str, "endpoint": "host:port", "site": str|null, "role": "individual"|"broadcast",
                       "state": "approved"|"provisioned"|"suspended"|"registered"|"pending_approval",
                       "model": str|null, "build_fingerprint": str|null, "security_patch": "YYYY-MM-DD"|null,
-                      "approved_apps": [{"package": str, "signer_sha256": [hex, ...], "min_version_code": int}]}]}
+                      "approved_apps": [{"package": str, "signer_sha256": [hex, ...], "min_version_code": int,
+                                            "signer_certificates": [base64 DER, ...]}]}]}
         Devices are phones with an ADB endpoint (and at `site` when given). Registered/pending phones are included
         so an install that was never approved is found; their approved_apps list is still what their role would get.
 
@@ -144,6 +145,7 @@ class ApprovedAppSchema(StrictSchema):
     package = fields.String()
     signer_sha256 = fields.List(fields.String())
     min_version_code = fields.Integer(allow_none=True)
+    signer_certificates = fields.List(fields.String())  # base64 DER: dumpsys shows only a hash of each signer
 
 
 class PlannedDeviceSchema(StrictSchema):

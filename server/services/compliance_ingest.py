@@ -7,6 +7,8 @@ phones x ~15 rules), so they are written with multi-row INSERT ... ON CONFLICT D
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import uuid
 from collections import defaultdict
@@ -107,11 +109,32 @@ def approved_apps_by_role(session: Session) -> dict[str, list[dict[str, Any]]]:
                                                              "min_version_code": app.version_code})
         if app.signer_sha256 not in entry["signer_sha256"]:
             entry["signer_sha256"].append(app.signer_sha256)
+        for certificate in signer_certificates(app):
+            if certificate not in entry.setdefault("signer_certificates", []):
+                entry["signer_certificates"].append(certificate)
         entry["min_version_code"] = min(entry["min_version_code"], app.version_code)
     by_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (role, _), entry in sorted(grouped.items()):
         by_role[role].append(entry)
     return by_role
+
+
+def signer_certificates(app: CatalogueApp) -> list[str]:
+    """The APK's signer certificates (base64 DER). Phones show only a 32-bit hash of each signer
+    (`dumpsys package`), so the sweep agent needs the certificates to recognise the pinned signer."""
+    from server.services.catalogue import apk_path
+
+    return list(_certificates_of(str(apk_path(app)), app.sha256))
+
+
+@functools.lru_cache(maxsize=64)
+def _certificates_of(path: str, sha256: str) -> tuple[str, ...]:  # sha256 in the key: a replaced file is re-read
+    from device_agent.apk import ApkInvalid, inspect_apk
+
+    try:
+        return tuple(base64.b64encode(cert).decode("ascii") for cert in inspect_apk(path).certificates)
+    except (ApkInvalid, OSError):
+        return ()  # no certificates: the agent reports the signer as unknown rather than passing it
 
 
 def claim_devices(session: Session, sweep: Sweep, serials: Sequence[str], worker: str) -> tuple[list[str], list[str]]:
