@@ -129,8 +129,10 @@ async def _serve(phones: list, addresses: list[tuple[str, int]], keys_file: Path
               help="An approved APK (repeat): apps signed by its certificate get their signer SHA-256 filled in.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=30, show_default=True,
               help="Seconds allowed for collecting facts once connected.")
+@click.option("--auth-timeout", "auth_timeout_s", type=click.FloatRange(0.1, 600), default=10, show_default=True,
+              help="Seconds to wait for 'Allow USB debugging?' to be accepted.")
 def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bool, catalogue: tuple[str, ...],
-            signer_apks: tuple[Path, ...], timeout_s: float) -> None:
+            signer_apks: tuple[Path, ...], timeout_s: float, auth_timeout_s: float) -> None:
     """Read a phone's facts over ADB and print them; changes nothing on the phone."""
     import json
 
@@ -154,7 +156,8 @@ def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bo
         from device_agent.adb import AdbKey, connect_tcp, connect_usb
 
         key = AdbKey.load_or_create()
-        session = await (connect_usb(key, serial) if use_usb else connect_tcp(endpoint, key))
+        session = await (connect_usb(key, serial, auth_timeout_s=auth_timeout_s) if use_usb
+                         else connect_tcp(endpoint, key, auth_timeout_s=auth_timeout_s))
         try:
             return await collect_facts(session, packages, timeout_s=timeout_s, known_certificates=certificates)
         finally:
