@@ -46,8 +46,9 @@ class Settings:
     instance_path: Path
     database_url: str
     secret_key: str = field(repr=False)
-    # Cookies only over HTTPS; off by default because `make run` serves plain HTTP on loopback.
-    secure_cookies: bool = False
+    # Session cookie Secure flag. None (unset) = auto: Secure except plain HTTP to a loopback host, so
+    # `make run` on http://127.0.0.1 works and any other address gets Secure cookies (server/web/session.py).
+    secure_cookies: bool | None = None
     log_level: str = "WARNING"
     # Upper bound for ?page_size= on list endpoints.
     api_page_size_max: int = 200
@@ -69,6 +70,11 @@ class Settings:
     sweep_schedule: str = "0 */4 * * *"  # cron syntax; "off" = no scheduled sweeps
     compliance_seen_days: int = 7  # not reached by a sweep for longer -> state unknown (if the rules don't say)
     compliance_retention_days: int = 90  # raw results older than this are pruned; daily summaries are kept
+    # Web pages (server/web/).
+    council_name: str = "Leicester City Council"  # shown in the header: "PhoneGate — <council>"
+    login_rate_limit: str = "10 per minute"  # Flask-Limiter syntax, per client address, POSTs to /login
+    login_max_failures: int = 5  # wrong passwords in a row before the account locks
+    login_lockout_minutes: int = 15
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,7 +90,7 @@ class Settings:
             instance_path=instance,
             database_url=_normalise_database_url(database_url),
             secret_key=secret_key,
-            secure_cookies=_flag(env.get("PHONEGATE_SECURE_COOKIES"), False),
+            secure_cookies=_flag(env.get("PHONEGATE_SECURE_COOKIES"), False) if env.get("PHONEGATE_SECURE_COOKIES") else None,
             log_level=(env.get("PHONEGATE_LOG_LEVEL") or "WARNING").upper(),
             api_page_size_max=_int(env.get("PHONEGATE_API_PAGE_SIZE_MAX"), 200, "PHONEGATE_API_PAGE_SIZE_MAX"),
             training_valid_days=_int(env.get("PHONEGATE_TRAINING_VALID_DAYS"), 365, "PHONEGATE_TRAINING_VALID_DAYS"),
@@ -104,6 +110,10 @@ class Settings:
             compliance_seen_days=_int(env.get("PHONEGATE_COMPLIANCE_SEEN_DAYS"), 7, "PHONEGATE_COMPLIANCE_SEEN_DAYS"),
             compliance_retention_days=_int(env.get("PHONEGATE_COMPLIANCE_RETENTION_DAYS"), 90,
                                            "PHONEGATE_COMPLIANCE_RETENTION_DAYS"),
+            council_name=(env.get("PHONEGATE_COUNCIL_NAME") or "Leicester City Council").strip(),
+            login_rate_limit=env.get("PHONEGATE_LOGIN_RATE_LIMIT") or "10 per minute",
+            login_max_failures=_int(env.get("PHONEGATE_LOGIN_MAX_FAILURES"), 5, "PHONEGATE_LOGIN_MAX_FAILURES"),
+            login_lockout_minutes=_int(env.get("PHONEGATE_LOGIN_LOCKOUT_MINUTES"), 15, "PHONEGATE_LOGIN_LOCKOUT_MINUTES"),
         )
 
 

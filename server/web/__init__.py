@@ -1,0 +1,72 @@
+"""The web pages for people: managers, administrators, IT and auditors (server-rendered, GOV.UK Frontend).
+
+`init_app(app)` joins them to the app: the Jinja loader for govuk-frontend-jinja's macros, the session cookie
+policy, template helpers, the security headers, and the blueprints. Other parts add their own web blueprint
+with one line in `_register_blueprints` and extend "base.html".
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, Response, g, request
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from server.web import presentation
+from server.web.session import CouncilSessionInterface
+
+
+def init_app(app: Flask) -> None:
+    loaders = [
+        FileSystemLoader(str(Path(__file__).parent / "templates")),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ]
+    if app.jinja_loader is not None:
+        loaders.insert(0, app.jinja_loader)
+    app.jinja_loader = ChoiceLoader(loaders)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    settings = app.config["PHONEGATE"]
+    app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies  # None: decided per request (see session.py)
+    app.session_interface = CouncilSessionInterface()
+
+    presentation.init_app(app)
+    app.after_request(_security_headers)
+    _register_blueprints(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.web.assets import assets_bp
+    from server.web.compliance import compliance_bp
+    from server.web.views import pages_bp
+    from server.web.views.account import account_bp
+
+    app.register_blueprint(assets_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(compliance_bp)
+
+
+def csp_nonce() -> str:
+    if "_csp_nonce" not in g:
+        g._csp_nonce = secrets.token_urlsafe(16)
+    return g._csp_nonce
+
+
+def _security_headers(response: Response) -> Response:
+    if request.path.startswith("/api/"):
+        return response
+    if response.mimetype == "text/html":
+        # The template's one inline script (the js-enabled class) carries the nonce; nothing else is inline.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; script-src 'self' 'nonce-{csp_nonce()}'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,111 @@
+"""What every template can use: the signed-in user, the menu for their role, and display filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+
+from server.models import DeviceState, Role
+
+ROLE_NAMES = {
+    Role.ADMIN.value: "administrator",
+    Role.MANAGER.value: "team manager",
+    Role.IT.value: "IT",
+    Role.AUDITOR.value: "auditor",
+}
+
+# GOV.UK tag colours: grey = not started, blue = waiting, green = good, red = stopped, and so on.
+STATE_TAGS = {
+    DeviceState.REGISTERED.value: ("Registered", "govuk-tag--grey"),
+    DeviceState.PENDING_APPROVAL.value: ("Waiting for approval", "govuk-tag--blue"),
+    DeviceState.APPROVED.value: ("Approved", "govuk-tag--turquoise"),
+    DeviceState.PROVISIONED.value: ("Provisioned", "govuk-tag--green"),
+    DeviceState.REJECTED.value: ("Rejected", "govuk-tag--red"),
+    DeviceState.SUSPENDED.value: ("Suspended", "govuk-tag--orange"),
+    DeviceState.RETIRED.value: ("Retired", "govuk-tag--grey"),
+    "pending": ("Pending", "govuk-tag--blue"),
+    "approved": ("Approved", "govuk-tag--green"),
+    "rejected": ("Rejected", "govuk-tag--red"),
+    "cancelled": ("Cancelled", "govuk-tag--grey"),
+    "compliant": ("Compliant", "govuk-tag--green"),
+    "in_grace": ("In grace period", "govuk-tag--yellow"),
+    "non_compliant": ("Non-compliant", "govuk-tag--red"),
+    "unknown": ("Not checked yet", "govuk-tag--grey"),
+}
+
+# (endpoint, label, roles allowed to see the link or None for all, endpoint prefixes that mark it active)
+MENU = (
+    ("pages.dashboard", "Dashboard", None, ("pages.dashboard",)),
+    ("pages.requests", "Requests", None, ("pages.request",)),
+    ("pages.devices", "Phones", None, ("pages.device",)),
+    ("pages.broadcast", "Broadcast", None, ("pages.broadcast",)),
+    ("pages.policies", "Policy", None, ("pages.polic",)),
+    ("pages.catalogue", "App catalogue", None, ("pages.catalogue",)),
+    ("pages.staff", "Staff", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value), ("pages.staff", "pages.user")),
+)
+COMPLIANCE_ROLES = (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value)
+
+
+def compliance_url() -> str | None:
+    """The compliance pages (another part's blueprint), if they are installed in this app."""
+    if "compliance_web" in current_app.blueprints or "compliance" in current_app.blueprints:
+        for endpoint in ("compliance_web.index", "compliance_web.team", "compliance.index", "compliance.team"):
+            if endpoint in current_app.view_functions:
+                return url_for(endpoint)
+    return None
+
+
+def _menu(user) -> list[dict[str, Any]]:
+    if user is None:
+        return []
+    current = request.endpoint or ""
+    items = []
+    for endpoint, label, roles, prefixes in MENU:
+        if roles is None or user.role in roles:
+            items.append({"href": url_for(endpoint), "text": label, "active": current.startswith(prefixes)})
+    link = compliance_url() if user.role in COMPLIANCE_ROLES else None
+    if link:
+        items.insert(3, {"href": link, "text": "Compliance", "active": current.startswith("compliance")})
+    return items
+
+
+def _context() -> dict[str, Any]:
+    from server.web import csp_nonce
+    from server.web.auth import current_user
+
+    user = current_user()
+    return {
+        "signed_in_user": user,
+        "nav_items": _menu(user),
+        "council_name": current_app.config["PHONEGATE"].council_name,
+        "role_names": ROLE_NAMES,
+        "cspNonce": csp_nonce(),
+    }
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return f"{value.day} {value:%b %Y %H:%M} UTC"
+
+
+def day(value: date | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value.day} {value:%B %Y}"
+
+
+def state_tag(value: str | None) -> dict[str, str]:
+    text, classes = STATE_TAGS.get(value or "", ((value or "unknown").replace("_", " ").capitalize(), "govuk-tag--grey"))
+    return {"text": text, "classes": classes}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)
+    app.add_template_filter(when, "when")
+    app.add_template_filter(day, "day")
+    app.add_template_global(state_tag, "state_tag")
+    app.add_template_global(compliance_url, "compliance_url")

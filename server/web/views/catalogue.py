@@ -1,0 +1,72 @@
+"""The app catalogue: what may be installed, and (admins) adding an APK, verified and pinned by the service."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import CatalogueApp, DeviceRole, Role, User
+from server.services import catalogue
+from server.services.actor import Actor
+from server.services.errors import ServiceError
+from server.settings import current_settings
+from server.web.auth import current_user, login_required
+from server.web.forms import FormErrors
+from server.web.views import pages_bp
+
+ROLES = tuple(role.value for role in DeviceRole)
+
+
+def _render(errors: FormErrors, form, status: int = 200):
+    apps = db.session.execute(
+        select(CatalogueApp, User.email).outerjoin(User, User.id == CatalogueApp.added_by_id)
+        .order_by(CatalogueApp.package, CatalogueApp.version_code.desc(), CatalogueApp.id.desc())
+    ).all()
+    return render_template("catalogue/list.html", apps=apps, errors=errors, form=form, roles=ROLES), status
+
+
+@pages_bp.get("/catalogue", endpoint="catalogue")
+@login_required()
+def catalogue_page():
+    return _render(FormErrors(), {})
+
+
+@pages_bp.post("/catalogue")
+@login_required(Role.ADMIN.value)
+def catalogue_add():
+    errors = FormErrors()
+    role = request.form.get("role", "")
+    upload = request.files.get("apk")
+    if role not in ROLES:
+        errors.add("role", "Select whether the app is for individual phones or the Broadcast phone")
+    if upload is None or not upload.filename:
+        errors.add("apk", "Select the APK file to upload")
+    if errors:
+        return _render(errors, request.form, status=400)
+
+    # The upload is kept in the instance folder only while it is checked; the service copies accepted files.
+    upload_dir = Path(current_settings().instance_path) / "uploads"
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=upload_dir, suffix=".apk")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            upload.save(handle)
+        try:
+            app, created = catalogue.add_app(db.session, Path(temp_name), role, Actor.for_user(current_user()))
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            errors.add("apk", f"The APK was not accepted: {exc.message}")
+            return _render(errors, request.form, status=exc.http_status)
+    finally:
+        Path(temp_name).unlink(missing_ok=True)
+    if created:
+        flash(f"{app.package} version {app.version_name or app.version_code} was verified and added for {role} phones.")
+    else:
+        flash(f"That APK ({app.package} version {app.version_name or app.version_code}) was already in the catalogue.")
+    return redirect(url_for("pages.catalogue"))

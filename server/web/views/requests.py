@@ -1,0 +1,165 @@
+"""Enrolment requests: the list, one request with the current policy, and the manager's decision.
+
+Approving takes three deliberate answers on the request page (the acknowledgement box, the training date and
+the "approve" choice) and then a second page that repeats them with one "Approve" button. The policy's SHA-256
+travels in a hidden field: if a new version was published meanwhile, the decisions service refuses and the
+manager is shown the new text. Every refusal is audited by the service; the page only explains it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import DeviceRole, EnrolmentRequest, EnrolmentStatus, utcnow
+from server.services import decisions
+from server.services.actor import Actor
+from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
+from server.services.policy import current_policy
+from server.web import scope
+from server.web.auth import current_user, login_required
+from server.web.forms import DateParts, FormErrors, parse_date
+from server.web.policy_text import render_policy
+from server.web.views import pages_bp
+
+STATUSES = tuple(status.value for status in EnrolmentStatus)
+PAGE_SIZE = 50
+FIELD_IDS = {"acknowledged": "acknowledged", "training_completed_on": "training", "reason": "reason", "decision": "decision"}
+
+
+@pages_bp.get("/requests")
+@login_required()
+def requests():
+    user = current_user()
+    status = request.args.get("status", EnrolmentStatus.PENDING.value)
+    if status not in (*STATUSES, "all"):
+        status = EnrolmentStatus.PENDING.value
+    query = scope.requests_query(user)
+    if status != "all":
+        query = query.where(EnrolmentRequest.status == status)
+    page = db.paginate(query.order_by(EnrolmentRequest.requested_at.desc(), EnrolmentRequest.id.desc()),
+                       per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
+    counts = dict(db.session.execute(
+        scope.requests_query(user).with_only_columns(EnrolmentRequest.status, func.count())
+        .group_by(EnrolmentRequest.status)
+    ).all())
+    return render_template("requests/list.html", page=page, status=status, statuses=STATUSES, counts=counts)
+
+
+def _load(request_id: int) -> EnrolmentRequest:
+    enrolment = db.session.get(EnrolmentRequest, request_id)
+    if enrolment is None:
+        abort(404)
+    return enrolment
+
+
+@pages_bp.get("/requests/<int:request_id>")
+@login_required()
+def request_page(request_id: int):
+    user = current_user()
+    enrolment = _load(request_id)
+    if not scope.can_see_request(user, enrolment):
+        abort(403)
+    return _render_request(enrolment, FormErrors(), form={})
+
+
+def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, status: int = 200):
+    user = current_user()
+    policy = current_policy(db.session)
+    context = {
+        "enrolment": enrolment,
+        "device": enrolment.device,
+        "staff": enrolment.staff_member,
+        "policy": policy,
+        "policy_html": render_policy(policy.text) if policy else None,
+        "can_decide": enrolment.status == EnrolmentStatus.PENDING.value and decisions.can_decide(user, enrolment),
+        "is_requester": user.id == enrolment.requested_by_id,
+        "errors": errors,
+        "form": form,
+        "training": DateParts.from_form(form, "training"),
+        "training_valid_days": decisions.training_valid_days(),
+        "is_broadcast": enrolment.role == DeviceRole.BROADCAST.value,
+        "today": utcnow().date(),
+    }
+    return render_template("requests/detail.html", **context), status
+
+
+@pages_bp.post("/requests/<int:request_id>/decision")
+@login_required()
+def request_decision(request_id: int):
+    """Step 1 checks the answers (and shows the confirmation page); step 2 (confirm=yes) records the decision."""
+    user = current_user()
+    enrolment = _load(request_id)
+    form = request.form
+    decision = form.get("decision", "")
+    actor = Actor.for_user(user)
+
+    if not decisions.can_decide(user, enrolment) or enrolment.status != EnrolmentStatus.PENDING.value:
+        # Let the service refuse it: it knows the precise reason and audits the attempt.
+        return _call_service(enrolment, actor, decision, form, training_on=None)
+
+    errors = FormErrors()
+    acknowledged = form.get("acknowledged") == "yes"
+    training_on: date | None = None
+    if decision not in ("approve", "reject"):
+        errors.add("decision", "Select whether to approve or reject this request")
+    if decision == "approve":
+        if not acknowledged:
+            errors.add("acknowledged", "Confirm that the staff member has read and acknowledged the current policy"
+                       if enrolment.staff_member else "Confirm that the current policy has been read and acknowledged")
+        if enrolment.role == DeviceRole.INDIVIDUAL.value:
+            training_on, problem = parse_date(DateParts.from_form(form, "training"), "the training completion date")
+            if problem is None:
+                problem = decisions.training_problem(training_on, utcnow().date())
+            if problem is not None:
+                errors.add("training", problem)
+        policy = current_policy(db.session)
+        if not errors and (policy is None or form.get("policy_sha256", "") != policy.sha256):
+            # The page was opened before a new version was published: the service refuses and audits it.
+            return _call_service(enrolment, actor, decision, form, training_on)
+    if decision == "reject" and not form.get("reason", "").strip():
+        errors.add("reason", "Enter the reason for rejecting this request")
+    if errors:
+        return _render_request(enrolment, errors, form, status=400)
+
+    if decision == "approve" and form.get("confirm") != "yes":
+        return render_template("requests/confirm.html", enrolment=enrolment, form=form, training_on=training_on,
+                               policy=current_policy(db.session))
+    return _call_service(enrolment, actor, decision, form, training_on)
+
+
+def _call_service(enrolment: EnrolmentRequest, actor: Actor, decision: str, form, training_on: date | None):
+    try:
+        if decision == "reject":
+            decisions.reject_enrolment(db.session, enrolment, actor, reason=form.get("reason", ""))
+        else:
+            decisions.approve_enrolment(
+                db.session, enrolment, actor,
+                policy_sha256=form.get("policy_sha256", ""),
+                acknowledged=form.get("acknowledged") == "yes",
+                training_completed_on=training_on,
+            )
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _refused(enrolment, exc, form)
+    flash(f"Request {enrolment.id} {'rejected' if decision == 'reject' else 'approved'}.")
+    return redirect(url_for("pages.request_page", request_id=enrolment.id))
+
+
+def _refused(enrolment: EnrolmentRequest, exc: ServiceError, form):
+    db.session.expire_all()  # reload what the refused attempt may have touched
+    user = current_user()
+    if isinstance(exc, Forbidden) and not isinstance(exc, PolicyRefused) and not scope.can_see_request(user, enrolment):
+        return render_template("error.html", status=403, phrase="Forbidden", message=exc.message, errors={}), 403
+    errors = FormErrors()
+    if isinstance(exc, InvalidInput) and exc.errors:
+        errors.extend_from_service(exc.errors, FIELD_IDS)
+    else:
+        errors.add("decision", exc.message)
+    # A stale policy: show the new text with the boxes cleared, so nothing carries over from the old version.
+    keep = {} if isinstance(exc, PolicyRefused) else form
+    return _render_request(enrolment, errors, keep, status=exc.http_status)
