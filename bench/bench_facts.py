@@ -1,0 +1,153 @@
+"""Collect facts from 200 simulated phones: PhoneGate's one-round-trip collection against an admin's adb script.
+
+PhoneGate: asyncio, all phones at once; each connects and authenticates (adb-shell, RSA signature) and runs the
+collection script in one `shell` call; the answer is parsed into DeviceFacts.
+Baseline, "the way an admin would script it today": Debian's `adb` client run once per fact per phone
+(`adb -s HOST:PORT shell getprop ro.product.model`, ...), 12 commands per phone, parallelised with
+`xargs -P 4` as a reasonable shell script would, against an adb server that is already connected to every phone
+(so the baseline pays no connection cost; PhoneGate does).
+
+Both run against the same phones, served by `phonegate simulate` in its own process, in the same run.
+
+    .venv/bin/python bench/bench_facts.py [--phones 200] [--rounds 3] [--parallel 4] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the isolated adb client lives with the test fixtures
+
+from device_agent.adb import AdbKey, connect_tcp  # noqa: E402
+from device_agent.collect import DEFAULT_CATALOGUE, collect_facts  # noqa: E402
+from fixtures_phones import AdbClient  # noqa: E402
+
+SECTION = "## Collect facts from 200 phones"
+ADMIN_COMMANDS = [  # what a by-hand script asks for the facts PhoneGate collects (a subset of them)
+    "getprop ro.serialno", "getprop ro.product.manufacturer", "getprop ro.product.model",
+    "getprop ro.build.version.release", "getprop ro.build.version.sdk", "getprop ro.build.version.security_patch",
+    "getprop ro.build.fingerprint", "getprop ro.crypto.state", "getprop ro.boot.verifiedbootstate",
+    "pm list packages -i --show-versioncode", "dumpsys package com.whatsapp", "settings list secure",
+]
+
+
+async def phonegate_round(endpoints: list[str], key: AdbKey) -> tuple[float, int]:
+    async def one(endpoint: str):
+        session = await connect_tcp(endpoint, key, connect_timeout_s=30, auth_timeout_s=30, read_timeout_s=30)
+        try:
+            return await collect_facts(session, DEFAULT_CATALOGUE, timeout_s=60)
+        finally:
+            await session.close()
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(endpoint) for endpoint in endpoints))
+    elapsed = time.perf_counter() - started
+    complete = sum(1 for facts in results if facts.model and not facts.problems)
+    return elapsed, complete
+
+
+def adb_round(client: AdbClient, endpoints: list[str], parallel: int, workdir: Path) -> tuple[float, int]:
+    jobs = workdir / "jobs.txt"
+    jobs.write_text("".join(f"-s {endpoint} shell {command}\n" for endpoint in endpoints for command in ADMIN_COMMANDS))
+    started = time.perf_counter()
+    with jobs.open() as stdin:
+        result = subprocess.run(["xargs", "-P", str(parallel), "-L", "1", "adb"], stdin=stdin, env=client.env,
+                                capture_output=True, timeout=3600)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"the adb script failed: {result.stderr.decode(errors='replace')[-500:]}")
+    return elapsed, result.stdout.count(b"[ro.") + result.stdout.decode(errors="replace").count("\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--phones", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=4, help="xargs -P for the adb baseline")
+    parser.add_argument("--profile", default="samsung-galaxy-s24")
+    parser.add_argument("--write", action="store_true", help="update the section in BENCHMARKS.md")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="phonegate-bench-facts-") as workdir_name:
+        workdir = Path(workdir_name)
+        key = AdbKey.create(workdir / "keys" / "adbkey")
+        keys_file = workdir / "adb_keys"
+        keys_file.write_text(key.public_line + "\n")
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "phonegate", "simulate", "--devices", str(args.phones), "--port", "0",
+             "--profile", args.profile, "--authorized-keys", str(keys_file)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        client = AdbClient(workdir / "adb-home", key)
+        try:
+            endpoints = [simulator.stdout.readline().split()[1] for _ in range(args.phones)]  # type: ignore[union-attr]
+            client.run("start-server", timeout_s=30)
+            for endpoint in endpoints:
+                client.run("connect", endpoint)
+            deadline = time.monotonic() + 60
+            while sum(state == "device" for state in client.devices().values()) < args.phones and time.monotonic() < deadline:
+                time.sleep(0.1)
+            ours: list[float] = []
+            theirs: list[float] = []
+            for round_number in range(1, args.rounds + 1):
+                elapsed, complete = asyncio.run(phonegate_round(endpoints, key))
+                if complete != args.phones:
+                    raise SystemExit(f"PhoneGate collected complete facts from only {complete} of {args.phones} phones")
+                ours.append(elapsed)
+                elapsed, _ = adb_round(client, endpoints, args.parallel, workdir)
+                theirs.append(elapsed)
+                print(f"round {round_number}: PhoneGate {ours[-1]:.3f} s, adb script {theirs[-1]:.3f} s", flush=True)
+        finally:
+            client.kill_server()
+            simulator.terminate()
+            simulator.wait(30)
+
+    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+    ratio = theirs_s / ours_s
+    print(f"{args.phones} simulated {args.profile} phones, median of {args.rounds}:")
+    print(f"  PhoneGate collect_facts (connect + 1 round trip each, asyncio): {ours_s:.3f} s")
+    print(f"  adb script ({len(ADMIN_COMMANDS)} adb shell calls per phone, xargs -P {args.parallel}): {theirs_s:.3f} s")
+    print(f"  PhoneGate is {ratio:.1f}x faster")
+    if args.write:
+        write_section(args, ours, theirs, ratio)
+    return 0
+
+
+def write_section(args: argparse.Namespace, ours: list[float], theirs: list[float], ratio: float) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# PhoneGate benchmarks\n"
+    body = (
+        f"{SECTION}\n\n"
+        f"Command: `.venv/bin/python bench/bench_facts.py --phones {args.phones} --rounds {args.rounds} "
+        f"--parallel {args.parallel} --write` (machine: 2 cores, loopback TCP, {args.phones} simulated {args.profile} "
+        "phones served by `phonegate simulate` in its own process).\n\n"
+        f"| way | median of {args.rounds} (s) | all runs (s) |\n|---|---|---|\n"
+        f"| PhoneGate `collect_facts`: connect + authenticate + one shell round trip per phone, all phones at once (asyncio) "
+        f"| {statistics.median(ours):.3f} | {', '.join(f'{t:.3f}' for t in ours)} |\n"
+        f"| admin script: Debian `adb -s HOST:PORT shell ...` once per fact ({len(ADMIN_COMMANDS)} per phone), "
+        f"`xargs -P {args.parallel}`, adb server already connected | {statistics.median(theirs):.3f} | "
+        f"{', '.join(f'{t:.3f}' for t in theirs)} |\n\n"
+        f"PhoneGate is **{ratio:.1f}x** faster and collects more (every property, all packages with installers, three settings "
+        "namespaces, lock, root signs, account types, media ages), parsed into DeviceFacts; the baseline only prints text.\n"
+    )
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + body + (text[end + 1:] if end != -1 else "")
+    path.write_text(text)
+    print(f"updated {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
