@@ -1,0 +1,247 @@
+"""The one HTTP client for PhoneGate's API (used by `provision`, and by device_agent for sweeps).
+
+Bearer token from PHONEGATE_TOKEN, base URL from PHONEGATE_SERVER. Every request has a timeout; connection
+failures are retried with exponential backoff (the server restarting must not fail a whole provisioning run);
+HTTP errors become phonegate.errors so the CLI prints one sentence and the right exit code:
+400/404/409 -> BadInput (2), 401 -> BadInput (the token), 403 -> PolicyRefusal (3), 5xx/unreachable ->
+ServerUnavailable (1). The server's own message (INTERFACE.md's {"code","status","message","errors"}) is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from phonegate.errors import BadInput, PhoneGateError, PolicyRefusal
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVER = "http://127.0.0.1:5000"
+SHA256_HEADER = "X-Content-SHA256"
+CHUNK = 1024 * 1024
+
+
+class ServerUnavailable(PhoneGateError):
+    """The server could not be reached or failed; nothing on the phone was changed by this step."""
+
+    exit_code = 1
+
+
+class ApiBadInput(BadInput):
+    def __init__(self, message: str, status: int, errors: dict | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.errors, self.code = status, errors or {}, code
+
+
+class ApiRefused(PolicyRefusal):
+    def __init__(self, message: str, status: int, errors: dict | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.errors, self.code = status, errors or {}, code
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    first_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+
+    def delays(self):
+        delay = self.first_delay_s
+        for _ in range(self.attempts - 1):
+            yield delay
+            delay = min(delay * 2, self.max_delay_s)
+
+
+class PhoneGateClient:
+    """A thin, typed wrapper over the API. One instance per thread (requests.Session is not thread-safe)."""
+
+    def __init__(self, server: str | None = None, token: str | None = None, *, timeout_s: float = 15.0,
+                 download_timeout_s: float = 120.0, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.server = (server or os.environ.get("PHONEGATE_SERVER") or DEFAULT_SERVER).rstrip("/")
+        if not self.server.startswith(("http://", "https://")):
+            raise BadInput(f"PHONEGATE_SERVER must start with http:// or https://, got {self.server!r}.")
+        self.token = token if token is not None else os.environ.get("PHONEGATE_TOKEN", "")
+        if not self.token:
+            raise BadInput("Set PHONEGATE_TOKEN to an API token (`phonegate token create --user EMAIL --scope provision`).")
+        self.timeout_s = timeout_s
+        self.download_timeout_s = download_timeout_s
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = requests.Session()
+        self._http.headers.update({"Authorization": f"Bearer {self.token}", "Accept": "application/json",
+                                   "User-Agent": "phonegate-provision"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PhoneGateClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the API --------------------------------------------------------------------------------------------
+
+    def register_device(self, facts: dict[str, Any]) -> dict:
+        fields = ("serial", "manufacturer", "model", "android_release", "sdk", "security_patch", "build_fingerprint",
+                  "adb_endpoint")
+        return self._json("POST", "/api/v1/devices", json={k: facts[k] for k in fields if facts.get(k) is not None})
+
+    def request_enrolment(self, serial: str, *, staff_email: str | None = None, broadcast_service: str | None = None) -> dict:
+        body: dict[str, Any] = {"serial": serial}
+        if staff_email is not None:
+            body["staff_email"] = staff_email
+        if broadcast_service is not None:
+            body["broadcast_service"] = broadcast_service
+        return self._json("POST", "/api/v1/enrolments", json=body)
+
+    def install_status(self, serial: str) -> dict:
+        return self._json("GET", f"/api/v1/devices/{_path(serial)}/install-status")
+
+    def catalogue(self, role: str | None = None) -> list[dict]:
+        return self._json("GET", "/api/v1/catalogue", params={"role": role} if role else None)
+
+    def create_grant(self, serial: str, apk_sha256: str | None = None) -> dict:
+        body: dict[str, Any] = {"device_serial": serial}
+        if apk_sha256:
+            body["apk_sha256"] = apk_sha256
+        return self._json("POST", "/api/v1/grants", json=body)
+
+    def report_installation(self, grant_secret: str, package: str, version_code: int, signer_sha256: str) -> dict:
+        return self._json("POST", "/api/v1/installations", json={
+            "grant_secret": grant_secret, "package": package, "version_code": version_code, "signer_sha256": signer_sha256,
+        })
+
+    def report_unauthorised_install(self, serial: str, package: str, version_code: int | None, signer_sha256: str | None) -> dict:
+        return self._json("POST", "/api/v1/unauthorised-installs", json={
+            "device_serial": serial, "package": package, "version_code": version_code, "signer_sha256": signer_sha256,
+        })
+
+    def current_policy(self) -> dict:
+        return self._json("GET", "/api/v1/policies/current")
+
+    def download_apk(self, url_or_sha256: str, destination_dir: Path, expected_sha256: str) -> Path:
+        """Stream the APK into destination_dir/<sha256>.apk; refuse it unless its SHA-256 is `expected_sha256`."""
+        expected = expected_sha256.lower()
+        destination_dir.mkdir(parents=True, exist_ok=True)
+        target = destination_dir / f"{expected}.apk"
+        if target.is_file() and sha256_file(target) == expected:
+            return target  # already fetched by an earlier run
+        url = url_or_sha256 if "/" in url_or_sha256 else f"{self.server}/api/v1/catalogue/{expected}/apk"
+        response = self._send("GET", url, stream=True, timeout=(self.timeout_s, self.download_timeout_s))
+        try:
+            announced = (response.headers.get(SHA256_HEADER) or "").lower()
+            if announced and announced != expected:
+                raise PolicyRefusal("The server offered a different APK than the grant names; nothing was installed.")
+            fd, tmp = tempfile.mkstemp(dir=destination_dir, suffix=".part")
+            digest = hashlib.sha256()
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in response.iter_content(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if digest.hexdigest() != expected:
+                    raise PolicyRefusal("The downloaded APK does not match the catalogue's SHA-256; nothing was installed.")
+                os.replace(tmp, target)
+            except requests.RequestException as exc:
+                raise ServerUnavailable(f"The APK download from {self.server} broke off ({exc.__class__.__name__}); run again.") from None
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        finally:
+            response.close()
+        return target
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, f"{self.server}{path}", timeout=self.timeout_s, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerUnavailable(f"The server at {self.server} answered {path} with something that is not JSON.") from None
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        delays = self.retry.delays()
+        while True:
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                # Connection failures are retried for every method: the grant and report endpoints are safe to
+                # repeat (a repeated grant supersedes the first; a repeated report is refused as "already used",
+                # which the flow checks against the phone's state).
+                delay = next(delays, None)
+                if delay is None:
+                    raise ServerUnavailable(f"Cannot reach the PhoneGate server at {self.server} ({exc.__class__.__name__}); "
+                                            "check PHONEGATE_SERVER and that the server is running, then run again.") from None
+                log.info("server unreachable (%s), retrying in %.1f s", exc.__class__.__name__, delay)
+                self._sleep(delay)
+                continue
+            if response.status_code >= 500:
+                delay = next(delays, None)
+                if delay is not None and method == "GET":
+                    response.close()
+                    self._sleep(delay)
+                    continue
+            if response.status_code >= 400:
+                raise _error_for(response, self.server)
+            return response
+
+
+def _error_for(response: requests.Response, server: str) -> PhoneGateError:
+    status = response.status_code
+    message, errors, code = None, None, None
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            message = body.get("message")
+            errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
+            code = body.get("status") if isinstance(body.get("status"), str) else None
+    except ValueError:
+        pass
+    finally:
+        response.close()
+    if errors and (not message or message in ("Bad Request", "Unprocessable Entity")):
+        message = "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                            for field, msgs in _flatten(errors).items())
+    message = message or f"The server answered HTTP {status}."
+    if status == 401:
+        return ApiBadInput(f"The server did not accept PHONEGATE_TOKEN: {message}", status, errors, code)
+    if status == 403:
+        return ApiRefused(message, status, errors, code)
+    if status >= 500:
+        return ServerUnavailable(f"The PhoneGate server at {server} failed (HTTP {status}): {message}")
+    return ApiBadInput(message, status, errors, code)
+
+
+def _flatten(errors: dict, prefix: str = "") -> dict:
+    flat: dict = {}
+    for key, value in errors.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _path(value: str) -> str:
+    return requests.utils.quote(value, safe="")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,76 @@
+"""The approved-app catalogue over the API: list it and download an APK (adding one is `phonegate app add`).
+
+GET /api/v1/catalogue[?role=individual|broadcast] -> 200 [{"package", "version_code", "version_name", "min_sdk",
+    "signer_sha256", "sha256", "size", "role", "download_url", "added_at"}]  (active apps, newest version first)
+GET /api/v1/catalogue/<sha256>/apk -> the APK, streamed; header X-Content-SHA256 carries the file's SHA-256 so
+    the client can check what it received before it goes anywhere near a phone.
+"""
+
+from __future__ import annotations
+
+from flask import send_file, url_for
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from server.api.auth import token_required
+from server.extensions import db
+from server.services import catalogue
+from server.services.errors import NotFound
+
+blp = Blueprint("catalogue", __name__, url_prefix="/api/v1/catalogue", description="Approved APKs")
+
+SHA256_HEADER = "X-Content-SHA256"
+APK_MIMETYPE = "application/vnd.android.package-archive"
+
+
+class CatalogueQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(validate=validate.OneOf(["individual", "broadcast"]))
+
+
+class CatalogueAppSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    package = fields.String()
+    version_code = fields.Integer()
+    version_name = fields.String(allow_none=True)
+    min_sdk = fields.Integer(allow_none=True)
+    signer_sha256 = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    role = fields.String()
+    added_at = fields.DateTime()
+    download_url = fields.Function(lambda app: apk_url(app.sha256))
+
+
+def apk_url(sha256: str) -> str:
+    return url_for("catalogue.download_apk", sha256=sha256, _external=True)
+
+
+@blp.route("")
+@token_required("provision", "agent")
+@blp.arguments(CatalogueQuerySchema, location="query")
+@blp.response(200, CatalogueAppSchema(many=True))
+def list_catalogue(query):
+    """Active catalogue apps, optionally for one role."""
+    return catalogue.list_apps(db.session, query.get("role"))
+
+
+@blp.route("/<string:sha256>/apk")
+@token_required("provision")
+@blp.doc(responses={200: {"description": "The APK file", "content": {APK_MIMETYPE: {}}}})
+def download_apk(sha256: str):
+    """Download one catalogue APK by its SHA-256."""
+    app = catalogue.get_by_sha256(db.session, sha256)
+    path = catalogue.apk_path(app)
+    if not path.is_file():
+        raise NotFound("The APK file is missing from the server's catalogue folder; an administrator must add it again.")
+    response = send_file(path, mimetype=APK_MIMETYPE, as_attachment=True, download_name=f"{app.package}-{app.version_code}.apk",
+                         conditional=False, etag=False)
+    response.headers[SHA256_HEADER] = app.sha256
+    response.headers["Cache-Control"] = "no-store"
+    return response
+

@@ -1,0 +1,228 @@
+"""`phonegate provision` end to end: the real console script, the real server (waitress), simulated phones over
+ADB, and Debian's `adb` to look at the phone afterwards. The manager approves through the web page."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from server.models import AuditEntry, DeviceState, Installation
+
+pytestmark = [pytest.mark.slow, pytest.mark.adb]
+
+PHONEGATE = str(Path(sys.executable).with_name("phonegate"))
+URL = re.compile(r"(http://127\.0\.0\.1:\d+/requests/(\d+))")
+
+
+@pytest.fixture
+def provisioning(web, pinned_app, test_apks, live_server, phone_simulator, adb_key, factory, tmp_path):
+    from server.extensions import db
+    from server.services.actor import Actor
+    from server.services.catalogue import add_app
+
+    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    db.session.commit()
+    token, _ = factory.token(user=web.it, scope="provision")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path / "home"),
+        "PHONEGATE_SERVER": live_server.url,
+        "PHONEGATE_TOKEN": token,
+        "PHONEGATE_ADB_KEY": str(adb_key.path),
+    }
+
+    def provision(endpoints, *extra, staff=None, timeout=180):
+        args = [PHONEGATE, "provision"]
+        for endpoint in endpoints:
+            args += ["--tcp", endpoint]
+        if staff is not False:
+            args += ["--staff", (staff or web.staff).email]
+        result = subprocess.run([*args, *extra], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        db.session.expire_all()
+        return result
+
+    def approve(request_id, manager=None):
+        client = live_server.app.test_client()
+        web.login(client, manager or web.manager)
+        page = client.get(f"/requests/{request_id}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        day = date.today() - timedelta(days=20)
+        response = client.post(f"/requests/{request_id}/decision", data={
+            "csrf_token": token, "decision": "approve", "acknowledged": "yes", "policy_sha256": web.policy.sha256,
+            "training-day": str(day.day), "training-month": str(day.month), "training-year": str(day.year),
+            "confirm": "yes",
+        })
+        db.session.expire_all()
+        return response
+
+    return SimpleNamespace(entry=entry, token=token, env=env, provision=provision, approve=approve)
+
+
+def _packages(adb_client, endpoint: str) -> str:
+    connected = adb_client.run("connect", endpoint)
+    assert connected.returncode == 0, connected.stderr
+    result = adb_client.run("-s", endpoint, "shell", "pm list packages")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode()
+
+
+def _device(serial):
+    from server.extensions import db
+    from server.services.devices import get_by_serial
+
+    return get_by_serial(db.session, serial)
+
+
+def test_unapproved_phone_is_refused_then_installed_after_web_approval(provisioning, phone_simulator, adb_client, test_apks):
+    from device_agent.simulator.packages import java_signature_hashcode
+
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    assert first.returncode == 3, first.stdout + first.stderr
+    match = URL.search(first.stdout + first.stderr)
+    assert match, first.stdout + first.stderr
+    assert "package:com.whatsapp\n" not in _packages(adb_client, phone.endpoint) + "\n"
+    assert _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
+
+    response = provisioning.approve(int(match.group(2)))
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert _device(phone.serial).state == DeviceState.APPROVED.value
+
+    second = provisioning.provision([phone.endpoint])
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "provisioned" in second.stdout
+    assert "package:com.whatsapp" in _packages(adb_client, phone.endpoint)
+    dump = adb_client.run("-s", phone.endpoint, "shell", "dumpsys package com.whatsapp").stdout.decode()
+    assert f"versionCode={provisioning.entry.version_code}" in dump
+    assert java_signature_hashcode(test_apks.key_a.der) in dump  # the signer Android shows is key A's certificate
+    assert _device(phone.serial).state == DeviceState.PROVISIONED.value
+
+    # Running it again is safe: the installed app is recognised, nothing is installed twice.
+    third = provisioning.provision([phone.endpoint])
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "Already provisioned" in third.stdout + third.stderr
+
+    from server.extensions import db
+
+    installations = db.session.scalars(select(Installation)).all()
+    assert len(installations) == 1 and installations[0].signer_sha256 == test_apks.key_a.sha256
+
+
+def test_wrong_signer_apk_is_refused_by_provision(provisioning, phone_simulator, adb_client, web, test_apks):
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    provisioning.approve(int(URL.search(first.stdout + first.stderr).group(2)))
+    refused = provisioning.provision([phone.endpoint], "--apk", str(test_apks.wrong_signer))
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "not signed by the catalogue's pinned certificate" in refused.stdout + refused.stderr
+    assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
+    # The right file given with --apk is accepted (it is the catalogue's, byte for byte).
+    accepted = provisioning.provision([phone.endpoint], "--apk", str(test_apks.whatsapp))
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+def test_preinstalled_whatsapp_is_reported_as_unauthorised(provisioning, phone_simulator, test_apks):
+    phone = phone_simulator(1)[0]
+    reply = phone.simulator.call(_install_on_phone(phone, test_apks.whatsapp_newer))
+    assert reply == "Success"
+    result = provisioning.provision([phone.endpoint])
+    assert result.returncode == 3
+    assert "unauthorised install" in result.stdout
+    from server.extensions import db
+
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "device.unauthorised_install")).one()
+    assert entry.target_id == str(_device(phone.serial).id) and '"package":"com.whatsapp"' in entry.details
+
+
+async def _install_on_phone(phone, apk: Path) -> str:
+    return phone.phone.install_apk(apk.read_bytes(), ["-r"])
+
+
+def test_several_phones_at_once_worst_outcome_decides(provisioning, phone_simulator, web):
+    phones = phone_simulator(2)
+    first = provisioning.provision([p.endpoint for p in phones])
+    assert first.returncode == 3
+    urls = {m.group(2) for m in URL.finditer(first.stdout + first.stderr)}
+    assert len(urls) == 2, first.stdout
+    provisioning.approve(int(sorted(urls)[0]))
+    second = provisioning.provision([p.endpoint for p in phones])
+    assert second.returncode == 3  # one phone done, one still waiting: the refusal decides
+    assert "1 of 2 phones were not provisioned" in second.stderr
+    provisioning.approve(int(sorted(urls)[1]))
+    third = provisioning.provision([p.endpoint for p in phones])
+    assert third.returncode == 0, third.stdout + third.stderr
+
+
+def test_dropped_connection_mid_install_then_rerun_finishes(provisioning, phone_simulator, big_apk, adb_client, pinned_app):
+    from server.extensions import db
+    from server.services.actor import Actor
+    from server.services.catalogue import add_app
+
+    entry, _ = add_app(db.session, big_apk, "individual", Actor.cli())  # newer version: becomes the current app
+    db.session.commit()
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    provisioning.approve(int(URL.search(first.stdout + first.stderr).group(2)))
+
+    phone.phone.faults.drop_after_bytes = big_apk.stat().st_size // 2  # the cable is pulled halfway through the APK
+    dropped = provisioning.provision([phone.endpoint])
+    assert dropped.returncode == 4, dropped.stdout + dropped.stderr
+    assert _device(phone.serial).state == DeviceState.APPROVED.value
+
+    phone.phone.faults.drop_after_bytes = None  # plugged back in
+    again = provisioning.provision([phone.endpoint])
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _device(phone.serial).state == DeviceState.PROVISIONED.value
+    assert "package:com.whatsapp" in _packages(adb_client, phone.endpoint)
+    dump = adb_client.run("-s", phone.endpoint, "shell", "dumpsys package com.whatsapp").stdout.decode()
+    assert f"versionCode={entry.version_code}" in dump
+
+
+def test_server_down_is_reported_and_nothing_installed(provisioning, phone_simulator, adb_client):
+    phone = phone_simulator(1)[0]
+    env = dict(provisioning.env, PHONEGATE_SERVER="http://127.0.0.1:9")  # nothing listens on the discard port
+    result = subprocess.run([PHONEGATE, "provision", "--tcp", phone.endpoint, "--broadcast", "Rights and Participation"],
+                            env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 1 and "Cannot reach the PhoneGate server" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "--tcp HOST:PORT"),
+    (["--tcp", "127.0.0.1:1", "--staff", "a@example.test", "--broadcast", "X"], "exactly one"),
+])
+def test_bad_usage_exits_2(provisioning, args, message):
+    result = subprocess.run([PHONEGATE, "provision", *args], env=provisioning.env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.fixture(scope="session")
+def big_apk(test_apks, tmp_path_factory):
+    """A 2 MiB com.whatsapp APK signed by key A, so a mid-install drop lands well inside the APK's bytes."""
+    from fixtures_apks import _framework, sign
+
+    directory = tmp_path_factory.mktemp("big-apk")
+    source = directory / "src"
+    (source / "assets").mkdir(parents=True)
+    (source / "AndroidManifest.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="com.whatsapp"'
+        ' android:versionCode="242401000" android:versionName="2.24.24.0">\n'
+        '  <uses-sdk android:minSdkVersion="21" android:targetSdkVersion="34"/>\n'
+        '  <application android:label="PhoneGate test"/>\n</manifest>\n')
+    (source / "assets" / "padding.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    raw, aligned = directory / "raw.apk", directory / "aligned.apk"
+    subprocess.run(["aapt", "package", "-f", "-M", str(source / "AndroidManifest.xml"), "-I", str(_framework(directory)),
+                    "-A", str(source / "assets"), "-F", str(raw)], check=True, capture_output=True)
+    subprocess.run(["zipalign", "-f", "4", str(raw), str(aligned)], check=True, capture_output=True)
+    return sign(aligned, directory / "big.apk", test_apks.key_a)
