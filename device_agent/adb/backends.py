@@ -9,6 +9,7 @@ Those names are stable across adb-shell 0.4.x; setup.cfg pins the minor version 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +19,17 @@ import async_timeout
 from adb_shell import constants
 from adb_shell.adb_device_async import AdbDeviceAsync, _AdbIOManagerAsync
 from adb_shell.adb_message import AdbMessage
-from adb_shell.exceptions import TcpTimeoutException
+from adb_shell.exceptions import InvalidChecksumError, InvalidCommandError, TcpTimeoutException
 from adb_shell.transport.tcp_transport_async import TcpTransportAsync
 
+from device_agent.adb import message as m
+
 Progress = Callable[[int, int], None]
+_CNXN_WIRE = constants.ID_TO_WIRE[constants.CNXN]
+
+# adb-shell logs every packet's raw payload at DEBUG (whole APK chunks, file contents, shell output). With any
+# DEBUG root logger that is personal data in logs and a 5x slower install, so its chatter stops at INFO.
+logging.getLogger("adb_shell").setLevel(logging.INFO)
 
 
 class ConnectionClosedByPhone(ConnectionError):
@@ -67,16 +75,41 @@ class NoDelayTcpTransport(TcpTransportAsync):
         return await super().bulk_write(data, transport_timeout_s)
 
 
-class _BannerRecordingIOManager(_AdbIOManagerAsync):
-    """Keeps the phone's CNXN banner (model, features), which adb-shell reads and then discards."""
+class _PhoneGateIOManager(_AdbIOManagerAsync):
+    """adb-shell's packet I/O with three changes:
+
+    - it keeps the phone's CNXN banner (model, features), which adb-shell reads and then discards;
+    - it offers protocol version 0x01000001 like adb >= 29, so phones since Android 9 drop payload checksums:
+      summing every byte of a 50 MB APK in Python cost more than the whole transfer. Older phones answer
+      0x01000000 and keep getting checksums. TCP and USB bulk transfers carry their own integrity checks;
+    - header and payload go out in one write.
+    """
 
     device_banner: bytes = b""
+    send_checksums: bool = True  # until the phone's CNXN shows it skips them
 
-    async def _read_expected_packet_from_device(self, expected_cmds: list[bytes], adb_info: Any) -> tuple:
-        packet = await super()._read_expected_packet_from_device(expected_cmds, adb_info)
-        if packet[0] == constants.CNXN:
-            self.device_banner = bytes(packet[3])
-        return packet
+    async def _send(self, msg: AdbMessage, adb_info: Any) -> None:
+        if msg.command == _CNXN_WIRE:
+            msg.arg0 = m.VERSION_SKIP_CHECKSUM
+        data = bytes(msg.data)
+        data_check = m.checksum(data) if self.send_checksums else 0
+        packet = m.HEADER.pack(msg.command, msg.arg0, msg.arg1, len(data), data_check, msg.magic) + data
+        await self._transport.bulk_write(packet, adb_info.transport_timeout_s)
+
+    async def _read_packet_from_device(self, adb_info: Any) -> tuple[bytes, int, int, bytes]:
+        header = await self._read_bytes_from_device(m.HEADER_SIZE, adb_info)
+        wire, arg0, arg1, length, data_check, _magic = m.HEADER.unpack(header)
+        command = constants.WIRE_TO_ID.get(wire)
+        if command is None:
+            raise InvalidCommandError(f"unknown ADB command {m.command_name(wire)!r}")
+        data = await self._read_bytes_from_device(length, adb_info) if length else b""
+        # A phone that negotiated "skip checksum" sends 0; anything else must add up.
+        if data_check and self.send_checksums and m.checksum(data) != data_check:
+            raise InvalidChecksumError(f"payload checksum {m.checksum(data)} != {data_check}")
+        if command == constants.CNXN:
+            self.device_banner = data
+            self.send_checksums = min(arg0, m.VERSION_SKIP_CHECKSUM) < m.VERSION_SKIP_CHECKSUM
+        return command, arg0, arg1, data
 
 
 class AsyncBackend:
@@ -85,7 +118,7 @@ class AsyncBackend:
     def __init__(self, host: str, port: int, connect_timeout_s: float) -> None:
         self.transport = NoDelayTcpTransport(host, port, connect_timeout_s)
         self.device = AdbDeviceAsync(self.transport, banner="phonegate")
-        self.device._io_manager = _BannerRecordingIOManager(self.transport)
+        self.device._io_manager = _PhoneGateIOManager(self.transport)
 
     async def connect(self, signer: Any, *, auth_timeout_s: float, read_timeout_s: float, on_prompt: Callable[[], None]) -> bytes:
         await self.device.connect(
@@ -121,25 +154,33 @@ class AsyncBackend:
         output = bytearray()
         sent = 0
         phone_closed = False
-        while sent < size and not phone_closed:
-            chunk = await loop.run_in_executor(None, source.read, min(chunk_size, size - sent))
-            if not chunk:
-                raise ConnectionClosedByPhone(f"the local file ended after {sent} of {size} bytes")
-            message = AdbMessage(constants.WRTE, adb_info.local_id, adb_info.remote_id, chunk)
-            await device._io_manager.send(message, adb_info)
-            sent += len(chunk)
-            if progress is not None:
-                progress(sent, size)
-            while True:  # wait for this chunk's OKAY; the phone may answer early (e.g. a failure) instead
-                command, data = await device._read_until([constants.OKAY, constants.WRTE, constants.CLSE], adb_info)
-                if command == constants.OKAY:
+        # Read the next chunk from disk while the phone is still acknowledging the current one.
+        next_chunk = loop.run_in_executor(None, source.read, min(chunk_size, size))
+        try:
+            while sent < size and not phone_closed:
+                chunk = await next_chunk
+                if not chunk:
+                    raise ConnectionClosedByPhone(f"the local file ended after {sent} of {size} bytes")
+                if sent + len(chunk) < size:
+                    next_chunk = loop.run_in_executor(None, source.read, min(chunk_size, size - sent - len(chunk)))
+                message = AdbMessage(constants.WRTE, adb_info.local_id, adb_info.remote_id, chunk)
+                await device._io_manager.send(message, adb_info)
+                sent += len(chunk)
+                if progress is not None:
+                    progress(sent, size)
+                while True:  # wait for this chunk's OKAY; the phone may answer early (e.g. a failure) instead
+                    command, data = await device._read_until([constants.OKAY, constants.WRTE, constants.CLSE], adb_info)
+                    if command == constants.OKAY:
+                        break
+                    if command == constants.WRTE:
+                        output += data
+                        continue
+                    await device._io_manager.send(AdbMessage(constants.CLSE, adb_info.local_id, adb_info.remote_id), adb_info)
+                    phone_closed = True
                     break
-                if command == constants.WRTE:
-                    output += data
-                    continue
-                await device._io_manager.send(AdbMessage(constants.CLSE, adb_info.local_id, adb_info.remote_id), adb_info)
-                phone_closed = True
-                break
+        finally:
+            # an abandoned read-ahead must not log 'exception never retrieved' after a failure
+            next_chunk.add_done_callback(lambda future: future.cancelled() or future.exception())
         if not phone_closed:
             async for data in device._read_until_close(adb_info):
                 output += data

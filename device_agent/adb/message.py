@@ -62,9 +62,12 @@ class Message:
         return pack_message(self.command, self.arg0, self.arg1, self.payload)
 
 
-def pack_message(command: int, arg0: int, arg1: int, payload: bytes = b"") -> bytes:
-    """Header and payload as one buffer, so a transport sends them in one write (no Nagle/delayed-ACK stall)."""
-    header = HEADER.pack(command, arg0, arg1, len(payload), checksum(payload), command ^ 0xFFFFFFFF)
+def pack_message(command: int, arg0: int, arg1: int, payload: bytes = b"", *, with_checksum: bool = True) -> bytes:
+    """Header and payload as one buffer, so a transport sends them in one write (no Nagle/delayed-ACK stall).
+
+    `with_checksum=False` is for connections that negotiated VERSION_SKIP_CHECKSUM, where adbd sends 0."""
+    data_check = checksum(payload) if with_checksum else 0
+    header = HEADER.pack(command, arg0, arg1, len(payload), data_check, command ^ 0xFFFFFFFF)
     return header + payload
 
 

@@ -72,7 +72,8 @@ class PhoneServer:
             simulated.connections.add(connection)
             await connection.serve()
 
-        simulated.listener = await asyncio.start_server(handle, host, port, reuse_address=True)
+        # A read buffer above one max-size packet: the default 64 KiB limit pauses and resumes the socket per packet.
+        simulated.listener = await asyncio.start_server(handle, host, port, reuse_address=True, limit=4 * 1024 * 1024)
         simulated.port = simulated.listener.sockets[0].getsockname()[1]
         self.phones[phone.serial] = simulated
         return simulated
