@@ -82,6 +82,8 @@ class Outbox:
         try:
             with open(path, encoding="utf-8") as handle:
                 rows = [json.loads(line) for line in handle if line.strip()]
+        except FileNotFoundError:
+            raise  # delivered and removed meanwhile by another agent sharing this outbox
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise OutboxUnreadable(f"{path.name}: {exc}") from None
         if not rows or not isinstance(rows[0], dict) or rows[0].get("outbox") != FORMAT:
@@ -112,7 +114,10 @@ class Outbox:
         target_folder = self.folder / where
         target_folder.mkdir(exist_ok=True, mode=0o700)
         target = target_folder / path.name
-        os.replace(path, target)
+        try:
+            os.replace(path, target)
+        except FileNotFoundError:
+            return target  # another agent sharing this outbox dealt with it first
         target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
         _fsync_folder(self.folder)
         return target

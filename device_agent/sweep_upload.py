@@ -70,6 +70,8 @@ def deliver_pending(api: ComplianceApi, outbox: Outbox) -> DeliveryReport:
     for path in outbox.pending():
         try:
             batch = outbox.read(path)
+        except FileNotFoundError:
+            continue
         except OutboxUnreadable as exc:
             outbox.set_aside(path, "unreadable", str(exc))
             report.set_aside.append(str(exc))
