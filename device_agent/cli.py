@@ -60,7 +60,11 @@ def simulate(
             phone.faults.latency_ms = latency_ms
         phones.append(phone)
     keys_file = authorized_keys or _default_keys_file()
-    asyncio.run(_serve(phones, addresses, keys_file, accept_on_prompt))
+    try:
+        asyncio.run(_serve(phones, addresses, keys_file, accept_on_prompt))
+    finally:
+        if authorized_keys is None:
+            keys_file.unlink(missing_ok=True)
 
 
 def _addresses(host: str, first_port: int, count: int, spread_hosts: bool) -> list[tuple[str, int]]:

@@ -30,9 +30,21 @@ from device_agent.simulator.server import SimulatedPhone, SimulatorThread
 DEFAULT_PROFILE = "google-pixel-9" if "google-pixel-9" in PROFILE_NAMES else PROFILE_NAMES[0]
 
 
+@pytest.fixture(scope="session")
+def _adb_key_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # RSA-2048 generation costs up to half a second; tests get their own copy of one session key instead.
+    return AdbKey.create(tmp_path_factory.mktemp("adb-key") / "adbkey").path  # type: ignore[return-value]
+
+
 @pytest.fixture
-def adb_key(tmp_path: Path) -> AdbKey:
-    return AdbKey.create(tmp_path / "keys" / "adbkey")
+def adb_key(tmp_path: Path, _adb_key_files: Path) -> AdbKey:
+    """This computer's ADB key for one test: adbkey (0600) and adbkey.pub in a temporary folder."""
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    shutil.copy(_adb_key_files, folder / "adbkey")
+    shutil.copy(str(_adb_key_files) + ".pub", folder / "adbkey.pub")
+    (folder / "adbkey").chmod(0o600)
+    return AdbKey.load(folder / "adbkey")
 
 
 @dataclass

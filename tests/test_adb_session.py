@@ -159,3 +159,40 @@ def test_nothing_listening_is_unreachable_and_bad_endpoint_is_bad_input(adb_key:
     assert "Nothing is listening" in str(caught.value)
     with pytest.raises(BadEndpoint):
         run(connect_tcp("127.0.0.1:notaport", adb_key))
+
+
+@pytest.mark.parametrize("profile", ["google-pixel-9", "motorola-moto-g6"])  # skips checksums / Android 8 keeps them
+def test_session_speaks_the_version_the_phone_negotiates(phone_simulator, adb_key: AdbKey, tmp_path: Path, profile: str) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1, profiles=[profile])[0]
+    local = tmp_path / "data.bin"
+    local.write_bytes(os.urandom(300_000))
+
+    async def scenario() -> bool:
+        session = await connect_tcp(running.endpoint, adb_key)
+        try:
+            await session.push(local, "/data/local/tmp/data.bin")  # an old phone drops the link on a bad checksum
+            return session._backend.device._io_manager.send_checksums
+        finally:
+            await session.close()
+
+    sends_checksums = run(scenario())
+    assert sends_checksums == (running.phone.sdk < 28)
+    assert running.phone.read_file("/data/local/tmp/data.bin") == local.read_bytes()
+
+
+def test_stock_adb_shell_client_works_against_the_simulator(phone_simulator, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    # adb-shell unmodified: protocol version 0x01000000, and it verifies every checksum the phone sends.
+    from adb_shell.adb_device_async import AdbDeviceTcpAsync
+
+    running = phone_simulator(1)[0]
+    host, port = running.endpoint.rsplit(":", 1)
+
+    async def scenario() -> str:
+        device = AdbDeviceTcpAsync(host, int(port), default_transport_timeout_s=5)
+        await device.connect(rsa_keys=[adb_key], auth_timeout_s=2)
+        try:
+            return await device.shell("echo stock")
+        finally:
+            await device.close()
+
+    assert run(scenario()) == "stock\n"

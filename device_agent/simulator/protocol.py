@@ -214,11 +214,12 @@ class DeviceConnection:
                 return
             while True:
                 header = await self.reader.readexactly(m.HEADER_SIZE)
-                command, arg0, arg1, length, _checksum = m.unpack_header(header)
+                command, arg0, arg1, length, data_check = m.unpack_header(header)
                 if length > m.MAX_PAYLOAD:
                     raise m.FramingError(f"payload of {length} bytes exceeds the maximum")
                 payload = await self.reader.readexactly(length) if length else b""
-                # Payload checksums are not verified: adb >= 29 sends 0, and the TCP stream is already checked.
+                if payload and self.version < m.VERSION_SKIP_CHECKSUM and command != m.CNXN and m.checksum(payload) != data_check:
+                    raise m.FramingError("payload checksum mismatch")  # adbd before Android 9 drops the connection
                 if self._cable_pulled(length):
                     return
                 await self._dispatch(command, arg0, arg1, payload)
@@ -275,8 +276,13 @@ class DeviceConnection:
                 stream.host_closed()
                 await self.send(m.CLSE, stream.local_id, stream.remote_id)
 
+    def device_version(self) -> int:
+        """adbd learnt to skip checksums in Android 9 (sdk 28); older phones insist on them."""
+        sdk = getattr(self.phone, "sdk", 28)
+        return m.VERSION_SKIP_CHECKSUM if isinstance(sdk, int) and sdk >= 28 else m.VERSION_CHECKSUM
+
     async def _on_host_connect(self, version: int, max_payload: int) -> None:
-        self.version = min(version, m.VERSION_SKIP_CHECKSUM)
+        self.version = min(version, self.device_version())
         self.max_payload = max(256, min(max_payload, m.MAX_PAYLOAD))
         self.online = False
         await self._send_token()
@@ -317,7 +323,7 @@ class DeviceConnection:
         self.online = True
         self.pending_key = None
         banner = self.phone.banner().encode("utf-8")
-        await self.send(m.CNXN, m.VERSION_SKIP_CHECKSUM, m.MAX_PAYLOAD, banner)
+        await self.send(m.CNXN, self.device_version(), m.MAX_PAYLOAD, banner)
 
     async def _on_open(self, remote_id: int, payload: bytes) -> None:
         destination = payload.rstrip(b"\0").decode("utf-8", errors="surrogateescape")
