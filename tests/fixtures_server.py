@@ -62,6 +62,7 @@ class MigratedDatabase:
         self.is_postgres = url.startswith("postgresql")
         self.engine = create_engine(url, poolclass=NullPool)
         self.tables: list[str] = []
+        self.sequences: list[str] = []
 
     def migrate(self) -> None:
         if self.is_postgres:
@@ -82,17 +83,26 @@ class MigratedDatabase:
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
-        self.tables = [name for name in inspect(self.engine).get_table_names() if name != "alembic_version"]
+        inspector = inspect(self.engine)
+        ordered = [name for name, _ in inspector.get_sorted_table_and_fkc_names() if name and name != "alembic_version"]
+        self.tables = list(reversed(ordered))  # children before parents
+        if self.is_postgres:
+            with self.engine.connect() as conn:
+                self.sequences = list(conn.scalars(text(
+                    "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'")))
 
     def empty(self) -> None:
         if not self.tables:
             return
         if self.is_postgres:
-            names = ", ".join(f'"{name}"' for name in self.tables)
+            # DELETE + resetting the sequences does what TRUNCATE ... RESTART IDENTITY does, ten times faster
+            # on small tables (TRUNCATE replaces every table's files).
             with self.engine.begin() as conn:
-                # A test that leaked an open transaction would make TRUNCATE wait forever; fail instead.
+                # A test that leaked an open transaction would make this wait forever; fail instead.
                 conn.execute(text("SET LOCAL lock_timeout = '15s'"))
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.execute(text("; ".join(f'DELETE FROM "{name}"' for name in self.tables)))
+                if self.sequences:
+                    conn.execute(text("SELECT " + ", ".join(f"setval('\"{seq}\"', 1, false)" for seq in self.sequences)))
         else:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")

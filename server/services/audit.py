@@ -97,18 +97,23 @@ def verify_chain(session: Session) -> tuple[bool, int | None, str]:
     expected_prev = GENESIS_HASH
     count = 0
     previous_id: int | None = None
-    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=500)):
-        if entry.prev_hash != expected_prev:
-            if previous_id is None:
-                why = "it should start the chain, so entries before it were deleted"
-            else:
-                why = f"it does not follow entry {previous_id}: an entry between them was deleted or changed"
-            return False, entry.id, f"Audit entry {entry.id} is broken: {why}."
-        if entry_hash(entry) != entry.entry_hash:
-            return False, entry.id, f"Audit entry {entry.id} is broken: its contents were changed after it was written."
-        expected_prev = entry.entry_hash
-        previous_id = entry.id
-        count += 1
+    # Streamed in batches (a server-side cursor on PostgreSQL): the log can be far larger than memory allows.
+    result = session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=500))
+    try:
+        for entry in result:
+            if entry.prev_hash != expected_prev:
+                if previous_id is None:
+                    why = "it should start the chain, so entries before it were deleted"
+                else:
+                    why = f"it does not follow entry {previous_id}: an entry between them was deleted or changed"
+                return False, entry.id, f"Audit entry {entry.id} is broken: {why}."
+            if entry_hash(entry) != entry.entry_hash:
+                return False, entry.id, f"Audit entry {entry.id} is broken: its contents were changed after it was written."
+            expected_prev = entry.entry_hash
+            previous_id = entry.id
+            count += 1
+    finally:
+        result.close()
     return True, None, f"Audit log intact: {count} entries, head {expected_prev}."
 
 
