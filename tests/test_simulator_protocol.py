@@ -239,3 +239,30 @@ def test_sync_done_sizes_and_stat_formats(raw, adb_key: AdbKey) -> None:  # type
     request(b"STAT", b"/data/local/tmp/a.txt")
     kind, mode, size, mtime = struct.unpack("<4sIII", collect(16))
     assert (kind, size, mtime) == (b"STAT", 5, 1_700_000_000) and mode & 0o170000 == 0o100000
+
+
+def test_sendrecv_v2_round_trip(raw, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    # Newer adb clients (31+) use SND2/RCV2 when the phone advertises sendrecv_v2, as modern profiles do.
+    host, running = raw()
+    host.handshake(adb_key)
+    remote = host.open(1, b"sync:").arg0
+    path = b"/data/local/tmp/v2.bin"
+    content = bytes(range(256)) * 10
+    request = (b"SND2" + struct.pack("<I", len(path)) + path + b"SND2" + struct.pack("<II", 0o100640, 0)
+               + b"DATA" + struct.pack("<I", len(content)) + content + b"DONE" + struct.pack("<I", 1_700_000_000))
+    host.send(m.WRTE, 1, remote, request)
+
+    def next_data() -> bytes:
+        while True:
+            message = host.recv()
+            assert message is not None
+            if message.command == m.WRTE:
+                host.send(m.OKAY, 1, remote)
+                return message.payload
+
+    assert next_data() == b"OKAY" + bytes(4)
+    assert running.phone.read_file("/data/local/tmp/v2.bin") == content
+    host.send(m.WRTE, 1, remote, b"RCV2" + struct.pack("<I", len(path)) + path + b"RCV2" + struct.pack("<I", 0))
+    reply = next_data()
+    assert reply[:4] == b"DATA" and struct.unpack("<I", reply[4:8])[0] == len(content)
+    assert reply[8 : 8 + len(content)] == content and reply[8 + len(content) :] == b"DONE" + bytes(4)

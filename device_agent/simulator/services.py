@@ -150,6 +150,9 @@ async def _sync(stream: DeviceStream, phone: VirtualPhone) -> None:
         elif request == b"SEND":
             if not await _receive_file(stream, phone, path):
                 return
+        elif request in (b"SND2", b"RCV2"):  # sendrecv_v2 (adb >= 31): a second header carries mode and flags
+            if not await _sync_v2(stream, phone, request, path):
+                return
         else:
             await stream.write(_fail(f"unknown sync request {request!r}"))
             return
@@ -197,7 +200,27 @@ async def _send_file(stream: DeviceStream, phone: VirtualPhone, path: str) -> No
     await stream.write(bytes(out))
 
 
-async def _receive_file(stream: DeviceStream, phone: VirtualPhone, spec: str) -> bool:
+_SYNC_FLAG_DRY_RUN = 0x80000000
+
+
+async def _sync_v2(stream: DeviceStream, phone: VirtualPhone, request: bytes, path: str) -> bool:
+    """SND2 path + {SND2, mode, flags} / RCV2 path + {RCV2, flags}; compression is not offered, so flags are 0."""
+    if request == b"SND2":
+        header = await stream.read_exactly(12)
+        mode, flags = struct.unpack("<II", header[4:])
+    else:
+        header = await stream.read_exactly(8)
+        mode, flags = 0, struct.unpack("<I", header[4:])[0]
+    if header[:4] != request or flags & ~_SYNC_FLAG_DRY_RUN:
+        await stream.write(_fail("unsupported sync v2 flags (this phone offers no compression)"))
+        return False
+    if request == b"RCV2":
+        await _send_file(stream, phone, path)
+        return True
+    return await _receive_file(stream, phone, f"{path},{mode}", dry_run=bool(flags & _SYNC_FLAG_DRY_RUN))
+
+
+async def _receive_file(stream: DeviceStream, phone: VirtualPhone, spec: str, *, dry_run: bool = False) -> bool:
     """SEND "path,mode" then DATA... DONE(mtime). Returns False when the stream must end (protocol error)."""
     path, _, mode_text = spec.rpartition(",")
     try:
@@ -214,7 +237,7 @@ async def _receive_file(stream: DeviceStream, phone: VirtualPhone, spec: str) ->
                 return False
             data += await stream.read_exactly(length)
         elif kind == b"DONE":
-            error = phone.write_file(path, bytes(data), mode, length)
+            error = None if dry_run else phone.write_file(path, bytes(data), mode, length)
             await stream.write(b"OKAY" + bytes(4) if error is None else _fail(error))
             return True
         else:
