@@ -26,7 +26,7 @@ class PlainRenderer:
     def handle(self, key: str, event: Event) -> None:
         marker = ""
         if event.outcome is not None:
-            marker = "OK " if event.outcome.exit_code == 0 else f"FAILED (exit {event.outcome.exit_code}) "
+            marker = "OK " if event.outcome.exit_code == 0 else f"STOPPED (exit {event.outcome.exit_code}) "
         elif event.warning:
             marker = "WARNING "
         print(f"{event.phone}: {marker}{event.message}", file=self.stream, flush=True)

@@ -34,6 +34,7 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
         server = create_server(app, host=host, port=port, threads=threads, ident="PhoneGate")
     except OSError as exc:
         raise BadInput(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
+    demo_phones = _start_demo_phones(app)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     click.echo(f"PhoneGate is serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
     try:
@@ -43,7 +44,19 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if demo_phones is not None:
+            demo_phones.stop()
         server.close()
+
+
+def _start_demo_phones(app):
+    """Simulated phones for the walkthrough (PHONEGATE_DEMO_PHONES, default 3; 0 = none). See provisioning/demo.py."""
+    from provisioning.demo import start_demo_phones
+
+    demo = start_demo_phones(app.config["PHONEGATE"].demo_phones)
+    for line in demo.lines() if demo else []:
+        click.echo(line, err=True)
+    return demo
 
 
 def _start_scheduler(app):
