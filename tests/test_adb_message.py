@@ -56,3 +56,14 @@ def test_banner_parsing_never_raises_on_garbage(garbage: bytes | str) -> None:
     banner = m.parse_banner(garbage)
     assert isinstance(banner, dict)
     assert m.banner_features(banner) == set()
+
+
+def test_shell_v2_frames_are_split_by_stream() -> None:
+    frames = b"".join(m.SHELL_V2_FRAME.pack(kind, len(data)) + data for kind, data in [(1, b"a"), (2, b"e"), (1, b"b"), (3, b"\x05")])
+    assert m.parse_shell_v2(frames) == (b"ab", b"e", 5)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x01", b"\x01\xff\xff\xff\xff", b"\x09\x01\x00\x00\x00x\x03\x00\x00\x00\x00"])
+def test_shell_v2_parsing_never_raises_on_garbage(garbage: bytes) -> None:
+    stdout, stderr, exit_code = m.parse_shell_v2(garbage)
+    assert isinstance(stdout, bytes) and isinstance(stderr, bytes) and exit_code in (None, *range(256))

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from device_agent.adb import (
     DeviceUnauthorised,
     DeviceUnreachable,
     InstallFailed,
+    ShellResult,
     connect_tcp,
+    session,
     wait_for_authorisation,
 )
 from device_agent.adb.errors import BadEndpoint
@@ -137,7 +140,7 @@ def test_wait_for_authorisation_succeeds_once_allow_is_tapped(phone_simulator, a
 
     async def scenario() -> str:
         session = await wait_for_authorisation(
-            running.endpoint, adb_key, deadline_s=20, auth_timeout_s=2, on_waiting=lambda exc: prompts.append(exc.fingerprint)
+            running.endpoint, adb_key, deadline_s=20, on_waiting=lambda exc: prompts.append(exc.fingerprint)
         )
         try:
             return await session.shell("echo in")
@@ -146,6 +149,7 @@ def test_wait_for_authorisation_succeeds_once_allow_is_tapped(phone_simulator, a
 
     assert run(scenario()) == "in\n"
     tapper.join()
+    assert prompts == [adb_key.fingerprint()]  # told once, while the prompt was showing
 
 
 def test_nothing_listening_is_unreachable_and_bad_endpoint_is_bad_input(adb_key: AdbKey) -> None:
@@ -196,3 +200,26 @@ def test_stock_adb_shell_client_works_against_the_simulator(phone_simulator, adb
             await device.close()
 
     assert run(scenario()) == "stock\n"
+
+
+def test_wait_for_authorisation_gives_up_at_its_deadline(phone_simulator, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1, authorised=False)[0]
+    started = time.monotonic()
+    with pytest.raises(DeviceUnauthorised):
+        run(wait_for_authorisation(running.endpoint, adb_key, deadline_s=0.5))
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("profile", ["google-pixel-9", "legacy"])
+def test_run_reports_stderr_and_exit_code_where_the_phone_can(phone_simulator, adb_key: AdbKey, profile: str) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1, profiles=[_legacy_profile() if profile == "legacy" else profile])[0]
+
+    async def scenario() -> ShellResult:
+        async with session(running.endpoint, adb_key) as phone:
+            return await phone.run("echo out; echo err >&2; exit 7")
+
+    result = run(scenario())
+    if profile == "legacy":  # Android 6: no shell v2, stderr mixed in and no exit code
+        assert result.exit_code is None and "out" in result.stdout and "err" in result.stdout
+    else:
+        assert (result.stdout, result.stderr, result.exit_code) == ("out\n", "err\n", 7)

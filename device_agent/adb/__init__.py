@@ -4,7 +4,15 @@ Built on adb-shell's async device (framing, auth handshake, file sync); PhoneGat
 streamed install, one exception per failure and timeouts on every step.
 """
 
-from device_agent.adb.connection import PhoneSession, connect, connect_tcp, connect_usb, wait_for_authorisation
+from device_agent.adb.connection import (
+    PhoneSession,
+    ShellResult,
+    connect,
+    connect_tcp,
+    connect_usb,
+    session,
+    wait_for_authorisation,
+)
 from device_agent.adb.errors import (
     AdbCommandFailed,
     AdbTimeout,
@@ -22,8 +30,10 @@ __all__ = [
     "DeviceUnreachable",
     "InstallFailed",
     "PhoneSession",
+    "ShellResult",
     "connect",
     "connect_tcp",
     "connect_usb",
+    "session",
     "wait_for_authorisation",
 ]

@@ -131,7 +131,13 @@ class AsyncBackend:
         return self.device._io_manager.device_banner
 
     async def shell(self, command: str, read_timeout_s: float) -> bytes:
-        return await self.device.shell(command, read_timeout_s=read_timeout_s, decode=False)
+        return await self.device.shell(command, transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s, decode=False)
+
+    async def service(self, service: str, command: str, read_timeout_s: float) -> bytes:
+        """Everything `service:command` writes until the phone closes the stream (e.g. `shell,v2,raw`)."""
+        return await self.device._service(
+            service.encode("utf-8"), command.encode("utf-8"), transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s, decode=False
+        )
 
     async def push(self, local_path: Path, remote_path: str, mode: int, mtime: int, progress: Progress | None, read_timeout_s: float) -> None:
         total = local_path.stat().st_size
@@ -143,12 +149,15 @@ class AsyncBackend:
             if progress is not None:
                 progress(min(done, total), total)
 
-        await self.device.push(str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report, read_timeout_s=read_timeout_s)
+        await self.device.push(
+            str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report,
+            transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s,
+        )
 
     async def stream_file(self, destination: str, source: BinaryIO, size: int, progress: Progress | None, read_timeout_s: float) -> bytes:
         """Open `destination`, write exactly `size` bytes from `source`, return everything the phone answered."""
         device = self.device
-        adb_info = await device._open(destination.encode("utf-8"), None, read_timeout_s, None)
+        adb_info = await device._open(destination.encode("utf-8"), read_timeout_s, read_timeout_s, None)
         loop = asyncio.get_running_loop()
         chunk_size = device._maxdata
         output = bytearray()
@@ -182,6 +191,10 @@ class AsyncBackend:
             # an abandoned read-ahead must not log 'exception never retrieved' after a failure
             next_chunk.add_done_callback(lambda future: future.cancelled() or future.exception())
         if not phone_closed:
+            # The verdict comes when the package manager has finished (tens of seconds on a real phone for a big
+            # APK): no per-read limit here; the caller's overall timeout_s bounds it.
+            adb_info.transport_timeout_s = None
+            adb_info.read_timeout_s = float("inf")
             async for data in device._read_until_close(adb_info):
                 output += data
         return bytes(output)

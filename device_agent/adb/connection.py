@@ -15,10 +15,13 @@ import shlex
 import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from adb_shell import exceptions as adb_exceptions
+
+from phonegate import errors as phonegate_errors
 
 from device_agent.adb.backends import AsyncBackend, ConnectionClosedByPhone, Progress
 from device_agent.adb.errors import (
@@ -30,13 +33,20 @@ from device_agent.adb.errors import (
     InstallFailed,
 )
 from device_agent.adb.keys import AdbKey
-from device_agent.adb.message import banner_features, parse_banner
+from device_agent.adb.message import banner_features, parse_banner, parse_shell_v2
 from device_agent.adb.usb import UsbBackend
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_TCP_PORT = 5555
 LEGACY_INSTALL_DIR = "/data/local/tmp"
+
+
+@dataclass(frozen=True)
+class ShellResult:
+    stdout: str
+    stderr: str
+    exit_code: int | None  # None on phones without shell_v2 (before Android 7), where it is not reported
 
 
 class PhoneSession:
@@ -55,8 +65,17 @@ class PhoneSession:
 
     async def shell(self, command: str, *, timeout_s: float = 30.0) -> str:
         """Run `command` with `sh -c` on the phone; its stdout (and, on old phones, stderr) as text."""
-        output = await self._guarded(f"shell command {command[:60]!r}", timeout_s, self._backend.shell(command, self.read_timeout_s))
+        # The per-read limit is the command's own limit: a phone may think silently for a while (dumpsys).
+        output = await self._guarded(f"running {command[:60]!r}", timeout_s, self._backend.shell(command, timeout_s))
         return output.decode("utf-8", errors="replace")
+
+    async def run(self, command: str, *, timeout_s: float = 30.0) -> ShellResult:
+        """Like shell(), but with stderr apart and the exit code, where the phone speaks shell protocol v2."""
+        if "shell_v2" not in self.features:
+            return ShellResult(await self.shell(command, timeout_s=timeout_s), "", None)
+        raw = await self._guarded(f"running {command[:60]!r}", timeout_s, self._backend.service("shell,v2,raw", command, timeout_s))
+        stdout, stderr, exit_code = parse_shell_v2(raw)
+        return ShellResult(stdout.decode("utf-8", errors="replace"), stderr.decode("utf-8", errors="replace"), exit_code)
 
     async def push(self, local_path: Path, remote_path: str, *, progress: Progress | None = None, timeout_s: float = 300.0) -> None:
         local = Path(local_path)
@@ -160,15 +179,23 @@ def parse_tcp_endpoint(endpoint: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-async def _open_session(endpoint: str, backend: Any, key: AdbKey, *, budget_s: float, auth_timeout_s: float, read_timeout_s: float) -> PhoneSession:
+PromptCallback = Callable[[DeviceUnauthorised], None]
+
+
+async def _open_session(
+    endpoint: str, backend: Any, key: AdbKey, *, budget_s: float, auth_timeout_s: float, read_timeout_s: float,
+    on_prompt: PromptCallback | None = None,
+) -> PhoneSession:
     prompted = False
 
-    def on_prompt() -> None:
+    def phone_prompts() -> None:
         nonlocal prompted
         prompted = True  # the phone did not know our key: it is now showing "Allow USB debugging?"
+        if on_prompt is not None:
+            on_prompt(DeviceUnauthorised(endpoint, key.fingerprint()))
 
     async def handshake() -> bytes:
-        return await backend.connect(key, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=on_prompt)
+        return await backend.connect(key, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=phone_prompts)
 
     try:
         raw_banner = await asyncio.wait_for(handshake(), budget_s)
@@ -198,32 +225,51 @@ async def _close_quietly(backend: Any) -> None:
 
 
 async def connect_tcp(
-    endpoint: str, key: AdbKey, *, connect_timeout_s: float = 5.0, auth_timeout_s: float = 10.0, read_timeout_s: float = 10.0
+    endpoint: str,
+    key: AdbKey,
+    *,
+    connect_timeout_s: float = 5.0,
+    auth_timeout_s: float = 10.0,
+    read_timeout_s: float = 10.0,
+    on_prompt: PromptCallback | None = None,
 ) -> PhoneSession:
+    """Connect to HOST:PORT (wireless debugging, or a simulated phone). `on_prompt` is told when the phone starts
+    showing "Allow USB debugging?" for our key; the connection then waits up to auth_timeout_s for a tap."""
     host, port = parse_tcp_endpoint(endpoint)
     backend = AsyncBackend(host, port, connect_timeout_s)
     budget_s = connect_timeout_s + auth_timeout_s + 2 * read_timeout_s
-    return await _open_session(f"{host}:{port}", backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s)
+    return await _open_session(
+        f"{host}:{port}", backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=on_prompt
+    )
 
 
 async def connect_usb(
-    key: AdbKey, serial: str | None = None, *, connect_timeout_s: float = 5.0, auth_timeout_s: float = 10.0, read_timeout_s: float = 10.0
+    key: AdbKey,
+    serial: str | None = None,
+    *,
+    connect_timeout_s: float = 5.0,
+    auth_timeout_s: float = 10.0,
+    read_timeout_s: float = 10.0,
+    on_prompt: PromptCallback | None = None,
 ) -> PhoneSession:
+    """Connect to the phone on USB with `serial` (or the only one). Needs the `usb` extra."""
     backend = UsbBackend(serial, connect_timeout_s)
     endpoint = f"usb:{serial}" if serial else "usb"
     budget_s = connect_timeout_s + auth_timeout_s + 2 * read_timeout_s
     try:
-        return await _open_session(endpoint, backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s)
+        return await _open_session(
+            endpoint, backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=on_prompt
+        )
     except adb_exceptions.UsbDeviceNotFoundError as exc:
         which = f"with serial {serial}" if serial else "over USB"
         raise DeviceUnreachable(f"No phone {which}: check the cable and that USB debugging is on.") from exc
 
 
-async def connect(endpoint: str, key: AdbKey, **timeouts: float) -> PhoneSession:
-    """`HOST:PORT`, `usb` or `usb:SERIAL`."""
+async def connect(endpoint: str, key: AdbKey, **options: Any) -> PhoneSession:
+    """`HOST:PORT`, `usb` or `usb:SERIAL`; options as for connect_tcp."""
     if endpoint == "usb" or endpoint.startswith("usb:"):
-        return await connect_usb(key, endpoint.partition(":")[2] or None, **timeouts)
-    return await connect_tcp(endpoint, key, **timeouts)
+        return await connect_usb(key, endpoint.partition(":")[2] or None, **options)
+    return await connect_tcp(endpoint, key, **options)
 
 
 async def wait_for_authorisation(
@@ -231,35 +277,38 @@ async def wait_for_authorisation(
     key: AdbKey,
     *,
     deadline_s: float = 120.0,
-    on_waiting: Callable[[DeviceUnauthorised], None] | None = None,
+    on_waiting: PromptCallback | None = None,
     connect_timeout_s: float = 5.0,
-    auth_timeout_s: float = 10.0,
     read_timeout_s: float = 10.0,
 ) -> PhoneSession:
-    """Connect, and while the phone shows "Allow USB debugging?", keep trying until someone taps Allow or
-    `deadline_s` passes (then the last DeviceUnauthorised is raised). `on_waiting` is told once per attempt."""
+    """Connect and wait, up to `deadline_s`, for the person to tap Allow; also waits for a phone that is not
+    plugged in or reachable yet. One connection waits for the tap (a new one would show a new prompt);
+    `on_waiting` gets the DeviceUnauthorised whose sentence tells the person what to do, once per prompt.
+    Raises the last DeviceUnauthorised/DeviceUnreachable when the deadline passes."""
     give_up_at = time.monotonic() + deadline_s
     while True:
-        remaining = give_up_at - time.monotonic()
+        remaining = max(0.1, give_up_at - time.monotonic())
         try:
             return await connect(
                 endpoint,
                 key,
-                connect_timeout_s=connect_timeout_s,
-                auth_timeout_s=max(0.1, min(auth_timeout_s, remaining)),
+                connect_timeout_s=min(connect_timeout_s, remaining),
+                auth_timeout_s=remaining,
                 read_timeout_s=read_timeout_s,
+                on_prompt=on_waiting,
             )
-        except DeviceUnauthorised as exc:
-            if on_waiting is not None:
-                on_waiting(exc)
-            if time.monotonic() >= give_up_at:
+        except DeviceUnauthorised:
+            raise
+        except phonegate_errors.DeviceUnreachable:
+            if time.monotonic() + 0.5 >= give_up_at:
                 raise
-            await asyncio.sleep(min(0.5, max(0.0, give_up_at - time.monotonic())))
+            await asyncio.sleep(0.5)
 
 
 @contextlib.asynccontextmanager
-async def session(endpoint: str, key: AdbKey, **timeouts: float) -> AsyncIterator[PhoneSession]:
-    phone = await connect(endpoint, key, **timeouts)
+async def session(endpoint: str, key: AdbKey, **options: Any) -> AsyncIterator[PhoneSession]:
+    """`async with session(endpoint, key) as phone:` connects, and closes whatever happens."""
+    phone = await connect(endpoint, key, **options)
     try:
         yield phone
     finally:

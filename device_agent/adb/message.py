@@ -106,3 +106,25 @@ def parse_banner(raw: bytes | str) -> dict[str, str]:
 
 def banner_features(banner: dict[str, str]) -> set[str]:
     return {feature for feature in banner.get("features", "").split(",") if feature}
+
+
+# shell protocol v2: [id u8][length u32 LE][data]; 1 stdout, 2 stderr, 3 exit code (one byte)
+SHELL_V2_FRAME = struct.Struct("<BI")
+
+
+def parse_shell_v2(data: bytes) -> tuple[bytes, bytes, int | None]:
+    """(stdout, stderr, exit code or None) from a shell v2 stream; a truncated or garbled tail is ignored."""
+    stdout, stderr, exit_code = bytearray(), bytearray(), None
+    offset = 0
+    while offset + SHELL_V2_FRAME.size <= len(data):
+        kind, length = SHELL_V2_FRAME.unpack_from(data, offset)
+        offset += SHELL_V2_FRAME.size
+        chunk = data[offset : offset + length]
+        offset += length
+        if kind == 1:
+            stdout += chunk
+        elif kind == 2:
+            stderr += chunk
+        elif kind == 3 and chunk:
+            exit_code = chunk[0]
+    return bytes(stdout), bytes(stderr), exit_code

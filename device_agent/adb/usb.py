@@ -59,7 +59,15 @@ class UsbBackend:
         return await asyncio.to_thread(connect)
 
     async def shell(self, command: str, read_timeout_s: float) -> bytes:
-        return await asyncio.to_thread(self.device.shell, command, read_timeout_s=read_timeout_s, decode=False)
+        return await asyncio.to_thread(
+            self.device.shell, command, transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s, decode=False
+        )
+
+    async def service(self, service: str, command: str, read_timeout_s: float) -> bytes:
+        return await asyncio.to_thread(
+            self.device._service, service.encode("utf-8"), command.encode("utf-8"),
+            transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s, decode=False,
+        )
 
     async def push(self, local_path: Path, remote_path: str, mode: int, mtime: int, progress: Progress | None, read_timeout_s: float) -> None:
         total = local_path.stat().st_size
@@ -72,7 +80,8 @@ class UsbBackend:
                 progress(min(done, total), total)
 
         await asyncio.to_thread(
-            self.device.push, str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report, read_timeout_s=read_timeout_s
+            self.device.push, str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report,
+            transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s,
         )
 
     async def stream_file(self, destination: str, source: BinaryIO, size: int, progress: Progress | None, read_timeout_s: float) -> bytes:
@@ -83,7 +92,7 @@ class UsbBackend:
         from adb_shell.adb_message import AdbMessage
 
         device = self.device
-        adb_info = device._open(destination.encode("utf-8"), None, read_timeout_s, None)
+        adb_info = device._open(destination.encode("utf-8"), read_timeout_s, read_timeout_s, None)
         output = bytearray()
         sent = 0
         while sent < size:
@@ -101,6 +110,8 @@ class UsbBackend:
             if command == constants.CLSE:
                 device._io_manager.send(AdbMessage(constants.CLSE, adb_info.local_id, adb_info.remote_id), adb_info)
                 return bytes(output)
+        adb_info.transport_timeout_s = None  # the verdict comes when pm is done; the caller's timeout_s bounds it
+        adb_info.read_timeout_s = float("inf")
         for data in device._read_until_close(adb_info):
             output += data
         return bytes(output)
