@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from device_agent.simulator.phone import Faults, VirtualPhone
 from device_agent.simulator.profiles import PROFILE_DIR, PROFILE_NAMES, ProfileInvalid, load_profile, parse_profile
@@ -184,6 +186,32 @@ def test_garbage_fault_corrupts_output(pixel: VirtualPhone) -> None:
     pixel.faults.garbage_output = True
     dirty = pixel.run_shell("getprop").stdout
     assert dirty != clean and len(dirty) > 0
+
+
+def test_full_storage_refuses_installs(test_apks) -> None:
+    profile = load_profile("google-pixel-9")
+    profile.storage_free_mb = 0
+    phone = VirtualPhone.from_profile(profile)
+    assert phone.install_apk(test_apks.w4b.read_bytes(), []).startswith("Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE")
+
+
+yaml_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats(allow_nan=False) | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                           max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["name", "serial", "properties", "packages", "settings", "lock", "root", "accounts",
+                                        "files", "faults", "storage_free_mb", "adb_features", "other"]), yaml_values))
+def test_random_profiles_are_accepted_or_refused_clearly(data: dict) -> None:
+    base = yaml.safe_load((PROFILE_DIR / "google-pixel-9.yaml").read_text())
+    base.update(data)
+    try:
+        profile = parse_profile(base)
+    except ProfileInvalid as exc:
+        assert str(exc).startswith(("Profile field", "Profile "))
+        return
+    VirtualPhone.from_profile(profile).run_shell("getprop; pm list packages; settings list global")
 
 
 def test_faults_from_profile_values() -> None:

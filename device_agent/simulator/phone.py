@@ -67,7 +67,7 @@ class Faults:
                 raise ProfileInvalid(f"Profile field faults.{key} is not a known fault.")
             if key in ("hang", "refuse_auth", "garbage_output") and not isinstance(value, bool):
                 raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
-            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 3_600_000):
                 raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
             if key == "drop_after_bytes" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ProfileInvalid("Profile field faults.drop_after_bytes must be a whole number >= 0 or null.")
@@ -185,6 +185,8 @@ class VirtualPhone:
                     f"(at Binary XML file line #7): Requires newer sdk version #{apk.min_sdk} (current version is #{self.sdk})]")
         if self.faults.install_failure:
             return f"Failure [{self.faults.install_failure}: simulated failure]"
+        if len(data) * 2 > self.profile.storage_free_mb * 1024 * 1024:  # the APK plus its optimised code must fit
+            return "Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE: Failed to allocate space for the package]"
         existing = self.package_db.packages.get(apk.package)
         if existing is not None:
             if sorted(existing.certificates) != sorted(apk.certificates):

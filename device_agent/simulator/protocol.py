@@ -356,8 +356,11 @@ class DeviceConnection:
                 pass
 
     async def _shut_down(self) -> None:
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         for stream in self._streams.values():
             stream.host_closed()
         self._streams.clear()

@@ -34,6 +34,7 @@ class SimulatedPhone:
     keys: KeyStore
     listener: asyncio.base_events.Server | None = field(default=None, repr=False)
     connections: set[DeviceConnection] = field(default_factory=set, repr=False)
+    handlers: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @property
     def serial(self) -> str:
@@ -70,6 +71,10 @@ class PhoneServer:
                 on_closed=simulated.connections.discard,
             )
             simulated.connections.add(connection)
+            task = asyncio.current_task()
+            if task is not None:
+                simulated.handlers.add(task)
+                task.add_done_callback(simulated.handlers.discard)
             await connection.serve()
 
         # A read buffer above one max-size packet: the default 64 KiB limit pauses and resumes the socket per packet.
@@ -103,6 +108,8 @@ async def _stop(simulated: SimulatedPhone) -> None:
         simulated.listener.close()
     for connection in list(simulated.connections):
         connection.writer.transport.abort()
+    if simulated.handlers:  # let every connection finish its clean-up before the loop goes away
+        await asyncio.wait(list(simulated.handlers), timeout=5)
     if simulated.listener is not None:
         await simulated.listener.wait_closed()
 

@@ -111,7 +111,7 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         settings[namespace] = {str(k): _scalar_text(v, f"settings.{namespace}.{k}")
                                for k, v in _mapping(values or {}, f"settings.{namespace}").items()}
     lock = top.get("lock", "none")
-    if lock not in LOCK_TYPES:
+    if not isinstance(lock, str) or lock not in LOCK_TYPES:
         raise ProfileInvalid(f"Profile field lock must be one of {', '.join(sorted(LOCK_TYPES))}, not {lock!r}.")
     root = _mapping(top.get("root", {}) or {}, "root")
     _no_unknown(root, {"su_paths"}, "root")
@@ -219,6 +219,6 @@ def _int(value: Any, where: str) -> int:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ProfileInvalid(f"Profile field {where} must be a number >= 0.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100_000:
+        raise ProfileInvalid(f"Profile field {where} must be a number from 0 to 100000.")
     return float(value)
