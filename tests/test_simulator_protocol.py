@@ -266,3 +266,21 @@ def test_sendrecv_v2_round_trip(raw, adb_key: AdbKey) -> None:  # type: ignore[n
     reply = next_data()
     assert reply[:4] == b"DATA" and struct.unpack("<I", reply[4:8])[0] == len(content)
     assert reply[8 : 8 + len(content)] == content and reply[8 + len(content) :] == b"DONE" + bytes(4)
+
+
+def test_stopping_the_simulator_closes_listeners_and_connections(adb_key: AdbKey, tmp_path: Path) -> None:
+    from device_agent.simulator.phone import VirtualPhone
+    from device_agent.simulator.server import SimulatorThread
+
+    keys = tmp_path / "adb_keys"
+    keys.write_text(adb_key.public_line + "\n")
+    simulator = SimulatorThread(authorized_keys=keys).start()
+    running = simulator.add_phone(VirtualPhone.from_profile("google-pixel-9", serial="STOPME"))
+    host = RawHost(running.endpoint)
+    assert host.handshake(adb_key).command == m.CNXN
+    simulator.stop()
+    with pytest.raises(ConnectionError):
+        host.recv()  # the open connection was closed
+    host.close()
+    with pytest.raises(ConnectionRefusedError):
+        RawHost(running.endpoint)  # and nothing listens any more
