@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import shutil
@@ -24,10 +25,17 @@ import pytest
 
 from device_agent.adb.keys import AdbKey
 from device_agent.simulator.phone import VirtualPhone
-from device_agent.simulator.profiles import PROFILE_NAMES
+from device_agent.simulator.profiles import PROFILE_NAMES, Profile, load_profile
 from device_agent.simulator.server import SimulatedPhone, SimulatorThread
 
 DEFAULT_PROFILE = "google-pixel-9" if "google-pixel-9" in PROFILE_NAMES else PROFILE_NAMES[0]
+
+
+def legacy_android_profile() -> Profile:
+    """An Android 6 phone (sdk 23): adbd offers neither shell_v2, cmd nor abb_exec, so installs push + pm install."""
+    profile = load_profile("motorola-moto-g6")
+    properties = dict(profile.properties, **{"ro.build.version.sdk": "23", "ro.build.version.release": "6.0"})
+    return dataclasses.replace(profile, name="legacy-android-6", properties=properties, adb_features=[])
 
 
 @pytest.fixture(scope="session")

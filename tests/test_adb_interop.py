@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fixtures_phones import legacy_android_profile
 
 pytestmark = pytest.mark.adb
 
@@ -64,9 +65,9 @@ def test_push_pull_round_trip_and_ls(adb_client, phone_simulator, tmp_path: Path
     assert missing.returncode != 0
 
 
-@pytest.mark.parametrize("profile", ["google-pixel-9", "motorola-moto-g6"])  # abb_exec, and `exec:cmd` only
+@pytest.mark.parametrize("profile", ["google-pixel-9", "motorola-moto-g6", "legacy"])  # abb_exec, `exec:cmd`, push + pm
 def test_adb_install_then_pm_lists_the_package(adb_client, phone_simulator, small_signed_apk: Path, profile: str) -> None:  # type: ignore[no-untyped-def]
-    phone = phone_simulator(1, profiles=[profile])[0]
+    phone = phone_simulator(1, profiles=[legacy_android_profile() if profile == "legacy" else profile])[0]
     adb_client.run("connect", phone.endpoint)
     _wait_for_state(adb_client, phone.endpoint, "device")
     installed = adb_client.run("-s", phone.endpoint, "install", str(small_signed_apk))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import os
 import threading
@@ -23,7 +22,7 @@ from device_agent.adb import (
     wait_for_authorisation,
 )
 from device_agent.adb.errors import BadEndpoint
-from device_agent.simulator.profiles import load_profile
+from fixtures_phones import legacy_android_profile
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]
@@ -69,18 +68,11 @@ def test_push_writes_the_exact_bytes_and_reports_progress(phone_simulator, adb_k
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
-def _legacy_profile():  # type: ignore[no-untyped-def]
-    # An Android 6 phone: adbd advertises neither cmd nor abb_exec, so install must push + pm install.
-    profile = load_profile("motorola-moto-g6")
-    properties = dict(profile.properties, **{"ro.build.version.sdk": "23", "ro.build.version.release": "6.0"})
-    return dataclasses.replace(profile, properties=properties, adb_features=[])
-
-
 @pytest.mark.parametrize("profile", ["google-pixel-9", "motorola-moto-g6", "legacy"])
 def test_install_streamed_or_legacy_puts_the_package_on_the_phone(  # type: ignore[no-untyped-def]
     phone_simulator, adb_key: AdbKey, small_signed_apk: Path, profile: str
 ) -> None:
-    running = phone_simulator(1, profiles=[_legacy_profile() if profile == "legacy" else profile])[0]
+    running = phone_simulator(1, profiles=[legacy_android_profile() if profile == "legacy" else profile])[0]
     progress: list[int] = []
 
     async def scenario() -> tuple[str, str]:
@@ -212,7 +204,7 @@ def test_wait_for_authorisation_gives_up_at_its_deadline(phone_simulator, adb_ke
 
 @pytest.mark.parametrize("profile", ["google-pixel-9", "legacy"])
 def test_run_reports_stderr_and_exit_code_where_the_phone_can(phone_simulator, adb_key: AdbKey, profile: str) -> None:  # type: ignore[no-untyped-def]
-    running = phone_simulator(1, profiles=[_legacy_profile() if profile == "legacy" else profile])[0]
+    running = phone_simulator(1, profiles=[legacy_android_profile() if profile == "legacy" else profile])[0]
 
     async def scenario() -> ShellResult:
         async with session(running.endpoint, adb_key) as phone:
