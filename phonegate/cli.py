@@ -1,6 +1,6 @@
 """The `phonegate` console script.
 
-Subcommands live beside the code they drive (server/cli.py, device_agent/cli.py, provisioning/cli.py) and are
+Subcommands live beside the code they drive (server/commands/, device_agent/cli.py, provisioning/cli.py) and are
 imported only when used, so `phonegate simulate` does not pay for Flask and the three packages keep their one
 direction of dependency. Errors become exit codes here and nowhere else.
 """
