@@ -255,7 +255,11 @@ def run_sweep(
             uploader.add(rows, device)
         on_phone(report)
 
-    reports = asyncio.run(check_phones(plan.targets, plan.policy, options, phone_done))
+    try:
+        reports = asyncio.run(check_phones(plan.targets, plan.policy, options, phone_done))
+    except BaseException:
+        uploader.close()  # whatever was checked is on disk before the error goes up (Ctrl-C included)
+        raise
     summary = uploader.finish()
     return SweepOutcome(plan, reports, uploader.report, earlier, summary, time.monotonic() - started, outbox.count())
 
@@ -290,18 +294,20 @@ def sweep_claimed(
         if rows:
             uploader.add(rows, device)
 
-    for start in range(0, len(serials), size):
-        wanted = serials[start : start + size]
-        try:
-            granted = api.claim(sweep_id, wanted, worker)
-        except ServerRefused as exc:
-            if exc.status == 409:  # the sweep was finished meanwhile
-                break
-            raise
-        targets = [by_serial[serial] for serial in granted if serial in by_serial]
-        if targets:
-            reports.extend(asyncio.run(check_phones(targets, plan.policy, options, phone_done)))
-    uploader.flush()
+    try:
+        for start in range(0, len(serials), size):
+            wanted = serials[start : start + size]
+            try:
+                granted = api.claim(sweep_id, wanted, worker)
+            except ServerRefused as exc:
+                if exc.status == 409:  # the sweep was finished meanwhile
+                    break
+                raise
+            targets = [by_serial[serial] for serial in granted if serial in by_serial]
+            if targets:
+                reports.extend(asyncio.run(check_phones(targets, plan.policy, options, phone_done)))
+    finally:
+        uploader.close()
     return reports
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,14 @@ def _results(app, sweep_id: str) -> list[tuple[str, str, str]]:
             .where(ComplianceResult.sweep_id == sweep_id)
         ).all()
     return [tuple(row) for row in rows]
+
+
+def _all_results(app) -> int:
+    from server.extensions import db
+    from server.models import ComplianceResult
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(ComplianceResult))
 
 
 @pytest.fixture
@@ -153,6 +162,9 @@ def test_server_down_mid_sweep_loses_nothing_and_counts_nothing_twice(live_serve
     def phone_done(report) -> None:
         seen.append(report.serial)
         if len(seen) == 2:
+            deadline = time.monotonic() + 10
+            while not _all_results(live_server.app) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the first phone's batch is on its way (uploads run beside the sweep)
             doomed.stop()  # the server goes away while the sweep is still running
 
     options = SweepOptions(key=adb_key, concurrency=1, timeout_per_phone_s=20, batch_results=RULES)  # a batch per phone
@@ -169,7 +181,8 @@ def test_server_down_mid_sweep_loses_nothing_and_counts_nothing_twice(live_serve
 
     report = deliver_pending(_api(live_server.url, agent_token), outbox)  # the next run, server back
     assert not report.server_down and outbox.count() == 0 and report.set_aside == []
-    assert report.duplicates == RULES and report.finish is not None
+    # At least the copied batch comes back as duplicates; a batch whose answer was cut off by the stop may too.
+    assert report.duplicates >= RULES and report.finish is not None
     rows = _results(live_server.app, sweep_id)
     assert len(rows) == 6 * RULES == len({(serial, rule) for serial, rule, _ in rows})
     assert {serial for serial, _, _ in rows} == {phone.serial for phone in phones}
