@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 
 from server.extensions import db
 from server.models import CatalogueApp, DeviceRole, Role, User
@@ -50,21 +50,19 @@ def catalogue_add():
         return _render(errors, request.form, status=400)
 
     # The upload is kept in the instance folder only while it is checked; the service copies accepted files.
-    upload_dir = Path(current_settings().instance_path) / "uploads"
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=upload_dir, suffix=".apk")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            upload.save(handle)
+    # It keeps its (sanitised) name so that the service's messages name the file the admin chose.
+    upload_root = Path(current_settings().instance_path) / "uploads"
+    upload_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=upload_root) as folder:
+        path = Path(folder) / (secure_filename(upload.filename) or "upload.apk")
+        upload.save(path)
         try:
-            app, created = catalogue.add_app(db.session, Path(temp_name), role, Actor.for_user(current_user()))
+            app, created = catalogue.add_app(db.session, path, role, Actor.for_user(current_user()))
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             errors.add("apk", f"The APK was not accepted: {exc.message}")
             return _render(errors, request.form, status=exc.http_status)
-    finally:
-        Path(temp_name).unlink(missing_ok=True)
     if created:
         flash(f"{app.package} version {app.version_name or app.version_code} was verified and added for {role} phones.")
     else:

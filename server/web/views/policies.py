@@ -48,6 +48,7 @@ def policy_page(version_id: int):
 def policy_new():
     errors = FormErrors()
     form = request.form
+    status = 200
     if request.method == "POST":
         text = form.get("text", "").replace("\r\n", "\n")
         if len(text) > TEXT_MAX:
@@ -58,13 +59,15 @@ def policy_new():
                 db.session.commit()
             except ServiceError as exc:
                 db.session.rollback()
+                status = exc.http_status
                 errors.extend_from_service(exc.errors, {"version": "label", "text": "text"})
                 if not errors:
                     errors.add("text" if isinstance(exc, Conflict) and "text" in exc.message else "label", exc.message)
             else:
                 flash(f"Version {version.label} is published. Earlier acknowledgements are now out of date.")
                 return redirect(url_for("pages.policies") + "#reconfirm")
-    status = 400 if errors else 200
+    if errors and status == 200:
+        status = 400
     return render_template("policies/new.html", errors=errors, form=form), status
 
 
