@@ -233,8 +233,9 @@ class SightingSchema(StrictSchema):
 
 
 class ResultBatchSchema(StrictSchema):
-    results = fields.List(fields.Nested(ResultSchema), load_default=list, validate=validate.Length(max=MAX_BATCH))
-    devices = fields.List(fields.Nested(SightingSchema), load_default=list, validate=validate.Length(max=MAX_BATCH))
+    # Nested(many=True): one schema load for the whole list, several times faster than List(Nested) per item.
+    results = fields.Nested(ResultSchema, many=True, load_default=list, validate=validate.Length(max=MAX_BATCH))
+    devices = fields.Nested(SightingSchema, many=True, load_default=list, validate=validate.Length(max=MAX_BATCH))
 
 
 class StoredSchema(StrictSchema):

@@ -193,13 +193,14 @@ def store_results(session: Session, sweep: Sweep, results: Sequence[dict[str, An
 
 def insert_results(session: Session, rows: list[dict[str, Any]]) -> int:
     """Multi-row INSERT ... ON CONFLICT (sweep, device, rule) DO NOTHING; returns how many rows were new."""
-    stored = 0
+    if not rows:
+        return 0
     table = ComplianceResult.__table__
-    for chunk in _chunks(rows):
-        stmt = dialect_insert(session, table).values(chunk).on_conflict_do_nothing(
-            index_elements=["sweep_id", "device_id", "rule"]).returning(table.c.id)
-        stored += len(session.execute(stmt).all())
-    return stored
+    # One statement executed with many parameter sets: SQLAlchemy compiles it once and sends multi-row VALUES
+    # pages ("insertmanyvalues"); RETURNING yields only the rows that were really inserted.
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(
+        index_elements=["sweep_id", "device_id", "rule"]).returning(table.c.id)
+    return len(session.execute(stmt, rows).all())
 
 
 def _record_sightings(session: Session, ids: dict[str, int], devices: Sequence[dict[str, Any]]) -> None:
