@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shlex
 import stat
@@ -31,6 +32,7 @@ from device_agent.adb.errors import (
     DeviceUnauthorised,
     DeviceUnreachable,
     InstallFailed,
+    LocalFileError,
 )
 from device_agent.adb.keys import AdbKey
 from device_agent.adb.message import banner_features, parse_banner, parse_shell_v2
@@ -79,7 +81,7 @@ class PhoneSession:
 
     async def push(self, local_path: Path, remote_path: str, *, progress: Progress | None = None, timeout_s: float = 300.0) -> None:
         local = Path(local_path)
-        info = local.stat()
+        info = _local_file(local)
         mode = stat.S_IFREG | stat.S_IMODE(info.st_mode)
         step = self._backend.push(local, remote_path, mode, int(info.st_mtime), progress, self.read_timeout_s)
         await self._guarded(f"copying {local.name} to {remote_path}", timeout_s, step)
@@ -88,7 +90,7 @@ class PhoneSession:
         """Install (or replace, -r) the APK. Streams it when the phone supports `cmd`/`abb_exec` (Android 7+),
         else pushes it to /data/local/tmp, runs `pm install -r` and removes it. Raises InstallFailed."""
         apk = Path(apk_path)
-        size = apk.stat().st_size
+        size = _local_file(apk).st_size
         if "abb_exec" in self.features:
             destination = "abb_exec:" + "\0".join(["package", "install", "-r", "-S", str(size)])
         elif "cmd" in self.features:
@@ -141,6 +143,16 @@ class PhoneSession:
                 raise
             self._broken = True
             raise translated from exc
+
+
+def _local_file(path: Path) -> os.stat_result:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise LocalFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise LocalFileError(f"{path} is not a regular file.")
+    return info
 
 
 def _check_install_output(output: str) -> None:

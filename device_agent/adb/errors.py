@@ -15,6 +15,7 @@ __all__ = [
     "DeviceUnauthorised",
     "DeviceUnreachable",
     "InstallFailed",
+    "LocalFileError",
     "UsbSupportMissing",
 ]
 
@@ -45,6 +46,10 @@ class AdbCommandFailed(PhoneGateError):
 
 class AdbKeyError(BadInput):
     """The ADB key file is unreadable or not in adb's format."""
+
+
+class LocalFileError(BadInput):
+    """The file to push or install is missing or unreadable on this computer."""
 
 
 class BadEndpoint(BadInput):

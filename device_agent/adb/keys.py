@@ -103,6 +103,13 @@ class AdbKey:
 
     @classmethod
     def create(cls, path: Path) -> AdbKey:
+        try:
+            return cls._create(path)
+        except OSError as exc:
+            raise AdbKeyError(f"cannot create the ADB key {path}: {exc.strerror or exc}") from exc
+
+    @classmethod
+    def _create(cls, path: Path) -> AdbKey:
         path.parent.mkdir(parents=True, exist_ok=True)
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         pem = private_key.private_bytes(
