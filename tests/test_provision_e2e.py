@@ -226,3 +226,55 @@ def big_apk(test_apks, tmp_path_factory):
                     "-A", str(source / "assets"), "-F", str(raw)], check=True, capture_output=True)
     subprocess.run(["zipalign", "-f", "4", str(raw), str(aligned)], check=True, capture_output=True)
     return sign(aligned, directory / "big.apk", test_apks.key_a)
+
+
+def test_broadcast_phone_then_a_second_one_is_refused_on_the_web(provisioning, phone_simulator, web, test_apks, adb_client):
+    from server.extensions import db
+    from server.services.actor import Actor
+    from server.services.catalogue import add_app
+
+    add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
+    db.session.commit()
+    first, second = phone_simulator(2, profiles=["google-pixel-9"])
+    asked = provisioning.provision([first.endpoint], "--broadcast", web.service.name, staff=False)
+    assert asked.returncode == 3, asked.stdout + asked.stderr
+    assert provisioning.approve(int(URL.search(asked.stdout + asked.stderr).group(2))).status_code == 302
+    done = provisioning.provision([first.endpoint], "--broadcast", web.service.name, staff=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "package:com.whatsapp.w4b" in _packages(adb_client, first.endpoint)
+
+    asked2 = provisioning.provision([second.endpoint], "--broadcast", web.service.name, staff=False)
+    request_id = int(URL.search(asked2.stdout + asked2.stderr).group(2))
+    refused = provisioning.approve(request_id)
+    assert refused.status_code == 403 and "already has an active Broadcast phone" in refused.get_data(as_text=True)
+    assert _device(second.serial).state == DeviceState.PENDING_APPROVAL.value
+    still = provisioning.provision([second.endpoint], "--broadcast", web.service.name, staff=False)
+    assert still.returncode == 3 and "package:com.whatsapp.w4b" not in _packages(adb_client, second.endpoint)
+
+
+def test_manager_of_another_team_cannot_approve_on_the_web(provisioning, phone_simulator, web):
+    phone = phone_simulator(1)[0]
+    asked = provisioning.provision([phone.endpoint])
+    request_id = int(URL.search(asked.stdout + asked.stderr).group(2))
+    refused = provisioning.approve(request_id, manager=web.other_manager)
+    assert refused.status_code in (403, 404)
+    assert _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
+
+
+def test_wait_polls_until_the_manager_approves(provisioning, phone_simulator, web):
+    phone = phone_simulator(1)[0]
+    args = [PHONEGATE, "provision", "--tcp", phone.endpoint, "--staff", web.staff.email, "--wait", "90"]
+    process = subprocess.Popen(args, env=provisioning.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        while (line := process.stdout.readline()):
+            seen += line
+            if match := URL.search(line):
+                assert provisioning.approve(int(match.group(2))).status_code == 302
+                break
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, seen + out + err
+    assert "waiting for the manager's decision" in seen and "provisioned" in out
