@@ -40,12 +40,14 @@ def test_default_path_follows_the_environment(tmp_path: Path, monkeypatch: pytes
     assert (tmp_path / "k" / "adbkey.pub").exists()
 
 
+@pytest.mark.adb
 def test_adb_reads_our_key_and_prints_the_same_public_key(adb_key: AdbKey) -> None:
     result = subprocess.run(["adb", "pubkey", str(adb_key.path)], capture_output=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0].decode() == adb_key.public_line.split()[0]
 
 
+@pytest.mark.adb
 def test_we_read_a_key_that_adb_created(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".android").mkdir(parents=True)

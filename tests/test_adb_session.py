@@ -215,3 +215,17 @@ def test_run_reports_stderr_and_exit_code_where_the_phone_can(phone_simulator, a
         assert result.exit_code is None and "out" in result.stdout and "err" in result.stdout
     else:
         assert (result.stdout, result.stderr, result.exit_code) == ("out\n", "err\n", 7)
+
+
+def test_many_phones_at_once(phone_simulator, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
+    # Provisioning and sweeps talk to many phones concurrently from one event loop.
+    phones = phone_simulator(40, profiles=["google-pixel-9", "samsung-galaxy-s24", "motorola-moto-g6"])
+
+    async def one(endpoint: str) -> str:
+        async with session(endpoint, adb_key) as phone:
+            return (await phone.shell("getprop ro.serialno")).strip()
+
+    async def everyone() -> list[str]:
+        return await asyncio.gather(*(one(running.endpoint) for running in phones))
+
+    assert run(everyone()) == [running.serial for running in phones]
