@@ -112,6 +112,14 @@ def stored_results(url: str, sweep_id: str) -> int:
     return int(count)
 
 
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used so far: /proc/<pid>/stat, all threads."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cli_sweep(server_url: str, token: str, key, workdir: Path, concurrency: int) -> tuple[float, str, dict]:
     from device_agent.outbox import Outbox
     from device_agent.sweep import SweepOptions, run_sweep
@@ -193,13 +201,19 @@ def main() -> None:
                 server = start_server(url, dbdir, port)
                 try:
                     server_url = f"http://127.0.0.1:{port}"
+                    before = (cpu_s(), cpu_s(simulator.pid), cpu_s(server.pid))
                     elapsed, sweep_id, summary = cli_sweep(server_url, token, key, dbdir, args.concurrency)
+                    used = [after - start for after, start in zip((cpu_s(), cpu_s(simulator.pid), cpu_s(server.pid)), before)]
+                    summary["cpu_s"] = {"sweep": round(used[0], 1), "phones": round(used[1], 1), "server": round(used[2], 1)}
+                    summary["load_average"] = round(os.getloadavg()[0], 1)
                     stored = stored_results(url, sweep_id)
                     rows.append((label, "CLI sweep (one process)", elapsed, args.phones / elapsed, stored, summary))
                     print(f"{label}: CLI sweep {elapsed:.2f} s, {args.phones / elapsed:.0f} phones/s, {stored} results stored, {summary}", flush=True)
                     if args.celery:
+                        load = os.getloadavg()[0]
                         c_elapsed = celery_sweep(server_url, token, key, dbdir, args.celery, max(1, args.concurrency // 2), stored, url)
-                        rows.append((label, "Celery, 2 workers", c_elapsed, args.phones / c_elapsed, stored, {}))
+                        rows.append((label, "Celery, 2 workers", c_elapsed, args.phones / c_elapsed, stored,
+                                     {"load_average": round(max(load, os.getloadavg()[0]), 1)}))
                         print(f"{label}: Celery 2 workers {c_elapsed:.2f} s, {args.phones / c_elapsed:.0f} phones/s", flush=True)
                 finally:
                     server.terminate()
@@ -208,10 +222,12 @@ def main() -> None:
             simulator.terminate()
             simulator.wait(timeout=30)
     print()
-    print(f"| database | path | wall time (s) | phones/s | results stored |")
-    print("|---|---|---|---|---|")
-    for label, path, elapsed, rate, stored, _ in rows:
-        print(f"| {label} | {path} | {elapsed:.2f} | {rate:.0f} | {stored} |")
+    print("| database | path | wall time (s) | phones/s | results stored | CPU s (sweep / phones / server) | load avg |")
+    print("|---|---|---|---|---|---|---|")
+    for label, path, elapsed, rate, stored, info in rows:
+        cpu = info.get("cpu_s")
+        cpu_text = f"{cpu['sweep']} / {cpu['phones']} / {cpu['server']}" if cpu else "-"
+        print(f"| {label} | {path} | {elapsed:.2f} | {rate:.0f} | {stored} | {cpu_text} | {info.get('load_average', '-')} |")
 
 
 if __name__ == "__main__":

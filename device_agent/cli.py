@@ -214,6 +214,9 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
     )
     if progress:
         progress.stop()
+    if not outcome.plan.online and not tcp:
+        raise DeviceUnreachable("The server could not be reached for the list of phones, and no --tcp phone was given; "
+                                "check PHONEGATE_SERVER and that the server is running.")
     (print_json if as_json else print_summary)(outcome)
     if outcome.non_compliant:
         names = ", ".join(outcome.non_compliant[:5]) + (" ..." if len(outcome.non_compliant) > 5 else "")

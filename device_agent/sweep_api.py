@@ -6,7 +6,9 @@ The JSON shapes are the server's contract (server/api/compliance.py, written fir
     POST /api/v1/sweeps/<id>/results {results, devices}  -> {stored, duplicates, unknown_serials}
     POST /api/v1/sweeps/<id>/finish {}                   -> {counts, non_compliant: [...], in_grace, actions, ...}
 Every device and result is keyed by serial; the server stores each (sweep, device, rule) once, so re-sending
-a batch after a lost answer is harmless.
+a batch after a lost answer is harmless. Each planned device's approved_apps entry is
+{package, signer_sha256: [hex], min_version_code, signer_certificates: [base64 DER]}: phones show only a 32-bit
+hash of each signer certificate, so the certificates are what lets the agent recognise a pinned signer.
 """
 
 from __future__ import annotations
