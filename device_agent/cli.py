@@ -59,7 +59,7 @@ def simulate(
         if latency_ms is not None:
             phone.faults.latency_ms = latency_ms
         phones.append(phone)
-    keys_file = authorized_keys or _default_keys_file()
+    keys_file = authorized_keys or _default_keys_file(warn=not accept_on_prompt)
     try:
         asyncio.run(_serve(phones, addresses, keys_file, accept_on_prompt))
     finally:
@@ -81,7 +81,7 @@ def _addresses(host: str, first_port: int, count: int, spread_hosts: bool) -> li
     return [(host, first_port + index if first_port else 0) for index in range(count)]
 
 
-def _default_keys_file() -> Path:
+def _default_keys_file(*, warn: bool) -> Path:
     """A temporary adb_keys file with this computer's PhoneGate key and adb key, whichever exist."""
     import tempfile
 
@@ -95,7 +95,7 @@ def _default_keys_file() -> Path:
     handle = tempfile.NamedTemporaryFile("w", prefix="phonegate-adb_keys-", delete=False)
     with handle:
         handle.write("".join(line + "\n" for line in dict.fromkeys(lines) if line))
-    if not lines:
+    if not lines and warn:
         click.echo("No ADB key on this computer yet: phones will show 'Allow USB debugging?' (use --accept-on-prompt for demos).", err=True)
     return Path(handle.name)
 
@@ -195,7 +195,7 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
     from device_agent.adb import AdbKey
     from device_agent.adb.connection import parse_tcp_endpoint
     from device_agent.sweep import SweepOptions, default_outbox, run_sweep
-    from device_agent.sweep_api import ComplianceApi
+    from device_agent.sweep_api import ComplianceApi, ServerUnreachable
     from device_agent.sweep_render import print_json, print_summary, progress_for
     from phonegate.errors import DeviceUnreachable, NonCompliant
 
@@ -215,7 +215,7 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
     if progress:
         progress.stop()
     if not outcome.plan.online and not tcp:
-        raise DeviceUnreachable("The server could not be reached for the list of phones, and no --tcp phone was given; "
+        raise ServerUnreachable("The server could not be reached for the list of phones, and no --tcp phone was given; "
                                 "check PHONEGATE_SERVER and that the server is running.")
     (print_json if as_json else print_summary)(outcome)
     if outcome.non_compliant:
