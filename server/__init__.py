@@ -8,27 +8,23 @@ Web pages join through `server.web.init_app(app)` and the API through `server.ap
 
 from __future__ import annotations
 
-import importlib.util
-import logging
+import os
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from server.settings import Settings, load_or_create_secret_key
 
-log = logging.getLogger(__name__)
-
-
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` keys starting with PHONEGATE_ override the environment; others go to app.config."""
     overrides = dict(test_config or {})
-    env_overrides = {k: str(v) for k, v in overrides.items() if k.startswith("PHONEGATE_") and k != "PHONEGATE"}
-    import os
-
+    env_overrides = {k: str(v) for k, v in overrides.items() if k.startswith("PHONEGATE_")}
     settings = Settings.from_environ({**os.environ, **env_overrides})
     if not settings.secret_key:
-        settings = _with_secret(settings, load_or_create_secret_key(settings.instance_path))
+        settings = replace(settings, secret_key=load_or_create_secret_key(settings.instance_path))
     settings.instance_path.mkdir(parents=True, exist_ok=True)
 
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
@@ -42,7 +38,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         MAX_CONTENT_LENGTH=512 * 1024 * 1024,  # APK uploads are the largest bodies
-        JSON_SORT_KEYS=False,
         API_TITLE="PhoneGate",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -60,21 +55,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from server import api
+    from server import api, web
 
     api.init_app(app)
-    if importlib.util.find_spec("server.web") is not None:
-        from server import web
-
-        web.init_app(app)
+    web.init_app(app)
     errors.init_app(app)
     return app
-
-
-def _with_secret(settings: Settings, key: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, secret_key=key)
 
 
 def _engine_options(settings: Settings) -> dict[str, Any]:
@@ -84,7 +70,5 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     return {"pool_pre_ping": True}
 
 
-def _migrations_directory():
-    from pathlib import Path
-
+def _migrations_directory() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"

@@ -29,12 +29,15 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
             raise BadInput("The database has no tables yet: run `phonegate db upgrade` first.")
         ensure_first_admin()
         db.session.remove()
-    scheduler = None if no_scheduler else _start_scheduler(app)
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="PhoneGate")
     except OSError as exc:
         raise BadInput(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
+    scheduler = None if no_scheduler else _start_scheduler(app)
     demo_phones = _start_demo_phones(app)
+    context = click.get_current_context(silent=True)
+    if not (context and context.find_root().obj and context.find_root().obj.get("debug")):
+        logging.getLogger().setLevel(app.config["PHONEGATE"].log_level)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     click.echo(f"PhoneGate is serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
     try:
