@@ -1,0 +1,124 @@
+"""The pages in a real browser (headless Debian Chromium): a manager approves one request and rejects another
+through the forms, and axe-core finds no serious or critical accessibility problem on any page."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Device, EnrolmentRequest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SCREENSHOT_DIR = os.environ.get("PHONEGATE_TEST_SCREENSHOTS")  # set to a folder to keep a look at the pages
+
+
+def _log_in(page, live_server, user, password):
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def _axe_problems(page, axe_source: str) -> list[str]:
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       targets: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
+    }""")
+    return [f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}" for v in result
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_manager_approves_and_rejects_through_the_real_pages(live_server, browser, web):
+    second = web.new_request()
+    page = browser.new_page()
+    _log_in(page, live_server, web.manager, web.password)
+
+    # Approve the first request: decision, acknowledgement, training date, then the confirmation page.
+    page.goto(f"{live_server.url}/requests/{web.request.id}")
+    page.get_by_role("radio", name="Approve").check()
+    page.get_by_label(f"{web.staff.name} has read and acknowledged policy version {web.policy.label}").check()
+    trained = date.today() - timedelta(days=20)
+    page.get_by_label("Day").fill(str(trained.day))
+    page.get_by_label("Month").fill(str(trained.month))
+    page.get_by_label("Year").fill(str(trained.year))
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Check before you approve").wait_for()
+    if SCREENSHOT_DIR:
+        page.screenshot(path=os.path.join(SCREENSHOT_DIR, "confirm.png"), full_page=True)
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text(f"Request {web.request.id} approved.").wait_for()
+
+    # Reject the second, first forgetting the reason (the error summary says so), then with one.
+    page.goto(f"{live_server.url}/requests/{second.id}")
+    page.get_by_role("radio", name="Reject").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("link", name="Enter the reason for rejecting this request").wait_for()
+    page.get_by_label("Reason for rejecting").fill("Phone is going to another team")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text(f"Request {second.id} rejected.").wait_for()
+
+    db.session.expire_all()
+    assert db.session.get(EnrolmentRequest, web.request.id).status == "approved"
+    assert db.session.get(Device, web.device.id).state == "approved"
+    assert db.session.get(EnrolmentRequest, second.id).status == "rejected"
+
+
+def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web, axe_source):
+    page = browser.new_page()
+    problems: dict[str, list[str]] = {}
+    page.goto(f"{live_server.url}/login")
+    problems["login"] = _axe_problems(page, axe_source)
+
+    # The login page with its error summary, too.
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("There is a problem").wait_for()
+    problems["login with errors"] = _axe_problems(page, axe_source)
+
+    _log_in(page, live_server, web.manager, web.password)
+    service_id = web.service.id
+    pages = {
+        "dashboard": "/",
+        "requests list": "/requests",
+        "request page": f"/requests/{web.request.id}",
+        "devices": "/devices",
+        "device page": f"/devices/{web.device.id}",
+        "broadcast": "/broadcast",
+        "broadcast service": f"/broadcast/{service_id}",
+        "policies": "/policies",
+        "policy page": f"/policies/{web.policy.id}",
+        "catalogue": "/catalogue",
+        "staff": "/staff",
+        "not found": "/no/such/page",
+    }
+    for name, path in pages.items():
+        page.goto(live_server.url + path)
+        problems[name] = _axe_problems(page, axe_source)
+        if name == "request page" and SCREENSHOT_DIR:
+            page.screenshot(path=os.path.join(SCREENSHOT_DIR, "request.png"), full_page=True)
+
+    # The request page after a refused submit (error summary and field errors).
+    page.goto(f"{live_server.url}/requests/{web.request.id}")
+    page.get_by_role("radio", name="Approve").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("There is a problem").wait_for()
+    problems["request page with errors"] = _axe_problems(page, axe_source)
+
+    page.goto(f"{live_server.url}/logout")  # GET is not allowed: 405 page in the layout
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{live_server.url}/login")
+    _log_in(page, live_server, web.admin, web.password)
+    for name, path in {"admin catalogue": "/catalogue", "admin staff": "/staff", "new staff": "/staff/new",
+                       "new user": "/users/new", "users": "/users", "new policy": "/policies/new"}.items():
+        page.goto(live_server.url + path)
+        problems[name] = _axe_problems(page, axe_source)
+
+    assert {name: found for name, found in problems.items() if found} == {}
+    assert len(problems) >= 20
