@@ -30,6 +30,7 @@ SOURCES = ("cli", "scheduler", "celery")
 # Phones a sweep visits: enrolled ones, plus phones not (yet) approved, where the app would be an unauthorised install.
 ENROLLED_STATES = (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value, DeviceState.SUSPENDED.value)
 PLAN_STATES = ENROLLED_STATES + (DeviceState.REGISTERED.value, DeviceState.PENDING_APPROVAL.value)
+UNASSIGNED_SITE = "unassigned"  # as a plan's site: the phones that have no site (their own Celery queue)
 CHUNK = 500  # rows per multi-row INSERT / serials per IN (): well inside SQLite's and PostgreSQL's parameter limits
 
 
@@ -81,7 +82,9 @@ def _normalise_id(sweep_id: str) -> str:
 def plan_devices(session: Session, site: str | None = None) -> list[dict[str, Any]]:
     """Phones the sweep should visit, with what each is expected to carry."""
     query = select(Device).where(Device.adb_endpoint.is_not(None), Device.state.in_(PLAN_STATES)).order_by(Device.serial)
-    if site:
+    if site == UNASSIGNED_SITE:
+        query = query.where(Device.site.is_(None))
+    elif site:
         query = query.where(Device.site == site)
     apps_by_role = approved_apps_by_role(session)
     return [
