@@ -104,7 +104,7 @@ class SweepScheduler:
         sweep_id = slot_sweep_id(slot)
         pruned = self.prune(slot)
         if self.broker_url:
-            finished = self.finish_earlier_sweeps(slot)
+            finished = self.finish_earlier_sweeps(sweep_id)
             sites = self.enqueue_sites(sweep_id)
             return SlotOutcome(sweep_id, "celery", pruned, sites, None, finished)
         return SlotOutcome(sweep_id, "in-process", pruned, (), self.sweep_in_process(sweep_id))
@@ -160,7 +160,7 @@ class SweepScheduler:
             enqueue_site(sweep_id, site, app=celery)
         return tuple(sites)
 
-    def finish_earlier_sweeps(self, slot: datetime) -> tuple[str, ...]:
+    def finish_earlier_sweeps(self, current_sweep_id: str) -> tuple[str, ...]:
         """Finish scheduled sweeps from earlier slots that are still open (their Celery workers report to them)."""
         from server.extensions import db
         from server.models import Sweep
@@ -170,7 +170,8 @@ class SweepScheduler:
         finished = []
         with self.app.app_context():
             open_ids = db.session.scalars(select(Sweep.id).where(
-                Sweep.finished_at.is_(None), Sweep.source.in_(("scheduler", "celery")), Sweep.started_at < slot)).all()
+                Sweep.finished_at.is_(None), Sweep.source.in_(("scheduler", "celery")), Sweep.id != current_sweep_id)
+                .order_by(Sweep.started_at)).all()
             for sweep_id in open_ids:
                 finish_sweep(db.session, sweep_id, Actor.system())
                 db.session.commit()
