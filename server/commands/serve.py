@@ -33,7 +33,8 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
         server = create_server(app, host=host, port=port, threads=threads, ident="PhoneGate")
     except OSError as exc:
         raise BadInput(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
-    scheduler = None if no_scheduler else _start_scheduler(app)
+    own_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{server.effective_port}"
+    scheduler = None if no_scheduler else _start_scheduler(app, own_url)
     demo_phones = _start_demo_phones(app)
     context = click.get_current_context(silent=True)
     if not (context and context.find_root().obj and context.find_root().obj.get("debug")):
@@ -62,7 +63,7 @@ def _start_demo_phones(app):
     return demo
 
 
-def _start_scheduler(app):
+def _start_scheduler(app, own_url: str):
     """The embedded sweep scheduler (server/scheduling.py, from the compliance part) when it is present."""
     import importlib.util
 
@@ -70,4 +71,4 @@ def _start_scheduler(app):
         return None
     from server import scheduling
 
-    return scheduling.start(app)
+    return scheduling.start(app, server_url=own_url)  # the scheduler's agent calls this server's own API
