@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -115,7 +116,9 @@ def _write_section(size: int, args: argparse.Namespace, mode: str, theirs: list[
         f"| `PhoneSession.install` | {statistics.median(ours):.3f} | {', '.join(f'{t:.3f}' for t in ours)} |\n\n"
         f"APK size {size / 1e6:.1f} MB (real, signed, incompressible asset). Ratio PhoneGate / adb: **{ratio:.2f}**. "
         "Both include the simulated phone (its own process) verifying the APK's signatures. PhoneGate's time includes "
-        "connecting and authenticating; adb's includes starting the `adb` client, with its server already connected.\n"
+        "connecting and authenticating; adb's includes starting the `adb` client, with its server already connected. "
+        f"Load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the spread between runs "
+        "comes from that, not from either client).\n"
     )
     start = text.find(SECTION)
     if start == -1:
