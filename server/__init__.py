@@ -64,10 +64,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _engine_options(settings: Settings) -> dict[str, Any]:
+    # hide_parameters: SQL logged at INFO/DEBUG, and database errors, never show the values (emails, hashes).
     if settings.is_sqlite:
         # Writers wait for each other (up to 30 s) instead of failing with "database is locked".
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "hide_parameters": True}
 
 
 def _migrations_directory() -> Path:

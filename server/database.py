@@ -6,6 +6,7 @@ forgets `foreign_keys` per connection, so it is set in the connect hook rather t
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from flask import Flask
@@ -25,7 +26,20 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
         cursor.close()
 
 
+class _NoRowValues(logging.Filter):
+    """SQLAlchemy at DEBUG logs every fetched row (emails, hashes); parameters are hidden by hide_parameters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+_ROW_FILTER = _NoRowValues()
+
+
 def init_app(app: Flask) -> None:
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if _ROW_FILTER not in engine_logger.filters:
+        engine_logger.addFilter(_ROW_FILTER)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

@@ -50,8 +50,6 @@ class Settings:
     # `make run` on http://127.0.0.1 works and any other address gets Secure cookies (server/web/session.py).
     secure_cookies: bool | None = None
     log_level: str = "WARNING"
-    # Upper bound for ?page_size= on list endpoints.
-    api_page_size_max: int = 200
     # Enrolment gate (server/services/decisions.py, grants.py, catalogue.py).
     training_valid_days: int = 365  # data-protection training counts as current for this long
     grant_ttl_minutes: int = 60  # how long a single-use install grant stays usable
@@ -92,7 +90,6 @@ class Settings:
             secret_key=secret_key,
             secure_cookies=_flag(env.get("PHONEGATE_SECURE_COOKIES"), False) if env.get("PHONEGATE_SECURE_COOKIES") else None,
             log_level=(env.get("PHONEGATE_LOG_LEVEL") or "WARNING").upper(),
-            api_page_size_max=_int(env.get("PHONEGATE_API_PAGE_SIZE_MAX"), 200, "PHONEGATE_API_PAGE_SIZE_MAX"),
             training_valid_days=_int(env.get("PHONEGATE_TRAINING_VALID_DAYS"), 365, "PHONEGATE_TRAINING_VALID_DAYS"),
             grant_ttl_minutes=_int(env.get("PHONEGATE_GRANT_TTL_MINUTES"), 60, "PHONEGATE_GRANT_TTL_MINUTES"),
             signer_pins=env.get("PHONEGATE_SIGNER_PINS") or "",
