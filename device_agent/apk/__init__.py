@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
+
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from phonegate.errors import BadInput
 from device_agent.apk.jar_signature import JarSignatureError, signature_files, verify_jar
@@ -57,7 +60,7 @@ def inspect_apk_bytes(data: bytes) -> ApkInfo:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError, struct.error):
         raise ApkInvalid("The file is not an APK: it is not a zip archive.") from None
     if "AndroidManifest.xml" not in names:
         raise ApkInvalid("The file is not an APK: it has no AndroidManifest.xml.")
@@ -115,6 +118,9 @@ def _verify_signatures(data: bytes, archive: zipfile.ZipFile) -> tuple[list[byte
                     schemes.add(scheme)
     except SigningBlockError as exc:
         raise ApkInvalid(f"The APK's signature does not verify: {str(exc).rstrip('.')}.") from None
+    except (ValueError, TypeError, IndexError, struct.error, UnsupportedAlgorithm):
+        # a certificate or key inside the signing block that cannot even be decoded
+        raise ApkInvalid("The APK's signature does not verify: its signing block holds an unreadable key or certificate.") from None
     try:
         if signature_files(archive):
             certificates, also_signed = verify_jar(archive)
@@ -125,8 +131,10 @@ def _verify_signatures(data: bytes, archive: zipfile.ZipFile) -> tuple[list[byte
                 raise ApkInvalid(f"The APK's {sorted(stripped)[0]} signature was removed after signing.")
     except JarSignatureError as exc:
         raise ApkInvalid(f"The APK's v1 signature does not verify: {exc}.") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise ApkInvalid(f"The APK has a corrupt entry and cannot be trusted ({exc}).") from None
+    except (ValueError, TypeError, IndexError, UnsupportedAlgorithm):
+        raise ApkInvalid("The APK's v1 signature does not verify: its signature block is unreadable.") from None
     if not signer_sets:
         raise ApkInvalid("The APK is unsigned (no v1, v2 or v3 signature).")
     strongest = next(signer_sets[s] for s in ("v3", "v2", "v1") if s in signer_sets)
