@@ -75,3 +75,25 @@ def test_port_in_use_exits_2(adb_key: AdbKey) -> None:
         result = subprocess.run([*PHONEGATE, "simulate", "--port", str(port)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+
+
+def test_spread_hosts_gives_each_phone_its_own_loopback_address(adb_key: AdbKey, tmp_path: Path) -> None:
+    keys = tmp_path / "adb_keys"
+    keys.write_text(adb_key.public_line + "\n")
+    process = _start("--devices", "2", "--port", "0", "--spread-hosts", "--authorized-keys", str(keys))
+    try:
+        endpoints = [process.stdout.readline().split()[1] for _ in range(2)]  # type: ignore[union-attr]
+        assert [endpoint.rsplit(":", 1)[0] for endpoint in endpoints] == ["127.0.0.1", "127.0.0.2"]
+
+        async def echo(endpoint: str) -> str:
+            session = await connect_tcp(endpoint, adb_key)
+            try:
+                return await session.shell("echo here")
+            finally:
+                await session.close()
+
+        assert asyncio.run(echo(endpoints[1])) == "here\n"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 0

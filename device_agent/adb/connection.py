@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import re
@@ -128,7 +129,8 @@ class PhoneSession:
 
     async def _guarded(self, what: str, timeout_s: float, step: Awaitable[T]) -> T:
         if self._broken:
-            step.close() if hasattr(step, "close") else None  # type: ignore[func-returns-value]
+            if inspect.iscoroutine(step):
+                step.close()  # never started: close it so Python does not warn "never awaited"
             raise DeviceUnreachable(f"The connection to {self.endpoint} was lost earlier; reconnect to continue.")
         try:
             return await asyncio.wait_for(step, timeout_s)
@@ -228,7 +230,9 @@ async def _open_session(
         if translated is None:
             raise
         raise translated from exc
-    return PhoneSession(endpoint, backend, parse_banner(raw_banner), read_timeout_s)
+    banner = parse_banner(raw_banner)
+    log.debug("connected to %s (%s)", endpoint, banner.get("ro.product.model", "unknown model"))
+    return PhoneSession(endpoint, backend, banner, read_timeout_s)
 
 
 async def _close_quietly(backend: Any) -> None:
