@@ -284,3 +284,24 @@ def test_stopping_the_simulator_closes_listeners_and_connections(adb_key: AdbKey
     host.close()
     with pytest.raises(ConnectionRefusedError):
         RawHost(running.endpoint)  # and nothing listens any more
+
+
+def test_allow_on_one_phone_does_not_authorise_the_others(phone_simulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stranger = AdbKey.create(tmp_path / "stranger")
+    first, second = phone_simulator(2, authorised=False)
+    host = RawHost(first.endpoint)
+    try:
+        host.send(m.CNXN, m.VERSION_SKIP_CHECKSUM, m.MAX_PAYLOAD, HOST_BANNER)
+        host.recv()
+        host.send(m.AUTH, m.AUTH_RSAPUBLICKEY, 0, stranger.public_line.encode() + b"\0")
+        assert host.recv(timeout_s=0.2) is None
+        first.allow()
+        assert host.recv().command == m.CNXN  # type: ignore[union-attr]
+    finally:
+        host.close()
+    other = RawHost(second.endpoint)
+    try:
+        reply = other.handshake(stranger)
+        assert reply.command == m.AUTH and reply.arg0 == m.AUTH_TOKEN  # the second phone still asks
+    finally:
+        other.close()

@@ -63,7 +63,8 @@ class KeyStore:
         return any(key.public_numbers() == wanted for key in self.keys())
 
     def allow(self, public_line: str, *, persist: bool) -> None:
-        """Accept a key: on this phone only, or (persist) also in the shared file, like 'Always allow'."""
+        """Trust a key on this phone ('Always allow'); `persist` also appends it to the shared adb_keys file,
+        which every phone of the simulator reads (demo mode)."""
         key = decode_public_key(public_line)
         self._tapped[public_line.split()[0]] = key
         if persist and self.path is not None and not self.knows_in_file(key):

@@ -84,12 +84,14 @@ class PhoneServer:
         return simulated
 
     async def allow(self, serial: str, *, always: bool = True) -> int:
-        """The person taps Allow on the phone's prompt. Returns how many waiting connections came online."""
+        """The person taps Allow on this phone's prompt (with 'Always allow from this computer' ticked unless
+        always=False). Only this phone learns the key. Returns how many waiting connections came online."""
         simulated = self.phones[serial]
         count = 0
         for connection in list(simulated.connections):
             if connection.pending_key:
-                simulated.keys.allow(connection.pending_key, persist=always)
+                if always:
+                    simulated.keys.allow(connection.pending_key, persist=False)
                 await connection.go_online()
                 count += 1
         return count
