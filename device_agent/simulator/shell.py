@@ -16,6 +16,8 @@ from dataclasses import dataclass
 Command = Callable[[list[str], bytes], tuple[bytes, bytes, int]]
 OPERATORS = (";", "&&", "||", "|", "&", "\n")
 _PLAIN = re.compile(r"[^\s;|&<>'\"\\$*?]+")
+_SIMPLE_WORD = re.compile(r"[^\s;|&<>'\"\\$*?#]+(?=[\s;|&<>]|$)")
+_SINGLE_QUOTED_WORD = re.compile(r"'([^']*)'(?=[\s;|&<>]|$)")
 
 
 class ShellSyntaxError(Exception):
@@ -88,6 +90,16 @@ def tokenize(script: str) -> list[object]:
             if word is None:
                 raise ShellSyntaxError("syntax error: redirection without a target")
             tokens.append(Redirect(fd=fd, op=op, target=word.text))
+            continue
+        simple = _SIMPLE_WORD.match(script, i)  # fast paths: a bare word or one '...' word, most of any script
+        if simple:
+            tokens.append(Word(simple.group(0), False))
+            i = simple.end()
+            continue
+        quoted = _SINGLE_QUOTED_WORD.match(script, i)
+        if quoted:
+            tokens.append(Word(quoted.group(1), False))
+            i = quoted.end()
             continue
         word, i = _read_word(script, i)
         if word is not None:
