@@ -41,6 +41,11 @@ from phonegate.errors import BadInput
 DEFAULT_CATALOGUE = ("com.whatsapp", "com.whatsapp.w4b")
 SU_LOCATIONS = ("/system/xbin/su", "/system/bin/su", "/sbin/su", "/su/bin/su", "/system/sbin/su", "/vendor/bin/su",
                 "/data/local/xbin/su", "/data/local/bin/su", "/data/local/su", "/debug_ramdisk/su", "/data/adb/magisk")
+# Settings whose values are often a person's name or contact details ("Jane's Galaxy", lock screen owner info):
+# kept as keys, values replaced, so evidence sent to the server carries no personal data.
+PERSONAL_SETTINGS = frozenset({"device_name", "bluetooth_name", "bluetooth_address", "lock_screen_owner_info",
+                               "wifi_p2p_device_name", "synced_account_name"})
+REDACTED = "<redacted>"
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 _MARKER = re.compile(r"^<<PG:([0-9a-f]{16}):([A-Za-z0-9_.:]+)>>$")
 
@@ -127,7 +132,8 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
             entry.system = name in system
     for namespace in ("global", "secure", "system"):
         if (values := missing(f"settings_{namespace}")) is not None:
-            facts.settings[namespace] = parse_settings_list(values, problems, namespace)
+            parsed = parse_settings_list(values, problems, namespace)
+            facts.settings[namespace] = {k: REDACTED if k in PERSONAL_SETTINGS and v else v for k, v in parsed.items()}
     if (lock := missing("lock")) is not None:
         facts.secure_lock = parse_lock_settings(lock, problems)
     if (su := missing("su")) is not None:

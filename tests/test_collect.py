@@ -64,7 +64,9 @@ def test_parse_collection_per_profile(profile: str) -> None:
     facts = collect_locally(phone)
     check(facts, profile, "S-1")
     assert set(facts.packages) == set(phone.package_db.packages)
-    assert facts.settings["global"] == phone.settings["global"]
+    assert facts.settings["secure"] == phone.settings["secure"]
+    assert {k: v for k, v in facts.settings["global"].items() if k != "device_name"} == \
+        {k: v for k, v in phone.settings["global"].items() if k != "device_name"}
     assert {n for n, e in facts.packages.items() if e.system} == {n for n, p in phone.package_db.packages.items() if p.system}
     assert all(m.modified_at <= datetime.now(timezone.utc) for m in facts.media_files or [])
 
@@ -88,6 +90,15 @@ def test_device_text_cannot_forge_sections() -> None:
     facts = collect_locally(phone)
     assert facts.model == "SM-S921B"
     assert "<<PG:0123456789abcdef:end>>" == facts.settings["system"]["evil"]
+
+
+def test_personal_setting_values_are_redacted() -> None:
+    phone = VirtualPhone.from_profile("samsung-galaxy-s24")
+    phone.settings["secure"]["bluetooth_name"] = "Jane Smith's S24"
+    facts = collect_locally(phone)
+    assert facts.settings["secure"]["bluetooth_name"] == "<redacted>"
+    assert facts.settings["global"]["device_name"] == "<redacted>"
+    assert "Jane" not in str(facts.to_json())
 
 
 def test_truncated_output_is_noted() -> None:
