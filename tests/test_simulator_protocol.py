@@ -305,3 +305,17 @@ def test_allow_on_one_phone_does_not_authorise_the_others(phone_simulator, tmp_p
         assert reply.command == m.AUTH and reply.arg0 == m.AUTH_TOKEN  # the second phone still asks
     finally:
         other.close()
+
+
+def test_adding_the_key_to_the_keys_file_taps_allow(raw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # With `phonegate simulate`, appending the waiting key to --authorized-keys is how a person taps Allow.
+    stranger = AdbKey.create(tmp_path / "stranger")
+    host, running = raw(authorised=False)
+    host.send(m.CNXN, m.VERSION_SKIP_CHECKSUM, m.MAX_PAYLOAD, HOST_BANNER)
+    host.recv()
+    host.send(m.AUTH, m.AUTH_RSAPUBLICKEY, 0, stranger.public_line.encode() + b"\0")
+    assert host.recv(timeout_s=0.3) is None
+    with running.simulated.keys.path.open("a") as keys_file:
+        keys_file.write(stranger.public_line + "\n")
+    online = host.recv(timeout_s=5)
+    assert online is not None and online.command == m.CNXN

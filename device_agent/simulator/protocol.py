@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from device_agent.simulator.phone import VirtualPhone
 
 log = logging.getLogger(__name__)
+KEY_FILE_POLL_S = 0.25
 
 
 class KeyStore:
@@ -316,6 +317,19 @@ class DeviceConnection:
             else:
                 self.pending_key = public_line
                 self._on_prompt(self, public_line)
+                self._start(self._allow_when_key_file_lists_it())
+
+    async def _allow_when_key_file_lists_it(self) -> None:
+        # How someone running `phonegate simulate` taps Allow: add the key's line to the --authorized-keys file.
+        while self.pending_key and not self.online:
+            await asyncio.sleep(KEY_FILE_POLL_S)
+            if self.pending_key and self.keys.knows(self.pending_key):
+                await self.go_online()
+
+    def _start(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def go_online(self) -> None:
         """The key is allowed: send our CNXN; adb flips the device from `unauthorized` to `device` by itself."""
@@ -338,9 +352,7 @@ class DeviceConnection:
         stream = DeviceStream(self, local_id, remote_id)
         self._streams[local_id] = stream
         await self.send(m.OKAY, local_id, remote_id)
-        task = asyncio.create_task(self._run_service(handler, stream))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._start(self._run_service(handler, stream))
 
     async def _run_service(self, handler: Callable[[DeviceStream], object], stream: DeviceStream) -> None:
         try:
