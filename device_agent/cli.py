@@ -27,7 +27,8 @@ from phonegate.errors import BadInput
 @click.option("--profile", "profiles", multiple=True, metavar="NAME|FILE",
               help="Phone profile (shipped name or YAML file); repeat to mix, phones cycle through them.")
 @click.option("--authorized-keys", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
-              help="adb_keys-format file of keys the phones accept. Default: this computer's PhoneGate and adb keys.")
+              help="adb_keys-format file of keys the phones accept (re-read on change: adding a waiting key's line "
+                   "is how you tap Allow). Default: this computer's PhoneGate and adb keys.")
 @click.option("--accept-on-prompt", is_flag=True,
               help="Demo mode: tap Allow (and 'Always allow') automatically for any new key.")
 @click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=None, help="Delay before every packet a phone sends.")
