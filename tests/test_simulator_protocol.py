@@ -20,7 +20,7 @@ class RawHost:
     def __init__(self, endpoint: str) -> None:
         self.version = m.VERSION_SKIP_CHECKSUM
         host, port = endpoint.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.sock = socket.create_connection((host, int(port)), timeout=20)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def send(self, command: int, arg0: int, arg1: int, payload: bytes = b"") -> None:
@@ -35,7 +35,7 @@ class RawHost:
             data += chunk
         return data
 
-    def recv(self, timeout_s: float = 5.0) -> m.Message | None:
+    def recv(self, timeout_s: float = 20.0) -> m.Message | None:  # generous: CI machines get busy
         self.sock.settimeout(timeout_s)
         try:
             header = self._exactly(m.HEADER_SIZE)
