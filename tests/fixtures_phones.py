@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,21 @@ class AdbClient:
         output = self.run("devices").stdout.decode()
         rows = [line.split() for line in output.splitlines()[1:] if line.strip()]
         return {row[0]: row[1] for row in rows if len(row) >= 2}
+
+    def connect(self, endpoint: str, *, state: str = "device", timeout_s: float = 10.0) -> str | None:
+        """`adb connect`, then wait until `adb devices` shows `state`; returns the last state seen."""
+        self.run("connect", endpoint)
+        return self.wait_for_state(endpoint, state, timeout_s=timeout_s)
+
+    def wait_for_state(self, serial: str, state: str, *, timeout_s: float = 10.0) -> str | None:
+        deadline = time.monotonic() + timeout_s
+        current = None
+        while time.monotonic() < deadline:
+            current = self.devices().get(serial)
+            if current == state:
+                break
+            time.sleep(0.1)
+        return current
 
     def kill_server(self) -> None:
         subprocess.run(["adb", "kill-server"], env=self.env, capture_output=True, timeout=30, check=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,11 @@ from fixtures_phones import legacy_android_profile
 pytestmark = pytest.mark.adb
 
 
-def _wait_for_state(adb_client, serial: str, state: str, timeout_s: float = 10.0) -> str | None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    current = None
-    while time.monotonic() < deadline:
-        current = adb_client.devices().get(serial)
-        if current == state:
-            return current
-        time.sleep(0.1)
-    return current
-
-
 def test_connect_shows_device_and_shell_exit_codes(adb_client, phone_simulator) -> None:  # type: ignore[no-untyped-def]
     phone = phone_simulator(1)[0]
     connected = adb_client.run("connect", phone.endpoint)
     assert b"connected to" in connected.stdout
-    assert _wait_for_state(adb_client, phone.endpoint, "device") == "device"
+    assert adb_client.wait_for_state(phone.endpoint, "device") == "device"
     model = adb_client.run("-s", phone.endpoint, "shell", "getprop", "ro.product.model")
     assert model.stdout.decode().strip() == phone.phone.properties["ro.product.model"]
     assert adb_client.run("-s", phone.endpoint, "shell", "exit 3").returncode == 3
@@ -38,18 +26,16 @@ def test_connect_shows_device_and_shell_exit_codes(adb_client, phone_simulator) 
 
 def test_unknown_key_is_unauthorized_until_allow(adb_client, phone_simulator) -> None:  # type: ignore[no-untyped-def]
     phone = phone_simulator(1, authorised=False)[0]
-    adb_client.run("connect", phone.endpoint)
-    assert _wait_for_state(adb_client, phone.endpoint, "unauthorized") == "unauthorized"
+    assert adb_client.connect(phone.endpoint, state="unauthorized") == "unauthorized"
     assert phone.waiting_for_allow()
     assert phone.allow() == 1
-    assert _wait_for_state(adb_client, phone.endpoint, "device") == "device"
+    assert adb_client.wait_for_state(phone.endpoint, "device") == "device"
     assert adb_client.run("-s", phone.endpoint, "shell", "echo", "allowed").stdout == b"allowed\n"
 
 
 def test_push_pull_round_trip_and_ls(adb_client, phone_simulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     phone = phone_simulator(1)[0]
-    adb_client.run("connect", phone.endpoint)
-    _wait_for_state(adb_client, phone.endpoint, "device")
+    assert adb_client.connect(phone.endpoint) == "device"
     original = tmp_path / "photo.bin"
     original.write_bytes(os.urandom(2_500_000))
     pushed = adb_client.run("-s", phone.endpoint, "push", str(original), "/sdcard/Download/photo.bin")
@@ -68,8 +54,7 @@ def test_push_pull_round_trip_and_ls(adb_client, phone_simulator, tmp_path: Path
 @pytest.mark.parametrize("profile", ["google-pixel-9", "motorola-moto-g6", "legacy"])  # abb_exec, `exec:cmd`, push + pm
 def test_adb_install_then_pm_lists_the_package(adb_client, phone_simulator, small_signed_apk: Path, profile: str) -> None:  # type: ignore[no-untyped-def]
     phone = phone_simulator(1, profiles=[legacy_android_profile() if profile == "legacy" else profile])[0]
-    adb_client.run("connect", phone.endpoint)
-    _wait_for_state(adb_client, phone.endpoint, "device")
+    assert adb_client.connect(phone.endpoint) == "device"
     installed = adb_client.run("-s", phone.endpoint, "install", str(small_signed_apk))
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert b"Success" in installed.stdout
@@ -79,8 +64,7 @@ def test_adb_install_then_pm_lists_the_package(adb_client, phone_simulator, smal
 
 def test_adb_install_of_garbage_reports_the_failure(adb_client, phone_simulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     phone = phone_simulator(1)[0]
-    adb_client.run("connect", phone.endpoint)
-    _wait_for_state(adb_client, phone.endpoint, "device")
+    assert adb_client.connect(phone.endpoint) == "device"
     bogus = tmp_path / "bogus.apk"
     bogus.write_bytes(b"this is not a zip file" * 100)
     result = adb_client.run("-s", phone.endpoint, "install", str(bogus))
