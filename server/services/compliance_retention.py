@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from server.models import ComplianceDaily, ComplianceResult
-from server.services.compliance_ingest import CHUNK, dialect_insert
+from server.services.compliance_ingest import dialect_insert
 from server.services.compliance_state import PhoneState
 
 
@@ -22,12 +22,11 @@ def update_daily(session: Session, states: dict[int, PhoneState], now: datetime)
     day = now.date()
     rows = [{"device_id": device_id, "day": day, "state": phone.state, "failing_rules": ",".join(phone.failing_rules)}
             for device_id, phone in sorted(states.items())]
-    table = ComplianceDaily.__table__
-    for start in range(0, len(rows), CHUNK):
-        stmt = dialect_insert(session, table).values(rows[start:start + CHUNK])
+    if rows:
+        stmt = dialect_insert(session, ComplianceDaily.__table__)
         stmt = stmt.on_conflict_do_update(index_elements=["device_id", "day"],
                                           set_={"state": stmt.excluded.state, "failing_rules": stmt.excluded.failing_rules})
-        session.execute(stmt)
+        session.execute(stmt, rows)
     return len(rows)
 
 

@@ -139,13 +139,13 @@ def apply_results(session: Session, sweep: Sweep, rules: dict[str, RuleConsequen
         upserts.append({"device_id": key[0], "rule": key[1], "last_outcome": row.outcome, "severity": row.severity,
                         "observed": row.observed, "failing_since": failing_since, "grace_until": grace_until,
                         "last_checked_at": row.checked_at, "notified_at": notified_at, "escalated_at": escalated_at})
-    table = DeviceRuleState.__table__
-    for start in range(0, len(upserts), CHUNK):
-        stmt = dialect_insert(session, table).values(upserts[start:start + CHUNK])
+    if upserts:
+        # One statement, many parameter sets: compiled once, sent as multi-row pages (see insert_results).
+        stmt = dialect_insert(session, DeviceRuleState.__table__)
         stmt = stmt.on_conflict_do_update(index_elements=["device_id", "rule"], set_={
             name: stmt.excluded[name] for name in ("last_outcome", "severity", "observed", "failing_since", "grace_until",
                                                    "last_checked_at", "notified_at", "escalated_at")})
-        session.execute(stmt)
+        session.execute(stmt, upserts)
     return device_ids
 
 
