@@ -73,7 +73,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phones", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--parallel", type=int, default=4, help="xargs -P for the adb baseline")
+    parser.add_argument("--parallel", type=int, nargs="+", default=[4, 1],
+                        help="xargs -P for the adb baseline; several values run several baselines (1 = sequential)")
     parser.add_argument("--profile", default="samsung-galaxy-s24")
     parser.add_argument("--write", action="store_true", help="update the section in BENCHMARKS.md")
     args = parser.parse_args()
@@ -98,48 +99,52 @@ def main() -> int:
             while sum(state == "device" for state in client.devices().values()) < args.phones and time.monotonic() < deadline:
                 time.sleep(0.1)
             ours: list[float] = []
-            theirs: list[float] = []
+            baselines: dict[int, list[float]] = {parallel: [] for parallel in args.parallel}
             for round_number in range(1, args.rounds + 1):
                 elapsed, complete = asyncio.run(phonegate_round(endpoints, key))
                 if complete != args.phones:
                     raise SystemExit(f"PhoneGate collected complete facts from only {complete} of {args.phones} phones")
                 ours.append(elapsed)
-                elapsed, _ = adb_round(client, endpoints, args.parallel, workdir)
-                theirs.append(elapsed)
-                print(f"round {round_number}: PhoneGate {ours[-1]:.3f} s, adb script {theirs[-1]:.3f} s", flush=True)
+                for parallel, times in baselines.items():
+                    times.append(adb_round(client, endpoints, parallel, workdir)[0])
+                print(f"round {round_number}: PhoneGate {ours[-1]:.3f} s, "
+                      + ", ".join(f"adb script -P {p} {t[-1]:.3f} s" for p, t in baselines.items()), flush=True)
         finally:
             client.kill_server()
             simulator.terminate()
             simulator.wait(30)
 
-    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
-    ratio = theirs_s / ours_s
     args.load = os.getloadavg()[0]  # other work on this 2-core machine slows both sides
-    print(f"{args.phones} simulated {args.profile} phones, median of {args.rounds}:")
-    print(f"  PhoneGate collect_facts (connect + 1 round trip each, asyncio): {ours_s:.3f} s")
-    print(f"  adb script ({len(ADMIN_COMMANDS)} adb shell calls per phone, xargs -P {args.parallel}): {theirs_s:.3f} s")
-    print(f"  PhoneGate is {ratio:.1f}x faster (best of each: {min(theirs) / min(ours):.1f}x); 1-minute load average {args.load:.1f}")
+    print(f"{args.phones} simulated {args.profile} phones, median of {args.rounds}, 1-minute load average {args.load:.1f}:")
+    print(f"  PhoneGate collect_facts (connect + 1 round trip each, asyncio): {statistics.median(ours):.3f} s")
+    for parallel, times in baselines.items():
+        print(f"  adb script ({len(ADMIN_COMMANDS)} adb shell calls per phone, xargs -P {parallel}): "
+              f"{statistics.median(times):.3f} s -> PhoneGate {statistics.median(times) / statistics.median(ours):.1f}x faster "
+              f"(best runs {min(times) / min(ours):.1f}x)")
     if args.write:
-        write_section(args, ours, theirs, ratio)
+        write_section(args, ours, baselines)
     return 0
 
 
-def write_section(args: argparse.Namespace, ours: list[float], theirs: list[float], ratio: float) -> None:
+def write_section(args: argparse.Namespace, ours: list[float], baselines: dict[int, list[float]]) -> None:
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# PhoneGate benchmarks\n"
     body = (
         f"{SECTION}\n\n"
         f"Command: `.venv/bin/python bench/bench_facts.py --phones {args.phones} --rounds {args.rounds} "
-        f"--parallel {args.parallel} --write` (machine: 2 cores, loopback TCP, {args.phones} simulated {args.profile} "
-        "phones served by `phonegate simulate` in its own process).\n\n"
-        f"| way | median of {args.rounds} (s) | all runs (s) |\n|---|---|---|\n"
+        f"--parallel {' '.join(map(str, baselines))} --write` (machine: 2 cores, loopback TCP, {args.phones} simulated "
+        f"{args.profile} phones served by `phonegate simulate` in its own process; 1-minute load average at the end "
+        f"{args.load:.1f}).\n\n"
+        f"| way | median of {args.rounds} (s) | all runs (s) | PhoneGate faster by (median / best) |\n|---|---|---|---|\n"
         f"| PhoneGate `collect_facts`: connect + authenticate + one shell round trip per phone, all phones at once (asyncio) "
-        f"| {statistics.median(ours):.3f} | {', '.join(f'{t:.3f}' for t in ours)} |\n"
-        f"| admin script: Debian `adb -s HOST:PORT shell ...` once per fact ({len(ADMIN_COMMANDS)} per phone), "
-        f"`xargs -P {args.parallel}`, adb server already connected | {statistics.median(theirs):.3f} | "
-        f"{', '.join(f'{t:.3f}' for t in theirs)} |\n\n"
-        f"PhoneGate is **{ratio:.1f}x** faster (best runs: {min(theirs) / min(ours):.1f}x; 1-minute load average at the end "
-        f"{args.load:.1f}) and collects more (every property, all packages with installers, three settings "
+        f"| {statistics.median(ours):.3f} | {', '.join(f'{t:.3f}' for t in ours)} | |\n"
+        + "".join(
+            f"| admin script: Debian `adb -s HOST:PORT shell ...` once per fact ({len(ADMIN_COMMANDS)} per phone), "
+            f"{'sequential' if parallel == 1 else f'`xargs -P {parallel}`'}, adb server already connected | "
+            f"{statistics.median(times):.3f} | {', '.join(f'{t:.3f}' for t in times)} | "
+            f"**{statistics.median(times) / statistics.median(ours):.1f}x** / {min(times) / min(ours):.1f}x |\n"
+            for parallel, times in baselines.items())
+        + "\nPhoneGate collects more (every property, all packages with installers, three settings "
         "namespaces, lock, root signs, account types, media ages), parsed into DeviceFacts; the baseline only prints text.\n"
     )
     start = text.find(SECTION)
