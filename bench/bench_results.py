@@ -70,7 +70,7 @@ def seed(app, phones: int, days: int):
         actor = Actor.cli()
         service = org.add_service(db.session, "Rights and Participation", actor)
         team = org.add_team(db.session, "Participation Team", service, actor)
-        manager = people.add_user(db.session, "manager@bench.example", "manager", actor, team=team, password=PASSWORD)
+        people.add_user(db.session, "manager@bench.example", "manager", actor, team=team, password=PASSWORD)
         it = people.add_user(db.session, "it@bench.example", "it", actor)
         token, _ = tokens.create_token(db.session, it, "agent", actor)
         db.session.commit()

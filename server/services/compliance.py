@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import CompliancePolicyVersion, ComplianceResult, Device, Sweep, utcnow
@@ -44,7 +44,7 @@ def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime
 
     evaluate_server_rules(session, sweep, now, settings, rules)
     reached = apply_results(session, sweep, rules)
-    scope = scope_of(session, sweep, reached)
+    scope = scope_of(session, reached)
     states = compute_phone_states(session, scope, now, settings, rules)
     store_phone_states(session, states, now, actor)
     report = run_actions(session, sweep.id, scope, rules, now, settings, actor)
@@ -85,7 +85,3 @@ def sweep_summary(session: Session, sweep: Sweep, *, report: ActionReport | None
         "actions": (report or ActionReport()).to_json(),
         "already_finished": already_finished,
     }
-
-
-def count_results(session: Session, sweep_id: str) -> int:
-    return session.scalar(select(func.count()).select_from(ComplianceResult).where(ComplianceResult.sweep_id == sweep_id)) or 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.models import Acknowledgement, ComplianceResult, Device, DeviceRuleState, StaffMember, Sweep
@@ -223,13 +223,7 @@ def store_phone_states(session: Session, states: dict[int, PhoneState], now: dat
     return changes
 
 
-def scope_of(session: Session, sweep: Sweep, reached: set[int]) -> set[int]:
+def scope_of(session: Session, reached: set[int]) -> set[int]:
     """Phones a finished sweep decides about: every enrolled phone, and any other phone it reached."""
     enrolled = set(session.scalars(select(Device.id).where(Device.state.in_(ENROLLED_STATES))))
     return enrolled | reached
-
-
-def failing_states(session: Session):
-    """Failing rule states with their phone, for actions and reports."""
-    return (select(DeviceRuleState, Device).join(Device, and_(Device.id == DeviceRuleState.device_id))
-            .where(DeviceRuleState.failing_since.is_not(None)))
