@@ -110,8 +110,7 @@ class VirtualPhone:
         for entry in self.profile.files:
             self.vfs.write(entry.path, b"\0" * min(entry.size, 64), entry.mode, int(now - entry.age_days * 86400))
         for path in self.profile.su_paths:
-            self.vfs.make_dirs(path.rsplit("/", 1)[0], now)
-            self.vfs._nodes[self.vfs.normalise(path)] = type(self.vfs.get("/"))(is_dir=False, mode=0o6755, mtime=now - 86400 * 90)  # type: ignore[misc]
+            self.vfs.write(path, b"\x7fELF", 0o6755, now - 86400 * 90, as_system=True)
         for item in self.profile.packages:
             system = item.system
             installed = datetime.fromtimestamp(now, timezone.utc) - timedelta(days=item.first_install_age_days or 0)

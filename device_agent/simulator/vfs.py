@@ -58,8 +58,9 @@ class VirtualFileSystem:
             if current not in self._nodes:
                 self._nodes[current] = Node(is_dir=True, mode=0o771, mtime=mtime)
 
-    def write(self, path: str, data: bytes, mode: int, mtime: int) -> str | None:
-        """Create or replace a file, making parent folders; returns an error text or None."""
+    def write(self, path: str, data: bytes, mode: int, mtime: int, *, as_system: bool = False) -> str | None:
+        """Create or replace a file, making parent folders; returns an error text or None.
+        Only the phone's own set-up (as_system) may write to the read-only system partitions."""
         path = self.normalise(path)
         existing = self._nodes.get(path)
         if existing is not None and existing.is_dir:
@@ -68,7 +69,7 @@ class VirtualFileSystem:
         parent_node = self._nodes.get(parent)
         if parent_node is not None and not parent_node.is_dir:
             return f"{parent}: Not a directory"
-        if path.startswith(("/system", "/vendor", "/product", "/proc")) and not path.startswith("/system/xbin/su"):
+        if path.startswith(("/system", "/vendor", "/product", "/proc")) and not as_system:
             return f"{path}: Read-only file system"
         self.make_dirs(parent, mtime)
         self._nodes[path] = Node(is_dir=False, mode=mode & 0o7777, mtime=mtime, data=bytes(data))
