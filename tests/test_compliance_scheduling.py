@@ -99,3 +99,23 @@ def test_with_a_broker_the_slot_enqueues_one_task_per_site_and_finishes_the_prev
     assert db.session.get(Sweep, slot_sweep_id(first)).finished_at is not None
     for queue in ("sweep.Town Hall", "sweep.Depot", "sweep.unassigned"):
         client.delete(queue)
+
+
+def test_start_honours_off_and_refuses_a_bad_schedule(app):
+    from dataclasses import replace
+
+    from server import scheduling
+
+    settings = app.config["PHONEGATE"]
+    app.config["PHONEGATE"] = replace(settings, sweep_schedule="off")
+    assert scheduling.start(app, server_url="http://127.0.0.1:9") is None
+    app.config["PHONEGATE"] = replace(settings, sweep_schedule="61 * * * *")
+    with pytest.raises(BadInput):
+        scheduling.start(app, server_url="http://127.0.0.1:9")
+    app.config["PHONEGATE"] = replace(settings, sweep_schedule="0 */4 * * *")
+    running = scheduling.start(app, server_url="http://127.0.0.1:9")
+    try:
+        assert running is not None and running._thread.is_alive()
+    finally:
+        running.stop()
+    assert not running._thread.is_alive()

@@ -19,7 +19,7 @@ from server.services.actor import Actor
 from server.services.compliance_actions import ActionReport, run_actions
 from server.services.compliance_ingest import get_sweep
 from server.services.compliance_policy import consequences, ensure_current_version
-from server.services.compliance_retention import update_daily
+from server.services.compliance_retention import prune_results, update_daily
 from server.services.compliance_settings import ComplianceSettings, compliance_settings
 from server.services.compliance_state import (
     STATES,
@@ -49,6 +49,8 @@ def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime
     store_phone_states(session, states, now, actor)
     report = run_actions(session, sweep.id, scope, rules, now, settings, actor)
     update_daily(session, states, now)
+    # Also here, not only in the scheduler: a site that runs sweeps from the CLI alone still forgets old evidence.
+    prune_results(session, now, settings.result_retention_days)
 
     sweep.finished_at = now
     sweep.device_count = len(states)
