@@ -3,7 +3,8 @@
     web           SimpleNamespace: service, team, other_team, a user per role with password TEST_PASSWORD
                   (manager, other_manager in another team of the same service, it, auditor, admin), staff (trained
                   30 days ago), policy (current), device + request (pending, requested by `it`), and
-                  login(client, user) -> response, csrf(client, path) -> token read from that page's form,
+                  login(client, user) -> response (through the form), sign_in(client, user) (session only, fast),
+                  csrf(client, path) -> token read from that page's form,
                   new_request(staff=None) -> another pending request.
     browser       a headless Debian Chromium (Playwright, never `playwright install`) for the test; with
                   PHONEGATE_TEST_REQUIRE_SERVICES=1 a missing /usr/bin/chromium fails instead of skipping.
@@ -77,6 +78,14 @@ def web(app, factory):
         return client.post("/login", data={"email": user.email, "password": password,
                                            "csrf_token": csrf_from(page.get_data(as_text=True))})
 
+    def sign_in(client, user) -> None:
+        """Start a session without the login form (argon2 costs ~0.2 s a try; test_web_auth covers the form)."""
+        from server.web.auth import SESSION_FINGERPRINT, SESSION_USER, password_fingerprint
+
+        with client.session_transaction() as session:
+            session[SESSION_USER] = user.id
+            session[SESSION_FINGERPRINT] = password_fingerprint(user)
+
     def csrf(client, path: str = "/") -> str:
         return csrf_from(client.get(path).get_data(as_text=True))
 
@@ -88,7 +97,7 @@ def web(app, factory):
         return made
 
     return SimpleNamespace(service=service, team=team, other_team=other_team, staff=staff, policy=policy,
-                           device=device, request=request, login=login, csrf=csrf, new_request=new_request,
+                           device=device, request=request, login=login, sign_in=sign_in, csrf=csrf, new_request=new_request,
                            password=TEST_PASSWORD, **users)
 
 

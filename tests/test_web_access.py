@@ -41,7 +41,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, web):
 @pytest.mark.parametrize("role", ["other_manager", "it", "auditor", "admin"])
 def test_only_the_team_manager_can_approve_and_refusals_are_audited(client, web, role):
     user = getattr(web, role)
-    web.login(client, user)
+    web.sign_in(client, user)
     response = client.post(f"/requests/{web.request.id}/decision", data=_approve_form(web, client, web.request.id))
     assert response.status_code == 403
     assert _status(web.request.id) == "pending"
@@ -51,7 +51,7 @@ def test_only_the_team_manager_can_approve_and_refusals_are_audited(client, web,
 
 
 def test_manager_of_another_team_cannot_see_the_request_or_phone(client, web):
-    web.login(client, web.other_manager)
+    web.sign_in(client, web.other_manager)
     assert client.get(f"/requests/{web.request.id}").status_code == 403
     assert client.get(f"/devices/{web.device.id}").status_code == 403
     listing = client.get("/requests").get_data(as_text=True)
@@ -65,7 +65,7 @@ def test_the_requester_cannot_approve_their_own_request(client, web, factory):
     device = factory.device(model="Pixel 7")
     own, _ = enrolment.request_enrolment(db.session, device, Actor.for_user(web.manager), staff_member=web.staff)
     db.session.commit()
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     page = client.get(f"/requests/{own.id}").get_data(as_text=True)
     assert "You made this request" in page and 'name="decision"' not in page
     response = client.post(f"/requests/{own.id}/decision", data=_approve_form(web, client, own.id))
@@ -77,7 +77,7 @@ def test_the_requester_cannot_approve_their_own_request(client, web, factory):
 
 @pytest.mark.parametrize("role", ["it", "auditor", "admin"])
 def test_roles_that_cannot_decide_see_no_decision_form(client, web, role):
-    web.login(client, getattr(web, role))
+    web.sign_in(client, getattr(web, role))
     page = client.get(f"/requests/{web.request.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -85,7 +85,7 @@ def test_roles_that_cannot_decide_see_no_decision_form(client, web, role):
 
 
 def test_auditor_reads_everything_and_changes_nothing(client, web):
-    web.login(client, web.auditor)
+    web.sign_in(client, web.auditor)
     for path in ("/", "/requests?status=all", f"/requests/{web.request.id}", "/devices", f"/devices/{web.device.id}",
                  "/broadcast", f"/broadcast/{web.service.id}", "/policies", f"/policies/{web.policy.id}",
                  "/catalogue", "/staff", "/users"):
@@ -108,7 +108,7 @@ def test_auditor_reads_everything_and_changes_nothing(client, web):
 
 
 def test_it_cannot_see_staff_training_records(client, web):
-    web.login(client, web.it)
+    web.sign_in(client, web.it)
     assert client.get("/staff").status_code == 403
     assert client.get("/users").status_code == 403
     assert client.get("/requests").status_code == 200
@@ -117,7 +117,7 @@ def test_it_cannot_see_staff_training_records(client, web):
 
 
 def test_forbidden_and_missing_pages_use_the_layout(client, web):
-    web.login(client, web.it)
+    web.sign_in(client, web.it)
     forbidden = client.get("/staff")
     assert "You do not have permission" in forbidden.get_data(as_text=True)
     assert "PhoneGate — " in forbidden.get_data(as_text=True)

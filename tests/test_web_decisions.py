@@ -38,7 +38,7 @@ def _status(web) -> tuple[str, str]:
 
 
 def test_request_page_shows_phone_staff_and_current_policy(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     html = client.get(f"/requests/{web.request.id}").get_data(as_text=True)
     for expected in ("SM-S921B", web.device.serial, "14 (SDK 34)", "1 October 2026", "Alex Example",
                      "version 2026-01", web.policy.sha256, "Acceptable use of WhatsApp on council phones.",
@@ -47,7 +47,7 @@ def test_request_page_shows_phone_staff_and_current_policy(client, web):
 
 
 def test_approval_takes_a_confirmation_step_then_changes_state_and_is_audited(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     url = f"/requests/{web.request.id}/decision"
     trained = date.today() - timedelta(days=10)
     check = client.post(url, data=_form(web, client, trained=trained))
@@ -68,7 +68,7 @@ def test_approval_takes_a_confirmation_step_then_changes_state_and_is_audited(cl
 
 
 def test_approve_needs_the_acknowledgement_box(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     response = client.post(f"/requests/{web.request.id}/decision",
                            data=_form(web, client, acknowledged=None, confirm="yes"))
     assert response.status_code == 400
@@ -78,7 +78,7 @@ def test_approve_needs_the_acknowledgement_box(client, web):
 
 
 def test_training_too_old_in_the_future_or_not_a_date_is_refused(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     url = f"/requests/{web.request.id}/decision"
     old = date.today() - timedelta(days=400)
     future = date.today() + timedelta(days=3)
@@ -103,14 +103,14 @@ def test_training_validity_is_configurable(client, app, web):
     import dataclasses
 
     app.config["PHONEGATE"] = dataclasses.replace(app.config["PHONEGATE"], training_valid_days=30)
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     response = client.post(f"/requests/{web.request.id}/decision",
                            data=_form(web, client, trained=date.today() - timedelta(days=45), confirm="yes"))
     assert response.status_code == 400 and "more than 30 days ago" in response.get_data(as_text=True)
 
 
 def test_a_decision_must_be_chosen(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     response = client.post(f"/requests/{web.request.id}/decision", data=_form(web, client, decision=None))
     assert response.status_code == 400
     assert "Select whether to approve or reject" in response.get_data(as_text=True)
@@ -118,7 +118,7 @@ def test_a_decision_must_be_chosen(client, web):
 
 
 def test_reject_needs_a_reason_then_changes_state_and_is_audited(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     url = f"/requests/{web.request.id}/decision"
     missing = client.post(url, data=_form(web, client, decision="reject", acknowledged=None))
     assert missing.status_code == 400 and 'href="#reason"' in missing.get_data(as_text=True)
@@ -133,7 +133,7 @@ def test_reject_needs_a_reason_then_changes_state_and_is_audited(client, web):
 
 
 def test_approving_against_a_policy_that_changed_since_the_page_was_loaded_is_refused(client, web, factory):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     form = _form(web, client, confirm="yes")  # page loaded with version 2026-01
     newer = factory.policy("2026-11")
     response = client.post(f"/requests/{web.request.id}/decision", data=form)
@@ -151,7 +151,7 @@ def test_approving_against_a_policy_that_changed_since_the_page_was_loaded_is_re
 
 
 def test_missing_csrf_token_changes_nothing(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     form = _form(web, client, confirm="yes")
     del form["csrf_token"]
     response = client.post(f"/requests/{web.request.id}/decision", data=form)
@@ -161,7 +161,7 @@ def test_missing_csrf_token_changes_nothing(client, web):
 
 
 def test_a_decided_request_cannot_be_decided_again(client, web):
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     url = f"/requests/{web.request.id}/decision"
     client.post(url, data=_form(web, client, confirm="yes"))
     again = client.post(url, data=_form(web, client, decision="reject", reason="changed my mind"))

@@ -23,7 +23,7 @@ def _approve(web, request=None) -> None:
 
 def test_admin_publishes_a_policy_and_managers_see_who_must_reconfirm(client, app, web):
     _approve(web)
-    web.login(client, web.admin)
+    web.sign_in(client, web.admin)
     token = web.csrf(client, "/policies/new")
     empty = client.post("/policies/new", data={"label": "", "text": "", "csrf_token": token})
     assert empty.status_code == 400 and 'href="#label"' in empty.get_data(as_text=True)
@@ -40,7 +40,7 @@ def test_admin_publishes_a_policy_and_managers_see_who_must_reconfirm(client, ap
     assert '<ul class="govuk-list govuk-list--bullet">' in shown
 
     client.post("/logout", data={"csrf_token": web.csrf(client)})
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     policies = client.get("/policies").get_data(as_text=True)
     assert "Re-acknowledgement due" in policies and web.device.serial in policies
     dashboard = client.get("/").get_data(as_text=True)
@@ -49,15 +49,15 @@ def test_admin_publishes_a_policy_and_managers_see_who_must_reconfirm(client, ap
 
 def test_dashboard_counts_pending_requests_for_my_team_only(client, web, factory):
     web.new_request()
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     assert 'id="pending-count">2<' in client.get("/").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": web.csrf(client)})
-    web.login(client, web.other_manager)
+    web.sign_in(client, web.other_manager)
     assert 'id="pending-count">0<' in client.get("/").get_data(as_text=True)
 
 
 def test_catalogue_upload_is_verified_by_the_service(client, pinned_app, web, test_apks):
-    web.login(client, web.admin)
+    web.sign_in(client, web.admin)
     token = web.csrf(client, "/catalogue")
     garbage = client.post("/catalogue", data={"role": "individual", "csrf_token": token,
                                               "apk": (io.BytesIO(b"not an apk"), "whatsapp.apk")},
@@ -83,7 +83,7 @@ def test_catalogue_upload_is_verified_by_the_service(client, pinned_app, web, te
 
 
 def test_admin_adds_staff_and_a_user_who_must_change_the_one_time_password(client, web):
-    web.login(client, web.admin)
+    web.sign_in(client, web.admin)
     token = web.csrf(client, "/staff/new")
     bad = client.post("/staff/new", data={"name": "Sam Doe", "email": "sam@example.test", "team": str(web.team.id),
                                           "training-day": "40", "training-month": "1", "training-year": "2026",
@@ -109,7 +109,7 @@ def test_admin_adds_staff_and_a_user_who_must_change_the_one_time_password(clien
 def test_staff_page_shows_training_and_acknowledgement(client, web, factory):
     factory.staff(team=web.team, training=date.today() - timedelta(days=500), name="Old Training")
     _approve(web)
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     html = client.get("/staff").get_data(as_text=True)
     assert "Out of date" in html and "Acknowledged" in html and "Not acknowledged" in html
 
@@ -126,7 +126,7 @@ def test_broadcast_designation_second_refused_and_handover_audited(client, web, 
     _approve(web, first_request)  # approving a Broadcast enrolment designates it
     # A phone already set up for the Broadcast role (as the broadcast service's own tests build one).
     second = factory.device(serial="BCAST2", model="Galaxy A16", role="broadcast", service_id=web.service.id)
-    web.login(client, web.manager)
+    web.sign_in(client, web.manager)
     page = client.get(f"/broadcast/{web.service.id}").get_data(as_text=True)
     assert "BCAST1" in page and "Hand the Broadcast role to another phone" in page
 
@@ -152,7 +152,7 @@ def test_broadcast_designation_second_refused_and_handover_audited(client, web, 
     assert "Old phone&#39;s screen broke" in history and "Current" in history
 
     client.post("/logout", data={"csrf_token": web.csrf(client)})
-    web.login(client, web.it)
+    web.sign_in(client, web.it)
     refused = client.post(f"/broadcast/{web.service.id}", data={
         "action": "handover", "device": str(first.id), "reason": "x", "csrf_token": web.csrf(client)})
     assert refused.status_code == 403
@@ -162,7 +162,7 @@ def test_broadcast_designation_second_refused_and_handover_audited(client, web, 
 def test_device_list_filters_paginates_and_device_page_shows_timeline(client, web, factory):
     for n in range(30):
         factory.device(serial=f"BULK{n:03d}", state="approved", team=web.team)
-    web.login(client, web.auditor)
+    web.sign_in(client, web.auditor)
     first = client.get("/devices").get_data(as_text=True)
     assert "31 phones" in first and 'rel="next"' in first
     assert "BULK025" in client.get("/devices?page=2").get_data(as_text=True)
