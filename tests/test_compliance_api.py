@@ -86,6 +86,8 @@ def test_bad_batches_are_refused_with_field_errors_and_store_nothing(app, factor
     assert sweep_api.results(sweep_id, [naive], expect=400)["errors"]
     extra = result("B1", "storage_encrypted", "pass", t) | {"surprise": 1}
     assert sweep_api.results(sweep_id, [extra], expect=400)["errors"]
+    huge = result("B1", "storage_encrypted", "pass", t) | {"evidence": {"blob": "x" * 20_000}}
+    assert "results.0.evidence" in sweep_api.results(sweep_id, [huge], expect=400)["errors"]
     assert db.session.scalar(select(func.count()).select_from(ComplianceResult)) == 0
     sweep_api.post("/sweeps", {"sweep_id": "not-a-uuid", "source": "cli"}, expect=400)
     sweep_api.post(f"/sweeps/{uuid.uuid4()}/finish", {}, expect=404)

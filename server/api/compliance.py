@@ -53,9 +53,11 @@ GET  /api/v1/sweeps/<sweep_id> -> 200 the same summary (counts as of now), or 40
 
 from __future__ import annotations
 
+import json
+
 from flask import g
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from server.api.auth import token_required
 from server.extensions import db
@@ -69,6 +71,7 @@ blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Compl
 
 SERIAL = validate.Length(min=1, max=128)
 MAX_BATCH = 20_000
+EVIDENCE_MAX_CHARS = 16_384
 
 
 class StrictSchema(Schema):
@@ -216,13 +219,19 @@ def claim(data, sweep_id: str):
     return {"granted": granted, "refused": refused}
 
 
+def _evidence_size(value: dict) -> None:
+    # Evidence is kept for the retention period beside every result: a runaway agent must not fill the database.
+    if len(json.dumps(value, default=str)) > EVIDENCE_MAX_CHARS:
+        raise ValidationError(f"Evidence is larger than {EVIDENCE_MAX_CHARS} characters as JSON.")
+
+
 class ResultSchema(StrictSchema):
     serial = fields.String(required=True, validate=SERIAL)
     rule = fields.String(required=True, validate=validate.Length(min=1, max=64))
     outcome = fields.String(required=True, validate=validate.OneOf(("pass", "fail", "error", "not_applicable")))
     severity = fields.String(load_default="medium", validate=validate.OneOf(("low", "medium", "high", "critical")))
     observed = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-    evidence = fields.Dict(keys=fields.String(), load_default=dict)
+    evidence = fields.Dict(keys=fields.String(), load_default=dict, validate=_evidence_size)
     checked_at = fields.AwareDateTime(required=True)
 
 
