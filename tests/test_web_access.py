@@ -44,6 +44,9 @@ def test_only_the_team_manager_can_approve_and_refusals_are_audited(client, web,
     web.sign_in(client, user)
     response = client.post(f"/requests/{web.request.id}/decision", data=_approve_form(web, client, web.request.id))
     assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "govuk-error-summary" in html
+    assert "Only a team manager" in html or "your own team only" in html
     assert _status(web.request.id) == "pending"
     assert _refusals(web.request.id) == 1
     refusal = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "enrolment.approval_refused"))

@@ -45,6 +45,8 @@ def test_admin_publishes_a_policy_and_managers_see_who_must_reconfirm(client, ap
     assert "Re-acknowledgement due" in policies and web.device.serial in policies
     dashboard = client.get("/").get_data(as_text=True)
     assert 'id="reack-count">1<' in dashboard
+    phone = client.get(f"/devices/{web.device.id}").get_data(as_text=True)
+    assert "Re-acknowledgement due: this phone was approved against policy version 2026-01" in phone
 
 
 def test_dashboard_counts_pending_requests_for_my_team_only(client, web, factory):

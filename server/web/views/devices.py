@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 from sqlalchemy import and_, or_, select
 
 from server.extensions import db
@@ -19,6 +19,7 @@ from server.models import (
     Installation,
     User,
 )
+from server.services import decisions
 from server.web import scope
 from server.web.auth import current_user, login_required
 from server.web.presentation import state_tag
@@ -89,8 +90,19 @@ def device_page(device_id: int):
         select(BroadcastDesignation).where(BroadcastDesignation.device_id == device.id)
         .order_by(BroadcastDesignation.id.desc())
     ).all()
+    # Only this phone's team is checked: the rule lives in decisions.needs_reacknowledgement.
+    due = next((item for item in decisions.needs_reacknowledgement(db.session, device.team) if item.device.id == device.id),
+               None)
     return render_template("devices/detail.html", device=device, requests=requests, designations=designations,
-                           timeline=device_timeline(device))
+                           timeline=device_timeline(device), reacknowledgement=due,
+                           compliance_history=_compliance_history_url(device))
+
+
+def _compliance_history_url(device: Device) -> str | None:
+    endpoint = "compliance_web.device"
+    if endpoint in current_app.view_functions:
+        return url_for(endpoint, device_id=device.id)
+    return None
 
 
 def device_timeline(device: Device) -> list[dict]:
