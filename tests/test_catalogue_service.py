@@ -54,8 +54,15 @@ def test_package_must_be_allowed_for_the_role(pinned_app, test_apks):
         add_app(db.session, test_apks.w4b, "individual", Actor.cli())
     entry, _ = add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
     assert entry.role == "broadcast"
+    # This refusal comes while the session holds an uncommitted write: it is recorded once that transaction ends.
     with pytest.raises(PolicyRefused, match="not an approved app"):
         add_app(db.session, test_apks.v1_only, "broadcast", Actor.cli())
+    db.session.rollback()
+    refusals = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "catalogue.add_refused")).all()
+    assert [json.loads(r.details)["package"] for r in refusals] == ["com.whatsapp.w4b", "org.example.legacy"]
+    from server.services.audit import verify_chain
+
+    assert verify_chain(db.session)[0]
 
 
 @pytest.mark.parametrize("name", ["tampered", "unsigned"])

@@ -30,8 +30,14 @@ def test_install_status_before_approval_gives_the_managers_page(api, gate, app):
 
 
 def test_grant_refused_before_approval(api, gate):
+    from sqlalchemy import select
+
+    from server.models import AuditEntry
+
     response = api("post", "/api/v1/grants", json={"device_serial": gate.device.serial})
     assert response.status_code == 403 and response.get_json()["status"] and "approves" in response.get_json()["message"]
+    refusal = gate.session.scalars(select(AuditEntry).where(AuditEntry.action == "grant.refused")).one()
+    assert refusal.actor.startswith("token:") and refusal.target_id == str(gate.device.id)
 
 
 def test_grant_download_report_and_used_grant_refused(api, gate, catalogue_app, test_apks):

@@ -2,16 +2,24 @@
 
 A refused change is rolled back by its caller, and its audit entry would go with it; but "who tried to approve
 their own request, and when" is exactly what information governance wants to see. So the refusal is written
-and committed on a separate session before the error is raised, and survives the rollback.
+and committed on a separate session, and survives the rollback.
+
+When can it be written? If the caller's transaction has not written anything yet, at once. If it has (an API
+request that already touched its token's last-used time, a handover that already ended the old designation),
+the caller holds the database's write lock (SQLite) or the audit-append lock (PostgreSQL), and a second
+session waiting for it would wait for ever in the same thread. Then the refusal is kept on the session and
+written the moment that transaction ends, by rollback (the usual case), commit or close.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
 
 from server.services import audit
 from server.services.actor import Actor
@@ -20,27 +28,80 @@ from server.services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=ServiceError)
+_PENDING = "phonegate.pending_refusals"
+_LISTENING = "phonegate.refusal_listener"
+
+
+@dataclass(frozen=True)
+class _RecordedActor:
+    """The actor's audit identity, copied while the caller's session is healthy (it may be rolled back later)."""
+
+    user_id: int | None
+    label: str
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    actor: _RecordedActor
+    action: str
+    details: dict
+    target_type: str | None
+    target_id: str | None
 
 
 def refuse(session: Session, actor: Actor, action: str, error: E, *, target: Any = None, details: dict | None = None) -> E:
-    """Audit `action` (e.g. "enrolment.approval_refused") with the reason, commit it on its own, return `error` to raise."""
+    """Audit `action` (e.g. "enrolment.approval_refused") with the reason on its own transaction; return `error` to raise."""
     payload = {"reason": str(error)}
     if details:
         payload.update(details)
-    target_kwargs: dict[str, Any] = {}
-    if target is not None:
-        target_kwargs = {"target_type": audit.target_type_of(target), "target_id": target.id}
-    side = Session(bind=session.get_bind())
+    target_type = target_id = None
+    if target is not None and inspect(target).identity is not None:
+        target_type, target_id = audit.target_type_of(target), str(inspect(target).identity[0])
+    refusal = _Refusal(_RecordedActor(actor.user_id, actor.label), action, payload, target_type, target_id)
+
+    real = session.registry() if isinstance(session, scoped_session) else session
+    if _holds_write_lock(real):
+        real.info.setdefault(_PENDING, []).append(refusal)
+        if not real.info.get(_LISTENING):
+            event.listen(real, "after_transaction_end", _write_pending)
+            real.info[_LISTENING] = True
+    else:
+        _write(real.get_bind(), [refusal])
+    return error
+
+
+def _holds_write_lock(session: Session) -> bool:
+    if not session.in_transaction():
+        return False
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        return bool(raw is not None and raw.in_transaction)  # pysqlite opens a transaction only for a write
+    if connection.dialect.name == "postgresql":
+        return bool(connection.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar())
+    return True
+
+
+def _write_pending(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None:  # a savepoint or subtransaction ended; the outer one still holds the lock
+        return
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _write(session.get_bind(), pending)
+
+
+def _write(bind: Engine, refusals: list[_Refusal]) -> None:
+    side = Session(bind=bind)
     try:
         if side.connection().dialect.name == "postgresql":
-            # If the caller's transaction already holds the audit append lock, waiting for it would deadlock
-            # this thread: give up after a moment (the refusal is still raised, and the failure logged).
-            side.execute(text("SET LOCAL lock_timeout = '2s'"))
-        audit.record(side, actor, action, details=payload, **target_kwargs)
+            # Never wait long for the append lock: losing a refusal record is logged, a hung request is worse.
+            side.execute(text("SET LOCAL lock_timeout = '5s'"))
+        for refusal in refusals:
+            audit.record(side, refusal.actor, refusal.action, details=refusal.details,  # type: ignore[arg-type]
+                         target_type=refusal.target_type, target_id=refusal.target_id)
         side.commit()
-    except Exception:  # the refusal itself must still reach the person; losing its record is logged loudly
+    except Exception:  # the refusal itself still reaches the person; losing its record is logged loudly
         side.rollback()
-        log.exception("could not record refusal %s", action)
+        log.exception("could not record %d refusal(s), first %s", len(refusals), refusals[0].action)
     finally:
         side.close()
-    return error
