@@ -147,8 +147,9 @@ async def check_phone(target: SweepTarget, policy: CompliancePolicy, options: Sw
     expected = target.expected
 
     async def read_facts() -> DeviceFacts:
-        step_s = max(1.0, limit)
-        session = await connect_tcp(target.endpoint, options.key, connect_timeout_s=min(5.0, step_s), auth_timeout_s=min(10.0, step_s), read_timeout_s=step_s)
+        # The per-phone limit below is the one that counts; the ADB layer's own limits sit just past it.
+        step_s = limit + 1.0
+        session = await connect_tcp(target.endpoint, options.key, connect_timeout_s=step_s, auth_timeout_s=step_s, read_timeout_s=step_s)
         try:
             return await collect_facts(
                 session, catalogue_packages(policy, expected), timeout_s=step_s, known_certificates=expected.certificates

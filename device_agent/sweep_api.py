@@ -84,6 +84,8 @@ class ComplianceApi:
         self.client.close()
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        import requests
+
         from provisioning.client import ServerUnavailable
 
         try:
@@ -91,6 +93,8 @@ class ComplianceApi:
             answer = self.client._json("POST", f"/api/v1{path}", json=body)
         except ServerUnavailable as exc:
             raise ServerUnreachable(str(exc)) from exc
+        except requests.RequestException as exc:  # e.g. the answer cut off mid-body: we cannot know it was stored
+            raise ServerUnreachable(f"The connection to the server broke ({type(exc).__name__}).") from exc
         except PhoneGateError as exc:
             status = getattr(exc, "status", None)
             if isinstance(status, int):

@@ -155,3 +155,6 @@ class Uploader:
         except ServerUnreachable as exc:
             log.warning("server unreachable, keeping results in the outbox: %s", exc)
             self.report.server_down = True
+        except Exception as exc:  # anything else: the batch is safe on disk, the next run tries again
+            log.warning("sending results failed (%s), keeping them in the outbox", type(exc).__name__, exc_info=True)
+            self.report.server_down = True
