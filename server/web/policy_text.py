@@ -56,5 +56,6 @@ class _SafeExtension(Extension):
 
 
 def render_policy(text: str) -> Markup:
-    converter = markdown.Markdown(extensions=[_SafeExtension()], output_format="html")
+    # nl2br: policy papers are often pasted as plain text, where a single line break is meant as one.
+    converter = markdown.Markdown(extensions=[_SafeExtension(), "nl2br"], output_format="html")
     return Markup(converter.convert(text))  # noqa: S704 - HTML built by Markdown from escaped input
