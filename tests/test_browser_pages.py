@@ -122,3 +122,24 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
 
     assert {name: found for name, found in problems.items() if found} == {}
     assert len(problems) >= 20
+
+
+def test_pages_load_their_assets_under_the_content_security_policy(live_server, _playwright_browser, web):
+    """Without bypassing the CSP: styles and scripts load, GOV.UK Frontend starts, nothing is blocked."""
+    context = _playwright_browser.new_context()
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        failed: list[str] = []
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.goto(f"{live_server.url}/login")
+        page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
+        # The password input's "Show" button exists only when GOV.UK Frontend's JavaScript ran.
+        page.get_by_role("button", name="Show password").wait_for()
+        font = page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
+        assert "GDS Transport" not in font and "system-ui" in font
+        assert errors == [] and failed == []
+    finally:
+        context.close()
