@@ -167,3 +167,24 @@ def test_a_decided_request_cannot_be_decided_again(client, web):
     again = client.post(url, data=_form(web, client, decision="reject", reason="changed my mind"))
     assert again.status_code == 409
     assert _status(web) == ("approved", "approved")
+
+
+def test_a_broadcast_phone_is_approved_without_a_training_date_by_a_manager_of_the_service(client, web, factory):
+    from server.models import BroadcastDesignation
+    from server.services import enrolment
+    from server.services.actor import Actor
+
+    device = factory.device(serial="BCAST9", model="Galaxy A15")
+    request, _ = enrolment.request_enrolment(db.session, device, Actor.for_user(web.it), broadcast_service=web.service)
+    db.session.commit()
+    web.sign_in(client, web.other_manager)  # another team, same service: Broadcast phones belong to the service
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "Broadcast phone for Rights and Participation" in page and 'name="training-day"' not in page
+    form = {"csrf_token": web.csrf(client), "policy_sha256": web.policy.sha256, "decision": "approve",
+            "acknowledged": "yes"}
+    assert client.post(f"/requests/{request.id}/decision", data=form).status_code == 200  # the check page
+    done = client.post(f"/requests/{request.id}/decision", data={**form, "confirm": "yes"})
+    assert done.status_code == 302
+    assert db.session.get(EnrolmentRequest, request.id).status == "approved"
+    designation = db.session.scalar(select(BroadcastDesignation))
+    assert designation.device_id == device.id and designation.ended_at is None
