@@ -137,3 +137,30 @@ def test_two_workers_share_a_site_and_check_each_phone_once(
     assert collections == {phone.serial: 1 for phone in phones}  # each phone read exactly once
     assert len(claims) == len(phones)  # the other site's phone was never claimed
     assert len({worker for _, worker in claims}) == 2, "both workers took part"
+
+
+def test_without_a_broker_the_site_task_runs_in_process(live_server, factory, phone_simulator, adb_key, tmp_path: Path, monkeypatch) -> None:
+    """INTERFACE.md: PHONEGATE_BROKER_URL unset = in-process."""
+    from server.extensions import db
+    from server.models import ComplianceResult, SweepClaim
+    from server.services.compliance_policy import publish_version
+
+    publish_version(factory.session, TEST_POLICY, factory.actor)
+    factory.session.commit()
+    phones = phone_simulator(3, profiles=["google-pixel-9"])
+    for phone in phones:
+        factory.device(serial=phone.serial, adb_endpoint=phone.endpoint, site="north", state="registered")
+    token, _ = factory.token(factory.user("it"), scope="agent")
+    for name, value in {"PHONEGATE_SERVER": live_server.url, "PHONEGATE_TOKEN": token, "PHONEGATE_ADB_KEY": str(adb_key.path),
+                        "PHONEGATE_INSTANCE": str(tmp_path / "instance")}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PHONEGATE_BROKER_URL", raising=False)
+    app = make_celery()
+    assert app.conf.task_always_eager
+    sweep_id = str(uuid.uuid4())
+    ComplianceApi(PhoneGateClient(live_server.url, token)).start_sweep(sweep_id, "scheduler")
+    enqueue_site(sweep_id, "north", copies=2, app=app)  # the second copy finds every phone claimed
+    with live_server.app.app_context():
+        stored = db.session.scalar(select(func.count()).select_from(ComplianceResult).where(ComplianceResult.sweep_id == sweep_id))
+        claims = db.session.scalar(select(func.count()).select_from(SweepClaim).where(SweepClaim.sweep_id == sweep_id))
+    assert stored == 3 * RULES and claims == 3

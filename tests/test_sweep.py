@@ -3,6 +3,7 @@ output and exit codes. Sweeps that talk to the real server: test_sweep_server.py
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
@@ -81,3 +82,27 @@ def test_cli_sweep_exit_4_when_no_phone_answers(agent_env: Path, capsys) -> None
 
     assert main(["sweep", "--tcp", f"127.0.0.1:{free_port()}", "--timeout-per-phone", "3"]) == 4
     assert "No phone could be read" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(phone_simulator, adb_key, tmp_path: Path) -> None:
+    from device_agent.sweep_render import PlainProgress, RichProgress, print_summary, progress_for
+
+    phones = phone_simulator(2, profiles=["google-pixel-9", "rooted-oneplus"])
+    terminal, pipe = _Terminal(), io.StringIO()
+    assert isinstance(progress_for(terminal), RichProgress) and isinstance(progress_for(pipe), PlainProgress)
+    for stream in (terminal, pipe):
+        progress = progress_for(stream)
+        outcome = run_sweep(None, Outbox(tmp_path / "outbox"), SweepOptions(key=adb_key, timeout_per_phone_s=20),
+                            [p.endpoint for p in phones], on_plan=progress.start, on_phone=progress.phone)
+        progress.stop()
+    lines = pipe.getvalue().splitlines()
+    assert lines[0].startswith("sweep ") and lines[-1] == "checked 2/2 phone(s)"
+    assert any(phones[1].serial in line and "non-compliant" in line for line in lines)
+    table = io.StringIO()
+    print_summary(outcome, table)
+    assert phones[1].serial in table.getvalue() and "not_rooted" in table.getvalue()

@@ -207,3 +207,25 @@ def test_a_sweep_against_a_dead_server_is_delivered_by_the_next_sweep(live_serve
     assert len(_results(live_server.app, offline.plan.sweep_id)) == 2 * len(offline.reports[0].results)
     assert len(_results(live_server.app, online.plan.sweep_id)) == 2 * RULES
     assert outbox.count() == 0
+
+
+def test_cli_sweep_uses_the_servers_verdict_and_exits_5(live_server, factory, agent_token, phone_simulator, adb_key, tmp_path: Path, monkeypatch, capsys) -> None:
+    import json
+
+    from phonegate.cli import main
+
+    _publish(factory)
+    good, rooted = phone_simulator(2, profiles=["google-pixel-9", "rooted-oneplus"])
+    _enrol(factory, good, adb_key, state="registered")
+    _enrol(factory, rooted, adb_key, state="registered")
+    monkeypatch.setenv("PHONEGATE_SERVER", live_server.url)
+    monkeypatch.setenv("PHONEGATE_TOKEN", agent_token)
+    monkeypatch.setenv("PHONEGATE_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("PHONEGATE_ADB_KEY", str(adb_key.path))
+    assert main(["sweep", "--json"]) == 5
+    out = capsys.readouterr()
+    data = json.loads(out.out)
+    assert data["server_reached"] is True and data["non_compliant"] == [rooted.serial]
+    assert data["server_summary"]["counts"]["non_compliant"] == 1
+    assert data["outbox"]["waiting"] == 0
+    assert f"1 phone(s) non-compliant: {rooted.serial}" in out.err
