@@ -15,6 +15,8 @@ from server.extensions import db
 from server.models import AuditEntry, CatalogueApp, PolicyVersion
 
 PHONEGATE = str(Path(sys.executable).with_name("phonegate"))
+# The console script in a subprocess, on SQLite only (the services below it are tested on both databases).
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from server.models import AuditEntry, DeviceState, Installation
 
-pytestmark = [pytest.mark.slow, pytest.mark.adb]
+# End to end on SQLite only: the rules underneath are tested on both databases in the service tests.
+pytestmark = [pytest.mark.slow, pytest.mark.adb, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 PHONEGATE = str(Path(sys.executable).with_name("phonegate"))
 URL = re.compile(r"(http://127\.0\.0\.1:\d+/requests/(\d+))")
