@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -198,12 +198,36 @@ def insert_results(session: Session, rows: list[dict[str, Any]]) -> int:
     """Multi-row INSERT ... ON CONFLICT (sweep, device, rule) DO NOTHING; returns how many rows were new."""
     if not rows:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_results_postgresql(session, rows)
     table = ComplianceResult.__table__
     # One statement executed with many parameter sets: SQLAlchemy compiles it once and sends multi-row VALUES
     # pages ("insertmanyvalues"); RETURNING yields only the rows that were really inserted.
     stmt = dialect_insert(session, table).on_conflict_do_nothing(
         index_elements=["sweep_id", "device_id", "rule"]).returning(table.c.id)
     return len(session.execute(stmt, rows).all())
+
+
+# PostgreSQL: the batch travels as eight arrays (one per column) and is unnested on the server, so the statement
+# stays eight parameters long; a multi-row VALUES of 10,000 rows is 80,000 placeholders for the driver to parse.
+_UNNEST_INSERT = text(
+    "INSERT INTO compliance_results (sweep_id, device_id, rule, outcome, severity, observed, evidence, checked_at) "
+    "SELECT * FROM unnest(CAST(:sweep_id AS varchar[]), CAST(:device_id AS integer[]), CAST(:rule AS varchar[]), "
+    "CAST(:outcome AS varchar[]), CAST(:severity AS varchar[]), CAST(:observed AS text[]), CAST(:evidence AS text[]), "
+    "CAST(:checked_at AS timestamptz[])) "
+    "ON CONFLICT (sweep_id, device_id, rule) DO NOTHING RETURNING id"
+)
+_COLUMNS = ("sweep_id", "device_id", "rule", "outcome", "severity", "observed", "evidence", "checked_at")
+
+
+def _insert_results_postgresql(session: Session, rows: list[dict[str, Any]]) -> int:
+    stored = 0
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start:start + 5000]
+        params = {column: [row[column] for row in chunk] for column in _COLUMNS}
+        params["checked_at"] = [as_aware(value) for value in params["checked_at"]]
+        stored += len(session.execute(_UNNEST_INSERT, params).all())
+    return stored
 
 
 def _record_sightings(session: Session, ids: dict[str, int], devices: Sequence[dict[str, Any]]) -> None:
