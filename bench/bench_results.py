@@ -5,7 +5,8 @@
 
 1. Ingestion: one POST /api/v1/sweeps/<id>/results with 10,000 results (1,000 phones x 10 rules) through the
    whole stack in-process (token check, marshmallow validation, bulk INSERT ... ON CONFLICT DO NOTHING, commit),
-   then the same batch again (all duplicates, as an outbox re-delivery).
+   then the same batch again (all duplicates, as an outbox re-delivery), then finishing that sweep (server-side
+   rules, per-rule and per-phone state of every enrolled phone, actions, daily summaries).
 2. Team page: one team of 5,000 phones with 365 days of daily summaries (1.8 million rows) and ~15 rule states
    per phone, GET /compliance/teams/<id> as its manager (counts, failing list, trend SVG): median of N requests.
 The database is built through the real migrations; a PostgreSQL database given with --database is wiped first.
@@ -122,7 +123,11 @@ def bench_ingest(app, token: str, results: int) -> tuple[float, float]:
     response = client.post(f"/api/v1/sweeps/{sweep_id}/results", json=body, headers=headers)
     again = time.perf_counter() - started
     assert response.get_json() == {"stored": 0, "duplicates": results, "unknown_serials": []}
-    return first, again
+    started = time.perf_counter()
+    response = client.post(f"/api/v1/sweeps/{sweep_id}/finish", json={}, headers=headers)
+    finish = time.perf_counter() - started
+    assert response.status_code == 200, response.get_json()
+    return first, again, finish
 
 
 def bench_team_page(app, team_id: int, rounds: int) -> list[float]:
@@ -152,8 +157,9 @@ def main() -> None:
         team_id, token, daily_rows, state_rows = seed(app, args.phones, args.days)
         print(f"seeded {args.phones} phones, {state_rows} rule states, {daily_rows} daily rows "
               f"in {time.perf_counter() - started:.1f} s ({app.config['PHONEGATE'].database_url.split(':')[0]})")
-        first, again = bench_ingest(app, token, args.results)
-        print(f"ingest {args.results} results: {first:.3f} s; same batch again (all duplicates): {again:.3f} s")
+        first, again, finish = bench_ingest(app, token, args.results)
+        print(f"ingest {args.results} results: {first:.3f} s; same batch again (all duplicates): {again:.3f} s; "
+              f"finish (states of {args.phones} phones, actions, daily summaries): {finish:.3f} s")
         timings = bench_team_page(app, team_id, args.rounds)
         print(f"team page ({args.phones} phones, {args.days} days): median {statistics.median(timings) * 1000:.0f} ms, "
               f"max {max(timings) * 1000:.0f} ms over {len(timings)} requests "

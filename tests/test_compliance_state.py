@@ -222,3 +222,20 @@ def test_daily_summary_is_one_row_per_phone_per_day(app, broadcast_phone):
     sweep_at(DAY0.replace(hour=5), {"BC1": {"security_patch_max_age_days": "pass"}})
     rows = db.session.scalars(select(ComplianceDaily)).all()
     assert len(rows) == 1 and rows[0].state == "compliant" and rows[0].failing_rules == ""
+
+
+def test_rules_that_do_not_mark_or_are_not_in_force_leave_the_phone_compliant(app, broadcast_phone):
+    from fixtures_compliance import RULES_FOR_TESTS
+
+    from server.services.compliance_policy import publish_version
+
+    document = RULES_FOR_TESTS.replace(
+        "on_failure: {mark: true, email_manager: true, escalate_after_days: null, suspend: false}",
+        "on_failure: {mark: false, email_manager: true, escalate_after_days: null, suspend: false}")
+    assert document != RULES_FOR_TESTS
+    publish_version(db.session, document, Actor.cli(), comment="disallowed apps: report only")
+    db.session.commit()
+    # disallowed_apps fails but does not mark; media_retention is not in the document at all.
+    sweep_at(DAY0, {"BC1": {"disallowed_apps": "fail", "media_retention": "fail", "storage_encrypted": "pass"}})
+    assert rule_state("BC1", "disallowed_apps").failing_since == DAY0  # still recorded (and e-mailed)
+    assert phone("BC1").compliance_state == "compliant"

@@ -66,7 +66,7 @@ def consequences(document: str) -> dict[str, RuleConsequences]:
         if not config.enabled:
             continue
         on_failure = config.on_failure
-        actions = {"mark"}
+        actions = {"mark"} if on_failure.mark else set()
         if on_failure.email_manager:
             actions.add("email_manager")
         if on_failure.escalate_after_days is not None:

@@ -161,11 +161,6 @@ def _rule_states(session: Session, device_ids: set[int]) -> dict[tuple[int, str]
     return found
 
 
-def forget_retired_rules(session: Session, rules: dict[str, RuleConsequences]) -> None:
-    """A rule removed from the document no longer keeps phones failing."""
-    session.execute(DeviceRuleState.__table__.delete().where(DeviceRuleState.rule.not_in(list(rules))))
-
-
 def compute_phone_states(session: Session, device_ids: set[int], now: datetime, settings: ComplianceSettings,
                          rules: dict[str, RuleConsequences]) -> dict[int, PhoneState]:
     seen_cutoff = now - timedelta(days=seen_within_days(rules, settings))
@@ -178,18 +173,21 @@ def compute_phone_states(session: Session, device_ids: set[int], now: datetime, 
         for device_id, rule, grace_until in session.execute(select(
                 DeviceRuleState.device_id, DeviceRuleState.rule, DeviceRuleState.grace_until).where(
                 DeviceRuleState.device_id.in_(chunk), DeviceRuleState.failing_since.is_not(None))):
-            failing[device_id].append((rule, grace_until))
+            # Only rules in force that "mark" decide the state (a rule left out of the document, or with
+            # mark: false, may still e-mail, but does not make the phone non-compliant).
+            if rule in rules and "mark" in rules[rule].actions:
+                failing[device_id].append((rule, grace_until))
     states: dict[int, PhoneState] = {}
     for device_id in ids:
-        rules = sorted(failing.get(device_id, []))
-        names = tuple(rule for rule, _ in rules)
+        marked = sorted(failing.get(device_id, []))
+        names = tuple(rule for rule, _ in marked)
         seen = last_seen.get(device_id)
         if seen is None or seen < seen_cutoff:
             states[device_id] = PhoneState(device_id, "unknown", None, names)
-        elif any(grace <= now for _, grace in rules):
+        elif any(grace <= now for _, grace in marked):
             states[device_id] = PhoneState(device_id, "non_compliant", None, names)
-        elif rules:
-            states[device_id] = PhoneState(device_id, "in_grace", min(grace for _, grace in rules), names)
+        elif marked:
+            states[device_id] = PhoneState(device_id, "in_grace", min(grace for _, grace in marked), names)
         else:
             states[device_id] = PhoneState(device_id, "compliant", None, ())
     return states
