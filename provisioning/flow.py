@@ -196,19 +196,24 @@ class _Run:
 
     async def _ensure_approved(self, facts: Any) -> dict:
         target = self.options.target
-        status = await self.call(self.client.install_status, self.serial)
-        if status["can_install"]:
+        status = first = await self.call(self.client.install_status, self.serial)
+        for_target = _is_for(status["request"], target)
+        if status["can_install"] and for_target:
             self.say("enrol", "approved by the manager")
             return status
         settled = status["device_state"] in ("approved", "provisioned") and not status["reacknowledgement_due"]
         pending = status["request"] is not None and status["request"]["status"] == "pending"
-        if not settled and not pending:
+        if not for_target and pending:
+            raise _Done(Outcome(3, "This phone already has an open enrolment request for someone else; the manager must "
+                                   f"decide it first at {status['request']['url']}.", self.serial, status["request"]["url"]))
+        if not for_target or (not settled and not pending):
+            # A new holder (or purpose) is a new enrolment: the manager confirms again for that person.
             await self.call(self.client.request_enrolment, self.serial, staff_email=target.staff_email,
                             broadcast_service=target.broadcast_service)
             status = await self.call(self.client.install_status, self.serial)
         if status["request"] is not None:
             self.request_url = status["request"]["url"]
-        await self._report_unauthorised(facts, status)
+        await self._report_unauthorised(facts, first)
         if status["can_install"]:
             return status
         if status["device_state"] != "pending_approval":
@@ -304,6 +309,15 @@ class _Run:
                               "(the next sweep records it)", warning=True)
         else:
             self.say("check", f"first compliance check: all {sum(r.outcome == 'pass' for r in results)} applicable rules pass")
+
+
+def _is_for(request: dict | None, target: Target) -> bool:
+    """Whether the phone's latest enrolment request is for the person or service this run is for."""
+    if request is None:
+        return False
+    if target.staff_email is not None:
+        return request.get("role") == "individual" and (request.get("staff_email") or "").lower() == target.staff_email.lower()
+    return request.get("role") == "broadcast" and (request.get("service_name") or "").casefold() == target.broadcast_service.casefold()
 
 
 def _matches(installed: Any, app: dict) -> bool:

@@ -279,3 +279,16 @@ def test_wait_polls_until_the_manager_approves(provisioning, phone_simulator, we
             process.kill()
     assert process.returncode == 0, seen + out + err
     assert "waiting for the manager's decision" in seen and "provisioned" in out
+
+
+def test_phone_approved_for_someone_else_needs_a_new_approval(provisioning, phone_simulator, web, factory, adb_client):
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    first_id = int(URL.search(first.stdout + first.stderr).group(2))
+    provisioning.approve(first_id)
+    colleague = factory.staff(team=web.team)
+    other = provisioning.provision([phone.endpoint], staff=colleague)
+    assert other.returncode == 3, other.stdout + other.stderr
+    new_id = int(URL.search(other.stdout + other.stderr).group(2))
+    assert new_id != first_id and _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
+    assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)

@@ -3,8 +3,9 @@
 GET  /api/v1/devices/<serial>/install-status
      -> 200 {"serial", "device_state", "role", "approved": bool, "can_install": bool, "reason": str|null,
              "reacknowledgement_due": bool,
-             "request": {"id", "status", "url", "requested_at", "decided_at"} | null,
+             "request": {"id", "status", "url", "requested_at", "decided_at", "role", "staff_email", "service_name"} | null,
              "app": {catalogue app for the phone's role, as in /catalogue} | null}
+     The request also carries "role", "staff_email" (individual) and "service_name" (who it is for).
      "url" is the page where the manager decides: {PHONEGATE_PUBLIC_URL or this server's address}requests/<id>.
 POST /api/v1/grants {"device_serial": str, "apk_sha256"?: hex}
      -> 201 {"grant_id", "secret" (shown once), "apk_sha256", "package", "version_code", "signer_sha256",
@@ -51,6 +52,11 @@ class RequestSummarySchema(Schema):
     url = fields.Function(lambda r: request_page_url(r.id))
     requested_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
+    role = fields.String()
+    # Who the request is for, so `provision --staff X` can tell a phone approved for someone else. The token's
+    # user (IT) typed this address; it is not new information to them.
+    staff_email = fields.Function(lambda r: r.staff_member.email if r.staff_member else None)
+    service_name = fields.Function(lambda r: r.service.name)
 
 
 class InstallStatusSchema(Schema):
