@@ -126,18 +126,26 @@ def cpu_s(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cli_sweep(server_url: str, token: str, key, workdir: Path, concurrency: int) -> tuple[float, str, dict]:
+def cli_sweep(server_url: str, token: str, key, workdir: Path, concurrency: int, batch_results: int = 200) -> tuple[float, str, dict]:
     from device_agent.outbox import Outbox
     from device_agent.sweep import SweepOptions, run_sweep
     from device_agent.sweep_api import ComplianceApi
 
     api = ComplianceApi.from_environment(server_url, token, timeout_s=120)
+    marks: dict[str, float] = {}
     started = time.perf_counter()
-    outcome = run_sweep(api, Outbox(workdir / "outbox"), SweepOptions(key=key, concurrency=concurrency, timeout_per_phone_s=60))
+    outcome = run_sweep(api, Outbox(workdir / "outbox"), SweepOptions(key=key, concurrency=concurrency, timeout_per_phone_s=60,
+                                                                       batch_results=batch_results),
+                        on_plan=lambda plan: marks.setdefault("planned", time.perf_counter()),
+                        on_phone=lambda report: marks.__setitem__("checked", time.perf_counter()))
     elapsed = time.perf_counter() - started
     errors = sum(1 for r in outcome.reports if r.error)
     summary = {"phones": len(outcome.reports), "unreadable": errors, "non_compliant": len(outcome.non_compliant),
-               "outbox_waiting": outcome.outbox_waiting}
+               "outbox_waiting": outcome.outbox_waiting,
+               # where the wall time went: plan (create sweep), phones (connect/collect/check, uploads beside it),
+               # then the last uploads and the finish (states for every phone, server rules, actions)
+               "phases_s": {"plan": round(marks["planned"] - started, 2), "phones": round(marks["checked"] - marks["planned"], 2),
+                            "upload_and_finish": round(started + elapsed - marks["checked"], 2)}}
     return elapsed, outcome.plan.sweep_id, summary
 
 
@@ -184,6 +192,7 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=200, help="phones checked at once by the CLI sweep")
+    parser.add_argument("--batch-results", type=int, default=200, help="results per POST")
     parser.add_argument("--database", action="append", help="'sqlite' or a PostgreSQL URL (repeat); default sqlite")
     parser.add_argument("--celery", metavar="BROKER_URL", help="also sweep through two Celery workers on this Redis")
     args = parser.parse_args()
@@ -208,7 +217,7 @@ def main() -> None:
                 try:
                     server_url = f"http://127.0.0.1:{port}"
                     before = (cpu_s(), cpu_s(simulator.pid), cpu_s(server.pid))
-                    elapsed, sweep_id, summary = cli_sweep(server_url, token, key, dbdir, args.concurrency)
+                    elapsed, sweep_id, summary = cli_sweep(server_url, token, key, dbdir, args.concurrency, args.batch_results)
                     used = [after - start for after, start in zip((cpu_s(), cpu_s(simulator.pid), cpu_s(server.pid)), before)]
                     summary["cpu_s"] = {"sweep": round(used[0], 1), "phones": round(used[1], 1), "server": round(used[2], 1)}
                     summary["load_average"] = round(os.getloadavg()[0], 1)
