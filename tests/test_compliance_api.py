@@ -163,3 +163,34 @@ def test_late_redelivery_does_not_move_last_seen_backwards(app, factory, sweep_a
     sweep_api.results(sweep_id, [], [sighting("L1", t)])
     sweep_api.results(sweep_id, [], [sighting("L1", t - timedelta(hours=5))])
     assert db.session.scalar(select(Device.last_seen_at).where(Device.serial == "L1")) == t
+
+
+def test_two_finishes_at_once_run_the_actions_once(app, factory, client, agent_token, compliance_rules):
+    factory.device(serial="F1", role="broadcast", state="provisioned", adb_endpoint="127.0.0.1:5001")
+    api = SweepApi(client, agent_token)
+    sweep_id = api.start()["sweep_id"]
+    # Checked a minute ago: storage_encrypted has no grace, so finishing suspends the phone.
+    api.results(sweep_id, [result("F1", "storage_encrypted", "fail", now() - timedelta(minutes=1))], [sighting("F1", now())])
+    answers, errors = [], []
+    start = threading.Barrier(2)
+
+    def finish() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                answers.append(SweepApi(app.test_client(), agent_token).finish(sweep_id))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(a["already_finished"] for a in answers) == [False, True]
+    assert [a["actions"]["suspended"] for a in answers if not a["already_finished"]] == [["F1"]]
+    db.session.expire_all()
+    from server.models import AuditEntry
+
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "sweep.finished")) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.models import CompliancePolicyVersion, ComplianceResult, Device, Sweep, utcnow
@@ -38,6 +38,13 @@ def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime
         return sweep_summary(session, sweep, already_finished=True)
     now = now or utcnow()
     settings = settings or compliance_settings()
+    # Take the sweep first: of two finishes at once (two schedulers), the second waits on this row and then
+    # finds it finished, so actions run (and e-mails go) once.
+    taken = session.execute(update(Sweep).where(Sweep.id == sweep.id, Sweep.finished_at.is_(None))
+                            .values(finished_at=now).returning(Sweep.id)).scalar()
+    if taken is None:
+        session.refresh(sweep)
+        return sweep_summary(session, sweep, already_finished=True)
     policy = session.get(CompliancePolicyVersion, sweep.policy_version_id) if sweep.policy_version_id else None
     policy = policy or ensure_current_version(session)
     rules = consequences(policy.document)
