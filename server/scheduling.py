@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -33,6 +34,7 @@ SLOT_NAMESPACE = uuid.UUID("6f7e1c2a-94b0-4c55-9d51-3f1f4f1c9a01")  # fixed fore
 SCHEDULER_EMAIL = "sweep-scheduler@phonegate.invalid"  # a service identity, not a person
 MAX_WAIT_S = 60.0
 STALE_TOKEN_AGE = timedelta(days=1)
+CLAIM_WAIT_S = 600.0  # how long a scheduler waits for phones another scheduler claimed in the same slot
 
 
 def parse_schedule(expression: str) -> str | None:
@@ -134,6 +136,7 @@ class SweepScheduler:
             deliver_pending(api, outbox)
             options = SweepOptions(key=AdbKey.load_or_create(), source="scheduler")
             sweep_claimed(api, outbox, options, sweep_id, worker=f"scheduler:{socket.gethostname()}:{os.getpid()}")
+            self.wait_for_claimed_results(sweep_id)
             try:
                 return api.finish(sweep_id)
             except ServerRefused as exc:
@@ -142,6 +145,28 @@ class SweepScheduler:
                 raise
         finally:
             api.close()
+
+    def wait_for_claimed_results(self, sweep_id: str, timeout_s: float = CLAIM_WAIT_S) -> bool:
+        """Wait until every phone claimed in this sweep has reported (another scheduler may still be checking its
+        share): finishing earlier would refuse that scheduler's late results. True when all reported in time."""
+        from sqlalchemy import func
+
+        from server.extensions import db
+        from server.models import ComplianceResult, SweepClaim
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.app.app_context():
+                missing = db.session.scalar(select(func.count()).select_from(SweepClaim).where(
+                    SweepClaim.sweep_id == sweep_id,
+                    ~select(ComplianceResult.id).where(ComplianceResult.sweep_id == sweep_id,
+                                                       ComplianceResult.device_id == SweepClaim.device_id).exists()))
+                db.session.remove()
+            if not missing:
+                return True
+            if time.monotonic() >= deadline or self._stop.wait(2.0):
+                log.warning("finishing sweep %s with %d claimed phone(s) not reported", sweep_id, missing)
+                return False
 
     def enqueue_sites(self, sweep_id: str) -> tuple[str, ...]:
         """Create the slot's sweep, then one task per site (phones without a site go to the "unassigned" queue)."""
