@@ -202,3 +202,17 @@ def test_no_policy_published_means_no_approval(app, factory):
     with pytest.raises(PolicyRefused, match="No acceptable-use policy"):
         approve_enrolment(db.session, request, Actor.for_user(manager), policy_sha256="0" * 64, acknowledged=True,
                           training_completed_on=date.today())
+
+
+def test_broadcast_phone_shows_for_every_team_in_its_service(gate, factory):
+    from server.services.actor import Actor
+
+    device = factory.device()
+    request, _ = enrolment.request_enrolment(gate.session, device, Actor.for_user(gate.it), broadcast_service=gate.service)
+    gate.session.commit()
+    gate.approve(request, training_completed_on=None)
+    publish_policy(gate.session, "Third version.\n", "2026-04", Actor.cli())
+    gate.session.commit()
+    for team in (gate.team, gate.other_team):
+        assert device.id in [d.device.id for d in needs_reacknowledgement(gate.session, team)]
+    assert needs_reacknowledgement(gate.session, factory.team()) == []  # a team of another service

@@ -26,7 +26,7 @@ from server.api.catalogue import CatalogueAppSchema, apk_url
 from server.extensions import db
 from server.models import DeviceState, EnrolmentRequest
 from server.services import catalogue, grants
-from server.services.decisions import needs_reacknowledgement
+from server.services.decisions import reacknowledgement_due
 from server.services.devices import get_by_serial
 blp = Blueprint("grants", __name__, url_prefix="/api/v1", description="Install status and single-use install grants")
 
@@ -110,7 +110,7 @@ def install_status(serial: str):
     role = latest.role if latest is not None else device.role  # the device's role is bound only on approval
     app = catalogue.current_app_for_role(session, role)
     reason = grants.installability_problem(session, device, app)
-    due = any(item.device.id == device.id for item in needs_reacknowledgement(session)) if device.state in grants.INSTALLABLE_STATES else False
+    due = reacknowledgement_due(session, device) is not None
     return {
         "serial": device.serial,
         "device_state": device.state,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.models import (
@@ -229,28 +229,59 @@ def needs_reacknowledgement(session: Session, team: Team | None = None, *, today
     """Phones with the app approved whose approval rests on an out-of-date policy version or expired training.
 
     Shown as "re-acknowledgement due"; the phone keeps working until the manager re-confirms (a new enrolment
-    request), but no new install grant is issued for it meanwhile (see grants.issue_grant).
+    request), but no new install grant is issued for it meanwhile (see grants.issue_grant). With `team`: that
+    team's phones, plus the Broadcast phone of the team's service (its managers decide for it).
     """
     today = today or utcnow().date()
     policy = current_policy(session)
     active_states = (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)
     query = select(Device).where(Device.state.in_(active_states)).order_by(Device.id)
     if team is not None:
-        query = query.where(Device.team_id == team.id)
-    valid_days = training_valid_days()
-    due: list[ReacknowledgementDue] = []
-    for device in session.scalars(query):
-        approved = latest_approved_request(session, device)
-        version = approved.policy_version if approved else None
-        label = version.label if version else None
-        if policy is not None and (version is None or version.id != policy.id):
-            due.append(ReacknowledgementDue(device, device.staff_member, "policy", label))
-            continue
-        ack = approved.acknowledgement if approved else None
-        if device.role == DeviceRole.INDIVIDUAL.value and ack is not None:
-            if ack.training_completed_on < today - timedelta(days=valid_days):
-                due.append(ReacknowledgementDue(device, device.staff_member, "training", label))
+        query = query.where(or_(Device.team_id == team.id,
+                                and_(Device.role == DeviceRole.BROADCAST.value, Device.service_id == team.service_id)))
+    devices = list(session.scalars(query))
+    approvals = _latest_approvals(session, [device.id for device in devices])
+    due = []
+    for device in devices:
+        reason = _reacknowledgement_reason(device, approvals.get(device.id), policy, today)
+        if reason is not None:
+            approved = approvals.get(device.id)
+            label = approved.policy_version.label if approved and approved.policy_version else None
+            due.append(ReacknowledgementDue(device, device.staff_member, reason, label))
     return due
+
+
+def reacknowledgement_due(session: Session, device: Device, *, today: date | None = None) -> str | None:
+    """"policy", "training" or None for one phone (what the provisioning API reports)."""
+    if device.state not in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
+        return None
+    return _reacknowledgement_reason(device, latest_approved_request(session, device), current_policy(session),
+                                     today or utcnow().date())
+
+
+def _reacknowledgement_reason(device: Device, approved: EnrolmentRequest | None, policy: PolicyVersion | None,
+                              today: date) -> str | None:
+    if policy is not None and (approved is None or approved.policy_version_id != policy.id):
+        return "policy"
+    ack = approved.acknowledgement if approved else None
+    if device.role == DeviceRole.INDIVIDUAL.value and ack is not None:
+        if ack.training_completed_on < today - timedelta(days=training_valid_days()):
+            return "training"
+    return None
+
+
+def _latest_approvals(session: Session, device_ids: list[int]) -> dict[int, EnrolmentRequest]:
+    """Each device's latest approved request, in one query (a team page lists many phones)."""
+    latest: dict[int, EnrolmentRequest] = {}
+    for chunk_start in range(0, len(device_ids), 500):
+        chunk = device_ids[chunk_start:chunk_start + 500]
+        for request in session.scalars(
+            select(EnrolmentRequest)
+            .where(EnrolmentRequest.device_id.in_(chunk), EnrolmentRequest.status == EnrolmentStatus.APPROVED.value)
+            .order_by(EnrolmentRequest.decided_at, EnrolmentRequest.id)
+        ):
+            latest[request.device_id] = request  # ascending order: the last one seen is the latest
+    return latest
 
 
 def latest_approved_request(session: Session, device: Device) -> EnrolmentRequest | None:
