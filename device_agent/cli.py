@@ -208,13 +208,17 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
             raise BadInput("Nothing to sweep: set PHONEGATE_TOKEN to sweep the server's phones, or give --tcp HOST:PORT.")
     options = SweepOptions(key=AdbKey.load_or_create(), concurrency=concurrency, timeout_per_phone_s=timeout_s, site=site)
     progress = progress_for(sys.stderr)
-    outcome = run_sweep(
-        api, default_outbox(), options, tcp,
-        on_plan=progress.start if progress else (lambda plan: None),
-        on_phone=progress.phone if progress else (lambda report: None),
-    )
-    if progress:
-        progress.stop()
+    try:
+        outcome = run_sweep(
+            api, default_outbox(), options, tcp,
+            on_plan=progress.start if progress else (lambda plan: None),
+            on_phone=progress.phone if progress else (lambda report: None),
+        )
+    finally:
+        if progress:
+            progress.stop()
+        if api is not None:
+            api.close()
     if not outcome.plan.online and not tcp:
         raise ServerUnreachable("The server could not be reached for the list of phones, and no --tcp phone was given; "
                                 "check PHONEGATE_SERVER and that the server is running.")

@@ -14,7 +14,8 @@ hash of each signer certificate, so the certificates are what lets the agent rec
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +45,33 @@ class SweepPlanData:
 
 
 class ComplianceApi:
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    """The compliance calls over the shared client. The client is not thread-safe (one requests.Session), so
+    given a `client_factory` each thread gets its own client; given a bare client, use it from one thread only."""
+
+    def __init__(self, client: Any = None, *, client_factory: Callable[[], Any] | None = None) -> None:
+        if client is None and client_factory is None:
+            raise ValueError("ComplianceApi needs a client or a client_factory")
+        self._factory = client_factory
+        self._first = client if client is not None else client_factory()  # type: ignore[misc]
+        self._first_thread = threading.get_ident()
+        self._local = threading.local()
+        self._clients = [self._first]
+        self._lock = threading.Lock()
+
+    @property
+    def thread_safe(self) -> bool:
+        return self._factory is not None
+
+    @property
+    def client(self) -> Any:
+        if self._factory is None or threading.get_ident() == self._first_thread:
+            return self._first
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._factory()
+            with self._lock:
+                self._clients.append(client)
+        return client
 
     @classmethod
     def from_environment(
@@ -55,7 +81,8 @@ class ComplianceApi:
         from provisioning.client import PhoneGateClient, RetryPolicy  # the one HTTP client
 
         url = server or os.environ.get("PHONEGATE_SERVER") or DEFAULT_SERVER
-        return cls(PhoneGateClient(url, token, timeout_s=timeout_s, retry=RetryPolicy(attempts=max(1, attempts))))
+        retry = RetryPolicy(attempts=max(1, attempts), first_delay_s=0.05 if attempts <= 2 else 0.5)
+        return cls(client_factory=lambda: PhoneGateClient(url, token, timeout_s=timeout_s, retry=retry))
 
     def start_sweep(self, sweep_id: str, source: str, site: str | None = None) -> SweepPlanData:
         body: dict[str, Any] = {"sweep_id": sweep_id, "source": source}
@@ -81,7 +108,10 @@ class ComplianceApi:
         return self._post(f"/sweeps/{sweep_id}/finish", {})
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         import requests

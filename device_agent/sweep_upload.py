@@ -89,11 +89,14 @@ def deliver_pending(api: ComplianceApi, outbox: Outbox) -> DeliveryReport:
 class Uploader:
     """Collects per-phone results into batches of about BATCH_RESULTS rows and sends them through the outbox.
 
-    Writing and posting happen on one background thread, in order, so the sweep's event loop keeps talking to
-    phones while a batch is on its way (a post of 200 results takes a noticeable fraction of a second).
+    Writing and posting happen on background sender threads, so the sweep's event loop keeps talking to phones
+    while batches are on their way; two senders keep the server busy while one waits for its commit. Batches
+    are independent (the server keys rows by sweep, phone and rule), so their order does not matter; the
+    finish is sent only after every results batch has been dealt with.
     """
 
-    def __init__(self, api: ComplianceApi | None, outbox: Outbox, sweep_id: str, source: str, batch_results: int = BATCH_RESULTS) -> None:
+    def __init__(self, api: ComplianceApi | None, outbox: Outbox, sweep_id: str, source: str,
+                 batch_results: int = BATCH_RESULTS, senders: int = 2) -> None:
         self.api = api
         self.outbox = outbox
         self.sweep_id = sweep_id
@@ -103,9 +106,13 @@ class Uploader:
         self._results: list[dict[str, Any]] = []
         self._devices: list[dict[str, Any]] = []
         self._queue: queue.Queue[OutboxBatch | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name=f"upload-{sweep_id[:8]}", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
         self._failure: BaseException | None = None
+        count = senders if api is not None and api.thread_safe else 1
+        self._threads = [threading.Thread(target=self._run, name=f"upload-{sweep_id[:8]}-{i}", daemon=True) for i in range(count)]
+        for thread in self._threads:
+            thread.start()
+        self._closed = False
 
     def add(self, results: list[dict[str, Any]], device: dict[str, Any] | None) -> None:
         """One phone's results (kept together in one batch) and its sighting."""
@@ -124,17 +131,20 @@ class Uploader:
 
     def close(self) -> None:
         """Flush and wait until every batch is on disk and, if the server answers, delivered."""
-        self.flush()
-        self._queue.put(None)
-        self._thread.join()
+        if not self._closed:
+            self._closed = True
+            self.flush()
+            for _ in self._threads:
+                self._queue.put(None)
+            for thread in self._threads:
+                thread.join()
         if self._failure is not None:
             raise self._failure
 
     def finish(self) -> dict[str, Any] | None:
-        """Flush, then ask the server to finish the sweep (also through the outbox, so it happens eventually)."""
-        self.flush()
-        self._queue.put(OutboxBatch(self.sweep_id, "finish", source=self.source))
+        """Send everything, then ask the server to finish the sweep (also through the outbox, so it happens)."""
         self.close()
+        self._send(self.outbox.put(OutboxBatch(self.sweep_id, "finish", source=self.source)))
         return self.report.finish
 
     def _run(self) -> None:
@@ -150,11 +160,19 @@ class Uploader:
     def _send(self, batch: OutboxBatch) -> None:
         if self.api is None or self.report.server_down:
             return
+        mine = DeliveryReport()
         try:
-            deliver_batch(self.api, self.outbox, batch, self.report)
+            deliver_batch(self.api, self.outbox, batch, mine)
         except ServerUnreachable as exc:
             log.warning("server unreachable, keeping results in the outbox: %s", exc)
             self.report.server_down = True
         except Exception as exc:  # anything else: the batch is safe on disk, the next run tries again
             log.warning("sending results failed (%s), keeping them in the outbox", type(exc).__name__, exc_info=True)
             self.report.server_down = True
+        with self._lock:
+            self.report.delivered += mine.delivered
+            self.report.stored += mine.stored
+            self.report.duplicates += mine.duplicates
+            self.report.set_aside.extend(mine.set_aside)
+            if mine.finish is not None:
+                self.report.finish = mine.finish

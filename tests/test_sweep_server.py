@@ -37,7 +37,8 @@ RULES = 7
 
 
 def _api(url: str, token: str, attempts: int = 2) -> ComplianceApi:
-    return ComplianceApi(PhoneGateClient(url, token, timeout_s=10, retry=RetryPolicy(attempts=attempts, first_delay_s=0.05)))
+    retry = RetryPolicy(attempts=attempts, first_delay_s=0.05)
+    return ComplianceApi(client_factory=lambda: PhoneGateClient(url, token, timeout_s=10, retry=retry))  # a client per thread
 
 
 def _facts(phone, key):
