@@ -71,6 +71,8 @@ def test_manager_approves_and_rejects_through_the_real_pages(live_server, browse
     assert db.session.get(EnrolmentRequest, second.id).status == "rejected"
 
 
+# Accessibility does not depend on the database: one run (SQLite) is enough and saves half a minute.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web, axe_source):
     page = browser.new_page()
     problems: dict[str, list[str]] = {}
@@ -124,6 +126,7 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
     assert len(problems) >= 20
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_pages_load_their_assets_under_the_content_security_policy(live_server, _playwright_browser, web):
     """Without bypassing the CSP: styles and scripts load, GOV.UK Frontend starts, nothing is blocked."""
     context = _playwright_browser.new_context()
