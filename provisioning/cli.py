@@ -33,8 +33,9 @@ class ProvisioningFailed(PhoneGateError):
 @click.option("--apk", "apk_path", type=click.Path(path_type=Path, dir_okay=False), help="Install this APK file (must be the catalogue's, byte for byte) instead of downloading it.")
 @click.option("--wait", "wait_s", type=click.FloatRange(0, 24 * 3600), default=0, show_default=True, metavar="SECONDS",
               help="Wait this long for the manager's approval instead of stopping at once.")
+@click.option("--ask-again", is_flag=True, help="After a manager rejected the request, open a new one.")
 def provision(endpoints: tuple[str, ...], usb: bool, staff_email: str | None, broadcast_service: str | None,
-              apk_path: Path | None, wait_s: float) -> int:
+              apk_path: Path | None, wait_s: float, ask_again: bool) -> int:
     """Enrol phones and, once approved, install the approved app (server: PHONEGATE_SERVER, token: PHONEGATE_TOKEN)."""
     from provisioning.flow import Options, Target
 
@@ -46,7 +47,7 @@ def provision(endpoints: tuple[str, ...], usb: bool, staff_email: str | None, br
         raise BadInput(f"No APK file at {apk_path}.")
     target = Target(staff_email=staff_email.strip() if staff_email else None,
                     broadcast_service=broadcast_service.strip() if broadcast_service else None)
-    options = Options(target=target, apk_path=apk_path, wait_s=wait_s)
+    options = Options(target=target, apk_path=apk_path, wait_s=wait_s, ask_again=ask_again)
     return run(list(endpoints) or ["usb"], options)
 
 

@@ -48,6 +48,7 @@ class Options:
     apk_path: Path | None = None
     wait_s: float = 0.0
     poll_interval_s: float = 3.0
+    ask_again: bool = False  # open a new request after a rejection
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "phonegate" / "apks")
     connect_timeout_s: float = 5.0
     install_timeout_s: float = 600.0
@@ -206,6 +207,13 @@ class _Run:
         if not for_target and pending:
             raise _Done(Outcome(3, "This phone already has an open enrolment request for someone else; the manager must "
                                    f"decide it first at {status['request']['url']}.", self.serial, status["request"]["url"]))
+        rejected = for_target and status["request"]["status"] == "rejected"
+        if rejected and not self.options.ask_again:
+            # Asking again on every run would put the same request in front of the manager until they give in.
+            reason = status["request"].get("decision_reason") or "no reason given"
+            raise _Done(Outcome(3, f"The manager rejected this enrolment ({reason}). When that is sorted out, run again "
+                                   f"with --ask-again to open a new request. Details: {status['request']['url']}",
+                                self.serial, status["request"]["url"]))
         if not for_target or (not settled and not pending):
             # A new holder (or purpose) is a new enrolment: the manager confirms again for that person.
             await self.call(self.client.request_enrolment, self.serial, staff_email=target.staff_email,

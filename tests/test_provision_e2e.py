@@ -292,3 +292,21 @@ def test_phone_approved_for_someone_else_needs_a_new_approval(provisioning, phon
     new_id = int(URL.search(other.stdout + other.stderr).group(2))
     assert new_id != first_id and _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
     assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
+
+
+def test_rejection_stops_until_asked_again(provisioning, phone_simulator, live_server, web):
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    request_id = int(URL.search(first.stdout + first.stderr).group(2))
+    client = live_server.app.test_client()
+    web.login(client, web.manager)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/requests/{request_id}").get_data(as_text=True)).group(1)
+    rejected = client.post(f"/requests/{request_id}/decision",
+                           data={"csrf_token": token, "decision": "reject", "reason": "Training record not found"})
+    assert rejected.status_code == 302
+    again = provisioning.provision([phone.endpoint])
+    assert again.returncode == 3 and "rejected this enrolment (Training record not found)" in again.stderr
+    assert URL.search(again.stderr).group(2) == str(request_id)  # no new request was opened
+    asked = provisioning.provision([phone.endpoint], "--ask-again")
+    assert asked.returncode == 3 and "Not approved yet" in asked.stderr
+    assert int(URL.search(asked.stderr).group(2)) != request_id

@@ -3,7 +3,7 @@
 GET  /api/v1/devices/<serial>/install-status
      -> 200 {"serial", "device_state", "role", "approved": bool, "can_install": bool, "reason": str|null,
              "reacknowledgement_due": bool,
-             "request": {"id", "status", "url", "requested_at", "decided_at", "role", "staff_email", "service_name"} | null,
+             "request": {"id", "status", "url", "requested_at", "decided_at", "decision_reason", "role", "staff_email", "service_name"} | null,
              "app": {catalogue app for the phone's role, as in /catalogue} | null}
      The request also carries "role", "staff_email" (individual) and "service_name" (who it is for).
      "url" is the page where the manager decides: {PHONEGATE_PUBLIC_URL or this server's address}requests/<id>.
@@ -52,6 +52,7 @@ class RequestSummarySchema(Schema):
     url = fields.Function(lambda r: request_page_url(r.id))
     requested_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)  # a rejection's reason, written by the manager for IT
     role = fields.String()
     # Who the request is for, so `provision --staff X` can tell a phone approved for someone else. The token's
     # user (IT) typed this address; it is not new information to them.
