@@ -118,7 +118,8 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
     page.wait_for_url(f"{live_server.url}/login")
     _log_in(page, live_server, web.admin, web.password)
     for name, path in {"admin catalogue": "/catalogue", "admin staff": "/staff", "new staff": "/staff/new",
-                       "new user": "/users/new", "users": "/users", "new policy": "/policies/new"}.items():
+                       "new user": "/users/new", "users": "/users", "new policy": "/policies/new",
+                       "audit log": "/audit?action=enrolment."}.items():
         page.goto(live_server.url + path)
         problems[name] = _axe_problems(page, axe_source)
 

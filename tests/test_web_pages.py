@@ -197,3 +197,26 @@ def test_layout_serves_council_styles_without_crown_or_gds_font(client, web):
     assert "govuk-header__logo" not in html and "crown" not in html.lower()
     assert "nonce-" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_audit_log_page_for_auditors_with_filters_and_chain_check(client, web):
+    web.sign_in(client, web.auditor)
+    page = client.get("/audit?action=enrolment.")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "enrolment.requested" in html and "user.added" not in html
+    assert f'href="/requests/{web.request.id}"' in html
+    assert web.staff.email not in html  # entries name ids, not people (actors are shown by login email)
+    checked = client.post("/audit", data={"csrf_token": web.csrf(client, "/audit")})
+    assert "Audit log intact" in checked.get_data(as_text=True)
+
+    from server.models import AuditEntry
+
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
+    entry.details = '{"tampered":true}'
+    db.session.commit()
+    broken = client.post("/audit", data={"csrf_token": web.csrf(client, "/audit")}).get_data(as_text=True)
+    assert "The audit log has been tampered with" in broken and f"Audit entry {entry.id} is broken" in broken
+
+    for role in ("manager", "it"):
+        web.sign_in(client, getattr(web, role))
+        assert client.get("/audit").status_code == 403

@@ -44,6 +44,7 @@ MENU = (
     ("pages.policies", "Policy", None, ("pages.polic",)),
     ("pages.catalogue", "App catalogue", None, ("pages.catalogue",)),
     ("pages.staff", "Staff", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value), ("pages.staff", "pages.user")),
+    ("pages.audit_log", "Audit log", (Role.ADMIN.value, Role.AUDITOR.value), ("pages.audit",)),
 )
 COMPLIANCE_ROLES = (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value)
 

@@ -8,6 +8,7 @@ pages_bp = Blueprint("pages", __name__)
 
 # Imported for their routes, which they add to pages_bp.
 from server.web.views import (  # noqa: E402,F401
+    audit_log,
     broadcast,
     catalogue,
     dashboard,

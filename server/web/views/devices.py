@@ -123,10 +123,10 @@ def device_timeline(device: Device) -> list[dict]:
         select(AuditEntry, User.email).outerjoin(User, User.id == AuditEntry.actor_user_id)
         .where(or_(*conditions)).order_by(AuditEntry.id.desc()).limit(TIMELINE_LIMIT)
     ).all()
-    return [{"entry": entry, "who": email or entry.actor, "details": _details(entry.details)} for entry, email in rows]
+    return [{"entry": entry, "who": email or entry.actor, "details": details_of(entry.details)} for entry, email in rows]
 
 
-def _details(text: str) -> dict:
+def details_of(text: str) -> dict:
     try:
         value = json.loads(text or "{}")
     except ValueError:
