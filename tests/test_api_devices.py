@@ -131,7 +131,7 @@ def test_unknown_or_malformed_token_is_401(client, header):
     assert client.get("/api/v1/devices", headers={"Authorization": header}).status_code == 401
 
 
-def test_revoked_token_and_deactivated_user_are_401(client, factory):
+def test_revoked_token_changed_role_and_deactivated_user_are_401(client, factory):
     user = factory.user("it")
     plaintext, token = factory.token(user, "provision")
     assert client.get("/api/v1/devices", headers=_auth(plaintext)).status_code == 200
@@ -141,6 +141,12 @@ def test_revoked_token_and_deactivated_user_are_401(client, factory):
     db.session.commit()
     assert client.get("/api/v1/devices", headers=_auth(plaintext)).status_code == 401
     second, _ = factory.token(user, "provision")
+    user.role = "auditor"  # moved to a role that may not provision: old tokens stop working
+    db.session.commit()
+    assert client.get("/api/v1/devices", headers=_auth(second)).status_code == 401
+    user.role = "it"
+    db.session.commit()
+    assert client.get("/api/v1/devices", headers=_auth(second)).status_code == 200
     user.active = False
     db.session.commit()
     assert client.get("/api/v1/devices", headers=_auth(second)).status_code == 401

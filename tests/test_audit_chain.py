@@ -161,3 +161,16 @@ def test_the_installed_console_script_reports_tampering(app, factory):
     assert broken.stderr.strip() == (f"Error: Audit entry {entries[0].id} is broken: its contents were changed after "
                                      "it was written.")
     assert "Traceback" not in broken.stderr
+
+
+def test_a_kept_head_hash_catches_entries_cut_from_the_end(app, factory, runner):
+    entries = _three_entries(factory)
+    kept = runner.invoke(["audit", "verify"]).stdout.split("head ")[1].rstrip(".\n")
+    assert kept == entries[-1].entry_hash
+    factory.service()  # the log goes on growing: the kept head is still inside it
+    assert runner.invoke(["audit", "verify", "--expect-head", kept]).exit_code == 0
+    _tamper("DELETE FROM audit_entries WHERE id >= :id", id=entries[-1].id)
+    assert runner.invoke(["audit", "verify"]).exit_code == 0  # the chain alone cannot see a cut end
+    result = runner.invoke(["audit", "verify", "--expect-head", kept])
+    assert result.exit_code == 1 and "entries at its end were deleted" in result.stderr
+    assert runner.invoke(["audit", "verify", "--expect-head", "xyz"]).exit_code == 2

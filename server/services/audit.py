@@ -92,9 +92,14 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def verify_chain(session: Session) -> tuple[bool, int | None, str]:
-    """(True, None, summary) when intact, else (False, id of the first broken entry, why)."""
+def verify_chain(session: Session, expect_hash: str | None = None) -> tuple[bool, int | None, str]:
+    """(True, None, summary) when intact, else (False, id of the first broken entry, why).
+
+    A chain cannot show that entries were cut from its end. `expect_hash`, a head printed by an earlier
+    verify and kept elsewhere, closes that gap: it must still be in the chain.
+    """
     expected_prev = GENESIS_HASH
+    seen_expected = expect_hash is None
     count = 0
     previous_id: int | None = None
     # Streamed in batches (a server-side cursor on PostgreSQL): the log can be far larger than memory allows.
@@ -110,10 +115,14 @@ def verify_chain(session: Session) -> tuple[bool, int | None, str]:
             if entry_hash(entry) != entry.entry_hash:
                 return False, entry.id, f"Audit entry {entry.id} is broken: its contents were changed after it was written."
             expected_prev = entry.entry_hash
+            seen_expected = seen_expected or entry.entry_hash == expect_hash
             previous_id = entry.id
             count += 1
     finally:
         result.close()
+    if not seen_expected:
+        return False, None, (f"The audit entry with hash {expect_hash} is no longer in the log: "
+                             "entries at its end were deleted.")
     return True, None, f"Audit log intact: {count} entries, head {expected_prev}."
 
 

@@ -53,6 +53,8 @@ def authenticate(session: Session, plaintext: str) -> ApiToken | None:
         return None
     if token.revoked_at is not None or not token.user.active:
         return None
+    if token.user.role not in SCOPE_ROLES.get(token.scope, set()):
+        return None  # the holder's role changed since the token was made: the token no longer fits it
     return token
 
 
