@@ -108,7 +108,7 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not session: sync Playwright keeps an event loop running in this thread, which breaks asyncio.run() in later modules
 def _playwright_browser():
     from fixtures_server import services_required
 
