@@ -14,7 +14,7 @@ from device_agent.adb import connect_tcp
 from device_agent.checks import ApprovedApp, DeviceExpectation
 from device_agent.checks.runner import evaluate_device
 from device_agent.collect import collect_facts
-from device_agent.compliance_policy import CompliancePolicy, RuleConfig, load_default_policy
+from device_agent.compliance_policy import CompliancePolicy, load_default_policy
 from device_agent.facts import DeviceFacts
 from device_agent.simulator.packages import simulated_certificate
 
