@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import click
 
@@ -40,6 +42,9 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     if not (context and context.find_root().obj and context.find_root().obj.get("debug")):
         logging.getLogger().setLevel(app.config["PHONEGATE"].log_level)
     logging.getLogger("waitress").setLevel(logging.WARNING)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, docker stop) ends the loop like Ctrl+C, so the finally below still runs.
+        signal.signal(signal.SIGTERM, _raise_system_exit)
     click.echo(f"PhoneGate is serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
     try:
         server.run()
@@ -51,6 +56,10 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
         if demo_phones is not None:
             demo_phones.stop()
         server.close()
+
+
+def _raise_system_exit(_signum, _frame) -> None:
+    raise SystemExit(0)
 
 
 def _start_demo_phones(app):
