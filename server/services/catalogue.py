@@ -12,10 +12,13 @@ Default pins (SHA-256 of the DER signing certificate, what `apksigner verify --p
     - github.com/sedrubal/apk_schleuder, apk_schleuder/config.py: the fingerprints it checks APKs downloaded
       from https://www.whatsapp.com/android/ against (SHA-256, SHA-1 and MD5 together);
     - github.com/soupslurpr/AppVerifier, InternalVerificationInfoDatabase.kt: com.whatsapp, source Google Play;
-    - mvt-project/androidqf sample output (packages.json for com.whatsapp) showing the same SHA-1/MD5 beside this
-      SHA-256 for an installed Play copy.
-    WhatsApp itself publishes no fingerprint page that we could find; the SHA-1 is the one Google's OAuth and
-    many open tools pin, and the SHA-256 above is what three unrelated tools record for that same certificate.
+    - an example of mvt-project/androidqf's packages.json for an installed com.whatsapp, quoted in a Spanish-language
+      forensics guide (our search could not tie it to a repository): the same SHA-1 and MD5 beside a SHA-256 that
+      starts 3987d043d10aefaf5a8710b3671418fe57e0e19b653c9df82558feb5ffce5 (cut off there).
+    WhatsApp itself publishes no fingerprint page that we could find. A SHA-256 cannot be computed from a SHA-1 (both
+    are digests of the certificate, which we do not have here), so the pairing rests on apk_schleuder listing both
+    for the same downloads and on the androidqf example; AppVerifier agrees on the SHA-256 independently. Before
+    production, check one real APK: `apksigner verify --print-certs WhatsApp.apk` must print this SHA-256.
   com.whatsapp.w4b (WhatsApp Business): we found no published SHA-256 for it in any source we could search. It is
     made and signed by the same company; the default assumes the same certificate. Check before relying on it:
     `apksigner verify --print-certs WhatsAppBusiness.apk` and set PHONEGATE_SIGNER_PINS if it differs.
