@@ -31,7 +31,7 @@ def _status(request_id: int) -> str:
 
 def test_anonymous_visitors_are_sent_to_log_in(client, web):
     for path in ("/", "/requests", f"/requests/{web.request.id}", "/devices", "/broadcast", "/policies",
-                 "/catalogue", "/staff", "/users"):
+                 "/catalogue", "/staff", "/users", "/audit"):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
     response = client.post(f"/requests/{web.request.id}/decision", data={})
@@ -91,7 +91,7 @@ def test_auditor_reads_everything_and_changes_nothing(client, web):
     web.sign_in(client, web.auditor)
     for path in ("/", "/requests?status=all", f"/requests/{web.request.id}", "/devices", f"/devices/{web.device.id}",
                  "/broadcast", f"/broadcast/{web.service.id}", "/policies", f"/policies/{web.policy.id}",
-                 "/catalogue", "/staff", "/users"):
+                 "/catalogue", "/staff", "/users", "/audit"):
         assert client.get(path).status_code == 200, path
     token = web.csrf(client, "/policies")
     team_id = str(web.team.id)
