@@ -69,6 +69,12 @@ def adb_round(client: AdbClient, endpoints: list[str], parallel: int, workdir: P
     return elapsed, result.stdout.count(b"[ro.") + result.stdout.decode(errors="replace").count("\n")
 
 
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of another process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phones", type=int, default=200)
@@ -99,9 +105,12 @@ def main() -> int:
             while sum(state == "device" for state in client.devices().values()) < args.phones and time.monotonic() < deadline:
                 time.sleep(0.1)
             ours: list[float] = []
+            cpu: list[tuple[float, float]] = []  # (PhoneGate process, simulator process) CPU seconds per round
             baselines: dict[int, list[float]] = {parallel: [] for parallel in args.parallel}
             for round_number in range(1, args.rounds + 1):
+                cpu_before = (time.process_time(), _process_cpu(simulator.pid))
                 elapsed, complete = asyncio.run(phonegate_round(endpoints, key))
+                cpu.append((time.process_time() - cpu_before[0], _process_cpu(simulator.pid) - cpu_before[1]))
                 if complete != args.phones:
                     raise SystemExit(f"PhoneGate collected complete facts from only {complete} of {args.phones} phones")
                 ours.append(elapsed)
@@ -115,6 +124,8 @@ def main() -> int:
             simulator.wait(30)
 
     args.load = os.getloadavg()[0]  # other work on this 2-core machine slows both sides
+    args.cpu = (statistics.median(c for c, _ in cpu), statistics.median(s for _, s in cpu))
+    print(f"  CPU per PhoneGate round: {args.cpu[0]:.2f} s collector, {args.cpu[1]:.2f} s for the {args.phones} simulated phones")
     print(f"{args.phones} simulated {args.profile} phones, median of {args.rounds}, 1-minute load average {args.load:.1f}:")
     print(f"  PhoneGate collect_facts (connect + 1 round trip each, asyncio): {statistics.median(ours):.3f} s")
     for parallel, times in baselines.items():
@@ -144,6 +155,8 @@ def write_section(args: argparse.Namespace, ours: list[float], baselines: dict[i
             f"{statistics.median(times):.3f} | {', '.join(f'{t:.3f}' for t in times)} | "
             f"**{statistics.median(times) / statistics.median(ours):.1f}x** / {min(times) / min(ours):.1f}x |\n"
             for parallel, times in baselines.items())
+        + f"\nCPU a PhoneGate round needs (median): {args.cpu[0]:.2f} s in the collector process, {args.cpu[1]:.2f} s in the "
+        "simulator process; the rest of its wall time is waiting for a core on this shared machine.\n"
         + "\nPhoneGate collects more (every property, all packages with installers, three settings "
         "namespaces, lock, root signs, account types, media ages), parsed into DeviceFacts; the baseline only prints text.\n"
     )
