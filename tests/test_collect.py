@@ -150,3 +150,18 @@ def test_collect_over_adb_from_many_phones(phone_simulator, adb_key) -> None:
     results = asyncio.run(gather())
     for running, facts in zip(phones, results):
         check(facts, running.phone.profile.name, running.serial)
+
+
+def test_collect_over_adb_from_a_phone_that_sends_garbage(phone_simulator, adb_key) -> None:
+    (running,) = phone_simulator(1, profiles=["samsung-galaxy-s24"])
+    running.phone.faults.garbage_output = True
+
+    async def once():
+        session = await connect_tcp(running.endpoint, adb_key)
+        try:
+            return await collect_facts(session, CATALOGUE)
+        finally:
+            await session.close()
+
+    facts = asyncio.run(once())
+    assert facts.problems and facts.collected_at is not None
