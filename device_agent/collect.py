@@ -46,6 +46,7 @@ SU_LOCATIONS = ("/system/xbin/su", "/system/bin/su", "/sbin/su", "/su/bin/su", "
 PERSONAL_SETTINGS = frozenset({"device_name", "bluetooth_name", "bluetooth_address", "lock_screen_owner_info",
                                "wifi_p2p_device_name", "synced_account_name"})
 REDACTED = "<redacted>"
+PERSONAL_PROPERTY_SUFFIXES = ("device_name", "bluetooth.name", "bt.name", "net.hostname")
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 _MARKER = re.compile(r"^<<PG:([0-9a-f]{16}):([A-Za-z0-9_.:]+)>>$")
 
@@ -120,7 +121,7 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
     properties = parse_getprop(sections["getprop"], problems) if "getprop" in sections else {}
     if "getprop" not in sections:
         note(problems, "collection: getprop section missing")
-    facts.properties = properties
+    facts.properties = {k: REDACTED if k.endswith(PERSONAL_PROPERTY_SUFFIXES) and v else v for k, v in properties.items()}
     _read_properties(facts, properties)
     zone = _zone(properties.get("persist.sys.timezone"))
 

@@ -95,6 +95,7 @@ def test_device_text_cannot_forge_sections() -> None:
 def test_personal_setting_values_are_redacted() -> None:
     phone = VirtualPhone.from_profile("samsung-galaxy-s24")
     phone.settings["secure"]["bluetooth_name"] = "Jane Smith's S24"
+    phone.properties["persist.sys.device_name"] = "Jane's phone"
     facts = collect_locally(phone)
     assert facts.settings["secure"]["bluetooth_name"] == "<redacted>"
     assert facts.settings["global"]["device_name"] == "<redacted>"
