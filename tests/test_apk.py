@@ -92,6 +92,15 @@ def test_stripped_v2_signature_is_detected(test_apks, tmp_path: Path) -> None:
         inspect_apk(out)
 
 
+def test_duplicate_entry_is_refused(test_apks, tmp_path: Path) -> None:
+    out = tmp_path / "duplicate.apk"
+    out.write_bytes(test_apks.whatsapp.read_bytes())
+    with zipfile.ZipFile(out, "a") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("assets/notice.txt", b"second copy\n")
+    with pytest.raises(ApkInvalid, match="two entries with the same name"):
+        inspect_apk(out)
+
+
 def test_missing_file_and_truncated_bytes(test_apks, tmp_path: Path) -> None:
     with pytest.raises(ApkInvalid, match="Cannot read"):
         inspect_apk(tmp_path / "nope.apk")

@@ -62,6 +62,9 @@ def inspect_apk_bytes(data: bytes) -> ApkInfo:
         names = set(archive.namelist())
     except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError, struct.error):
         raise ApkInvalid("The file is not an APK: it is not a zip archive.") from None
+    if len(names) != len(archive.infolist()):
+        # two entries with one name: readers disagree about which one counts, a classic way to smuggle content
+        raise ApkInvalid("The APK has two entries with the same name; Android refuses such files.")
     if "AndroidManifest.xml" not in names:
         raise ApkInvalid("The file is not an APK: it has no AndroidManifest.xml.")
     package, version_code, version_name, min_sdk, target_sdk = _read_manifest(archive)
