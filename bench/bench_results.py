@@ -95,7 +95,7 @@ def seed(app, phones: int, days: int):
         for chunk in chunks(state_rows):
             db.session.execute(insert(DeviceRuleState), chunk)
         today = date.today()
-        daily = [{"device_id": device_id, "day": today - timedelta(days=offset), "state": rng.choice(states),
+        daily = [{"device_id": device_id, "day": today - timedelta(days=offset), "team_id": team.id, "state": rng.choice(states),
                   "failing_rules": ""} for offset in range(days) for device_id in ids]
         for chunk in chunks(daily, 20000):
             db.session.execute(insert(ComplianceDaily), chunk)

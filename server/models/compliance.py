@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -80,7 +80,12 @@ class DeviceRuleState(db.Model):
     """Where each rule stands for each phone now: failing since when, grace end, notifications sent."""
 
     __tablename__ = "device_rule_states"
-    __table_args__ = (Index("ix_rule_state_failing", "rule", "failing_since"),)
+    __table_args__ = (
+        Index("ix_rule_state_failing", "rule", "failing_since"),
+        # Pages list what is failing: a partial index holds only the failing rows (a few percent of all).
+        Index("ix_rule_state_failing_device", "device_id", sqlite_where=text("failing_since IS NOT NULL"),
+              postgresql_where=text("failing_since IS NOT NULL")),
+    )
 
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
     rule: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -98,9 +103,16 @@ class ComplianceDaily(db.Model):
     """One summary per phone per day: kept after raw results are pruned; the trend chart reads it."""
 
     __tablename__ = "compliance_daily"
-    __table_args__ = (Index("ix_daily_day", "day"),)
+    __table_args__ = (
+        # Covering indexes for the trend: phones per state per day, for a team or for everyone, read from the
+        # index alone (a year of a 5,000-phone team is 1.8 million rows; the chart samples ~53 days of them).
+        Index("ix_daily_team_day_state", "team_id", "day", "state"),
+        Index("ix_daily_day_state_device", "day", "state", "device_id"),
+    )
 
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # The phone's team on that day (a phone that moves team keeps its history with the team it was in).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(16))
     failing_rules: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids

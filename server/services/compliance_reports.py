@@ -92,19 +92,22 @@ def failing_count(session: Session, devices: Select) -> int:
         DeviceRuleState.device_id.in_(visible_ids(devices)), DeviceRuleState.failing_since.is_not(None))) or 0
 
 
-def trend(session: Session, devices: Select, *, days: int = 365, today: date) -> list[TrendPoint]:
-    """Phones per state over time from the daily summaries.
+def trend(session: Session, devices: Select | None = None, *, team_id: int | None = None, days: int = 365,
+          today: date) -> list[TrendPoint]:
+    """Phones per state over time from the daily summaries: of one team (`team_id`, the team the phones were in
+    on each day), of the phones in `devices`, or of every phone (neither given).
 
-    Up to 92 days: one point per day. Longer: one point per week (every 7th day back from today), which keeps
-    a year's chart to 53 points and the query to 53 index lookups per phone instead of 365.
+    At most ~60 points: daily up to 60 days, then every 2nd day, then weekly (a year: 53 points), so a year of
+    a 5,000-phone team counts ~265,000 index entries instead of 1.8 million rows.
     """
-    step = 1 if days <= 92 else 7
+    step = 1 if days <= 60 else 2 if days <= 120 else 7
     points = [today - timedelta(days=offset) for offset in range(0, days + 1, step)][::-1]
-    query = (
-        select(ComplianceDaily.day, ComplianceDaily.state, func.count())
-        .where(ComplianceDaily.day.in_(points), ComplianceDaily.device_id.in_(visible_ids(devices)))
-        .group_by(ComplianceDaily.day, ComplianceDaily.state)
-    )
+    query = (select(ComplianceDaily.day, ComplianceDaily.state, func.count()).where(ComplianceDaily.day.in_(points))
+             .group_by(ComplianceDaily.day, ComplianceDaily.state))
+    if team_id is not None:
+        query = query.where(ComplianceDaily.team_id == team_id)
+    elif devices is not None:
+        query = query.where(ComplianceDaily.device_id.in_(visible_ids(devices)))
     by_day: dict[date, dict[str, int]] = {day: {state: 0 for state in STATES} for day in points}
     for day, state, count in session.execute(query):
         if day in by_day and state in by_day[day]:

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server.models import ComplianceDaily, ComplianceResult
-from server.services.compliance_ingest import dialect_insert
+from server.models import ComplianceDaily, ComplianceResult, Device
+from server.services.compliance_ingest import CHUNK, dialect_insert
 from server.services.compliance_state import PhoneState
 
 
 def update_daily(session: Session, states: dict[int, PhoneState], now: datetime) -> int:
     """Upsert today's summary for each phone: the last sweep of the day wins."""
     day = now.date()
-    rows = [{"device_id": device_id, "day": day, "state": phone.state, "failing_rules": ",".join(phone.failing_rules)}
-            for device_id, phone in sorted(states.items())]
+    ids = sorted(states)
+    teams: dict[int, int | None] = {}
+    for start in range(0, len(ids), CHUNK):
+        teams.update(session.execute(select(Device.id, Device.team_id).where(Device.id.in_(ids[start:start + CHUNK]))).all())
+    rows = [{"device_id": device_id, "day": day, "team_id": teams.get(device_id), "state": states[device_id].state,
+             "failing_rules": ",".join(states[device_id].failing_rules)} for device_id in ids]
     if rows:
         stmt = dialect_insert(session, ComplianceDaily.__table__)
         stmt = stmt.on_conflict_do_update(index_elements=["device_id", "day"],
-                                          set_={"state": stmt.excluded.state, "failing_rules": stmt.excluded.failing_rules})
+                                          set_={"state": stmt.excluded.state, "failing_rules": stmt.excluded.failing_rules,
+                                                "team_id": stmt.excluded.team_id})
         session.execute(stmt, rows)
     return len(rows)
 

@@ -53,7 +53,7 @@ def index():
         return redirect(url_for("compliance_web.team", team_id=user.team_id))
     devices = devices_query(user)
     days = _trend_days()
-    points = reports.trend(db.session, devices, days=days, today=utcnow().date())
+    points = reports.trend(db.session, days=days, today=utcnow().date())  # admins and auditors see every phone
     return render_template(
         "compliance/index.html",
         counts=reports.state_counts(db.session, devices),
@@ -69,7 +69,7 @@ def team(team_id: int):
     team = _team_or_404(team_id)
     devices = _team_devices(team)
     days = _trend_days()
-    points = reports.trend(db.session, devices, days=days, today=utcnow().date())
+    points = reports.trend(db.session, team_id=team.id, days=days, today=utcnow().date())
     return render_template(
         "compliance/team.html",
         team=team,
@@ -87,7 +87,7 @@ def team(team_id: int):
 def team_trend_svg(team_id: int):
     team = _team_or_404(team_id)
     days = _trend_days()
-    points = reports.trend(db.session, _team_devices(team), days=days, today=utcnow().date())
+    points = reports.trend(db.session, team_id=team.id, days=days, today=utcnow().date())
     svg = render_trend_svg(points, title=f"Compliance of {team.name}'s phones over the last {days} days")
     return Response(str(svg), mimetype="image/svg+xml")
 
