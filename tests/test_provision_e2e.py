@@ -310,3 +310,23 @@ def test_rejection_stops_until_asked_again(provisioning, phone_simulator, live_s
     asked = provisioning.provision([phone.endpoint], "--ask-again")
     assert asked.returncode == 3 and "Not approved yet" in asked.stderr
     assert int(URL.search(asked.stderr).group(2)) != request_id
+
+
+def test_newer_catalogue_version_upgrades_a_provisioned_phone(provisioning, phone_simulator, test_apks, adb_client):
+    from server.extensions import db
+    from server.services.actor import Actor
+    from server.services.catalogue import add_app
+
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    provisioning.approve(int(URL.search(first.stdout + first.stderr).group(2)))
+    assert provisioning.provision([phone.endpoint]).returncode == 0
+    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.cli())
+    db.session.commit()
+    upgraded = provisioning.provision([phone.endpoint])
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert f"Installed com.whatsapp version {newer.version_code}" in upgraded.stdout
+    assert "package:com.whatsapp" in _packages(adb_client, phone.endpoint)  # (also connects adb)
+    dump = adb_client.run("-s", phone.endpoint, "shell", "dumpsys package com.whatsapp").stdout.decode()
+    assert f"versionCode={newer.version_code}" in dump
+    assert _device(phone.serial).state == DeviceState.PROVISIONED.value
