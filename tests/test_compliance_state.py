@@ -239,3 +239,17 @@ def test_rules_that_do_not_mark_or_are_not_in_force_leave_the_phone_compliant(ap
     sweep_at(DAY0, {"BC1": {"disallowed_apps": "fail", "media_retention": "fail", "storage_encrypted": "pass"}})
     assert rule_state("BC1", "disallowed_apps").failing_since == DAY0  # still recorded (and e-mailed)
     assert phone("BC1").compliance_state == "compliant"
+
+
+def test_many_state_changes_in_one_sweep_keep_the_audit_chain_intact(app, factory, compliance_rules):
+    service = factory.service()
+    for i in range(30):
+        factory.device(serial=f"MANY{i:02d}", role="broadcast", state="provisioned", service_id=service.id,
+                       adb_endpoint=f"127.0.0.1:{7000 + i}")
+    sweep_at(DAY0, {f"MANY{i:02d}": {"disallowed_apps": "fail" if i % 2 else "pass"} for i in range(30)})
+    changes = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "device.compliance_changed")
+                                 .order_by(AuditEntry.id)).all()
+    assert len(changes) == 30
+    assert all(later.prev_hash == earlier.entry_hash for earlier, later in zip(changes, changes[1:]))
+    ok, first_bad, reason = verify_chain(db.session)
+    assert ok, reason
