@@ -86,9 +86,13 @@ def designate(session: Session, service: Service, device: Device, actor: Actor) 
 
 
 def handover(session: Session, service: Service, new_device: Device, actor: Actor, *, reason: str) -> BroadcastDesignation:
-    """End the current designation (the old phone is suspended: it must stop broadcasting) and designate `new_device`."""
+    """End the current designation (the old phone is suspended: it must stop broadcasting) and designate `new_device`.
+
+    For a phone that already holds the Broadcast role (enrolled and approved as such). A new phone is handed the
+    role by approving its Broadcast enrolment request with the explicit handover (ensure_designated_for_approval).
+    """
     action = "broadcast.handover_refused"
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     _check_manager_of_service(session, actor, service, action)
     _check_device(session, actor, service, new_device, action)
     current = active_designation(session, service)
@@ -97,20 +101,13 @@ def handover(session: Session, service: Service, new_device: Device, actor: Acto
                      target=service)
     if current.device_id == new_device.id:
         raise InvalidInput("That phone is already the service's Broadcast phone.", errors={"device": ["Choose a different phone."]})
-    old_device = current.device
-    _end(session, current, actor, reason)
-    if old_device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
-        lifecycle.transition(session, old_device, DeviceState.SUSPENDED, actor, reason="Broadcast role handed over")
-    designation = _start(session, service, new_device, actor, action)
-    audit.record(session, actor, "broadcast.handed_over", target=designation,
-                 details={"service_id": service.id, "from_device_id": old_device.id, "to_device_id": new_device.id})
-    return designation
+    return _take_over(session, service, current, new_device, actor, reason, action)
 
 
 def end(session: Session, service: Service, actor: Actor, *, reason: str) -> BroadcastDesignation:
     """End the service's designation without a successor (phone lost, service stops broadcasting)."""
     action = "broadcast.end_refused"
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     _check_manager_of_service(session, actor, service, action)
     current = active_designation(session, service)
     if current is None:
@@ -122,18 +119,40 @@ def end(session: Session, service: Service, actor: Actor, *, reason: str) -> Bro
     return current
 
 
-def ensure_designated_for_approval(session: Session, request: EnrolmentRequest, actor: Actor) -> BroadcastDesignation:
-    """Approving a Broadcast enrolment designates the phone, unless another phone holds the role (then: refused)."""
+def ensure_designated_for_approval(session: Session, request: EnrolmentRequest, actor: Actor, *,
+                                   handover: bool = False, reason: str | None = None) -> BroadcastDesignation:
+    """Approving a Broadcast enrolment designates the phone.
+
+    If another phone holds the role, approval is refused unless the manager chose the explicit handover (with a
+    `reason`, already cleaned by the caller): then the old designation ends, the old phone is suspended and this
+    phone is designated, all in the caller's transaction, so the approval and the handover land together.
+    """
     service = request.service
     device = request.device
     current = active_designation(session, service)
     if current is not None and current.device_id == device.id:
         return current
-    if current is not None:
+    if current is not None and not handover:
         raise refuse(session, actor, "enrolment.approval_refused", PolicyRefused(
-            "This service already has an active Broadcast phone; a manager must hand the role over before another phone can be approved."
+            f"This service already has an active Broadcast phone ({current.device.serial}); approving another one "
+            "must be an explicit handover: confirm the handover and give a reason."
         ), target=request, details={"active_designation_id": current.id})
-    return _start(session, service, device, actor, "enrolment.approval_refused")
+    if current is None:
+        return _start(session, service, device, actor, "enrolment.approval_refused")
+    return _take_over(session, service, current, device, actor, reason or "", "enrolment.approval_refused")
+
+
+def _take_over(session: Session, service: Service, current: BroadcastDesignation, new_device: Device, actor: Actor,
+               reason: str, action: str) -> BroadcastDesignation:
+    """End `current` (flushed first: the partial unique index allows one active row), suspend its phone, start anew."""
+    old_device = current.device
+    _end(session, current, actor, reason)
+    if old_device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
+        lifecycle.transition(session, old_device, DeviceState.SUSPENDED, actor, reason="Broadcast role handed over")
+    designation = _start(session, service, new_device, actor, action)
+    audit.record(session, actor, "broadcast.handed_over", target=designation,
+                 details={"service_id": service.id, "from_device_id": old_device.id, "to_device_id": new_device.id})
+    return designation
 
 
 def _end(session: Session, designation: BroadcastDesignation, actor: Actor, reason: str) -> None:
@@ -145,7 +164,7 @@ def _end(session: Session, designation: BroadcastDesignation, actor: Actor, reas
                  details={"service_id": designation.service_id, "device_id": designation.device_id})
 
 
-def _clean_reason(reason: str) -> str:
+def clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Give a reason.", errors={"reason": ["Say why the Broadcast phone changes."]})

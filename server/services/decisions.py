@@ -90,15 +90,27 @@ def approve_enrolment(
     acknowledged: bool,
     training_completed_on: date | None = None,
     today: date | None = None,
+    handover: bool = False,
+    handover_reason: str | None = None,
 ) -> EnrolmentRequest:
     """Approve `request`; the device becomes "approved". Raises Forbidden/PolicyRefused/InvalidInput otherwise.
 
     For an individual phone `training_completed_on` is required; for a Broadcast phone (no holder) the manager
-    confirms the current policy only, and the phone becomes the service's one Broadcast phone.
+    confirms the current policy only, and the phone becomes the service's one Broadcast phone. If the service
+    already has an active Broadcast phone, approval is refused unless `handover` is set with a reason: then the
+    old designation ends and the old phone is suspended in this same transaction (see broadcast.take_over).
     """
     action = "enrolment.approval_refused"
     _check_decider(session, request, actor, action)
     today = today or utcnow().date()
+    if handover and request.role == DeviceRole.BROADCAST.value:
+        from server.services import broadcast  # local: broadcast uses this module's decider rules
+
+        try:
+            handover_reason = broadcast.clean_reason(handover_reason or "")
+        except InvalidInput as exc:
+            raise InvalidInput("Give the reason for handing the Broadcast role over.",
+                               errors={"handover_reason": exc.errors.get("reason", [exc.message])}) from None
 
     if not acknowledged:
         raise refuse(session, actor, action, InvalidInput(
@@ -132,7 +144,7 @@ def approve_enrolment(
     if request.role == DeviceRole.BROADCAST.value:
         from server.services import broadcast  # local: broadcast uses this module's decider rules
 
-        broadcast.ensure_designated_for_approval(session, request, actor)
+        broadcast.ensure_designated_for_approval(session, request, actor, handover=handover, reason=handover_reason)
 
     acknowledgement = None
     if staff is not None:
@@ -151,6 +163,7 @@ def approve_enrolment(
         "acknowledgement_id": acknowledgement.id if acknowledgement else None,
         "training_completed_on": training_completed_on.isoformat() if training_completed_on else None,
         "role": request.role,
+        "handover": bool(handover and request.role == DeviceRole.BROADCAST.value),
     })
     return request
 
@@ -173,6 +186,69 @@ def reject_enrolment(session: Session, request: EnrolmentRequest, actor: Actor, 
     # The reason is free text a manager typed: it may name people, so it stays on the request, not in the audit log.
     audit.record(session, actor, "enrolment.rejected", target=request, details={"device_id": device.id})
     return request
+
+
+def can_reacknowledge(user, staff: StaffMember) -> bool:
+    """Whether `user` may re-confirm `staff`'s acknowledgement (the web pages show or hide the form with it)."""
+    return _reacknowledger_problem(user, staff) is None
+
+
+def _reacknowledger_problem(user, staff: StaffMember) -> str | None:
+    if user is None or not user.active:
+        return "Only a signed-in manager can re-confirm an acknowledgement."
+    if user.role != Role.MANAGER.value:
+        return "Only a team manager can re-confirm an acknowledgement (IT, auditors and administrators cannot)."
+    if user.team_id is None or user.team_id != staff.team_id:
+        return "You can re-confirm acknowledgements for your own team only."
+    return None
+
+
+def reacknowledge(
+    session: Session,
+    staff: StaffMember,
+    actor: Actor,
+    *,
+    policy_sha256: str,
+    acknowledged: bool,
+    training_completed_on: date | None,
+    today: date | None = None,
+) -> Acknowledgement:
+    """Record that `staff` has read the CURRENT policy version and has current training; no phone changes state.
+
+    The same checks as approval (manager of the staff member's team, the current text's SHA-256, the box, a
+    valid training date), but it only adds the acknowledgement for the current version (or renews its training
+    date): the holder's approved and provisioned phones keep working and stop being "re-acknowledgement due".
+    """
+    action = "acknowledgement.reconfirmation_refused"
+    problem = _reacknowledger_problem(actor.user, staff)
+    if problem is not None:
+        raise refuse(session, actor, action, Forbidden(problem), target=staff)
+    if not staff.active:
+        raise refuse(session, actor, action, PolicyRefused("The staff member is no longer active."), target=staff)
+    if not acknowledged:
+        raise refuse(session, actor, action, InvalidInput(
+            "Confirm that the acceptable-use policy was read and acknowledged.",
+            errors={"acknowledged": ["Confirm that the staff member has read and acknowledged the current policy."]},
+        ), target=staff)
+    policy = current_policy(session)
+    if policy is None:
+        raise refuse(session, actor, action, PolicyRefused("No acceptable-use policy has been published yet."), target=staff)
+    if (policy_sha256 or "").strip().lower() != policy.sha256:
+        raise refuse(session, actor, action, PolicyRefused(
+            f"The policy you confirmed is not the current version ({policy.label}); reload the page and read it again."
+        ), target=staff, details={"current_policy_id": policy.id})
+    problem = training_problem(training_completed_on, today or utcnow().date())
+    if problem is not None:
+        raise refuse(session, actor, action, InvalidInput(problem, errors={"training_completed_on": [problem]}), target=staff)
+
+    ack = _acknowledge(session, staff, policy, actor, training_completed_on)
+    phones = list(session.scalars(select(Device.id).where(
+        Device.staff_member_id == staff.id, Device.state.in_((DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)))))
+    audit.record(session, actor, "acknowledgement.reconfirmed", target=ack, details={
+        "staff_member_id": staff.id, "policy_version_id": policy.id, "device_ids": phones,
+        "training_completed_on": training_completed_on.isoformat(),
+    })
+    return ack
 
 
 def training_problem(completed_on: date | None, today: date) -> str | None:
@@ -226,11 +302,12 @@ class ReacknowledgementDue:
 
 
 def needs_reacknowledgement(session: Session, team: Team | None = None, *, today: date | None = None) -> list[ReacknowledgementDue]:
-    """Phones with the app approved whose approval rests on an out-of-date policy version or expired training.
+    """Phones with the app approved whose holder has not acknowledged the current policy version, or whose training
+    has expired (a Broadcast phone: whose approval rests on an earlier version).
 
-    Shown as "re-acknowledgement due"; the phone keeps working until the manager re-confirms (a new enrolment
-    request), but no new install grant is issued for it meanwhile (see grants.issue_grant). With `team`: that
-    team's phones, plus the Broadcast phone of the team's service (its managers decide for it).
+    Shown as "re-acknowledgement due"; the phone keeps working until the manager re-confirms (`reacknowledge`,
+    no new enrolment request), but no new install grant is issued for it meanwhile (see grants.issue_grant).
+    With `team`: that team's phones, plus the Broadcast phone of the team's service (its managers decide for it).
     """
     today = today or utcnow().date()
     policy = current_policy(session)
@@ -241,13 +318,14 @@ def needs_reacknowledgement(session: Session, team: Team | None = None, *, today
                                 and_(Device.role == DeviceRole.BROADCAST.value, Device.service_id == team.service_id)))
     devices = list(session.scalars(query))
     approvals = _latest_approvals(session, [device.id for device in devices])
+    acks = _latest_acknowledgements(session, {d.staff_member_id for d in devices if d.staff_member_id is not None})
     due = []
     for device in devices:
-        reason = _reacknowledgement_reason(device, approvals.get(device.id), policy, today)
+        approved = approvals.get(device.id)
+        ack = acks.get(device.staff_member_id) if device.staff_member_id is not None else None
+        reason = _reacknowledgement_reason(device, approved, ack, policy, today)
         if reason is not None:
-            approved = approvals.get(device.id)
-            label = approved.policy_version.label if approved and approved.policy_version else None
-            due.append(ReacknowledgementDue(device, device.staff_member, reason, label))
+            due.append(ReacknowledgementDue(device, device.staff_member, reason, _confirmed_label(device, approved, ack)))
     return due
 
 
@@ -255,19 +333,46 @@ def reacknowledgement_due(session: Session, device: Device, *, today: date | Non
     """"policy", "training" or None for one phone (what the provisioning API reports)."""
     if device.state not in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
         return None
-    return _reacknowledgement_reason(device, latest_approved_request(session, device), current_policy(session),
-                                     today or utcnow().date())
+    acks = _latest_acknowledgements(session, {device.staff_member_id} if device.staff_member_id is not None else set())
+    return _reacknowledgement_reason(device, latest_approved_request(session, device), acks.get(device.staff_member_id),
+                                     current_policy(session), today or utcnow().date())
 
 
-def _reacknowledgement_reason(device: Device, approved: EnrolmentRequest | None, policy: PolicyVersion | None,
-                              today: date) -> str | None:
+def _reacknowledgement_reason(device: Device, approved: EnrolmentRequest | None, ack: Acknowledgement | None,
+                              policy: PolicyVersion | None, today: date) -> str | None:
+    """`ack` is the holder's newest acknowledgement: what they last confirmed, by approval or re-confirmation."""
+    if device.role == DeviceRole.INDIVIDUAL.value and device.staff_member_id is not None:
+        if policy is not None and (ack is None or ack.policy_version_id != policy.id):
+            return "policy"
+        ack = ack or (approved.acknowledgement if approved else None)
+        if ack is not None and ack.training_completed_on < today - timedelta(days=training_valid_days()):
+            return "training"
+        return None
+    # A Broadcast phone has no holder to acknowledge: its approval is what confirmed the policy.
     if policy is not None and (approved is None or approved.policy_version_id != policy.id):
         return "policy"
-    ack = approved.acknowledgement if approved else None
-    if device.role == DeviceRole.INDIVIDUAL.value and ack is not None:
-        if ack.training_completed_on < today - timedelta(days=training_valid_days()):
-            return "training"
     return None
+
+
+def _confirmed_label(device: Device, approved: EnrolmentRequest | None, ack: Acknowledgement | None) -> str | None:
+    if ack is not None:
+        return ack.policy_version.label
+    return approved.policy_version.label if approved and approved.policy_version else None
+
+
+def _latest_acknowledgements(session: Session, staff_ids: set[int]) -> dict[int, Acknowledgement]:
+    """Each staff member's acknowledgement of the newest version they acknowledged (one query per 500 people)."""
+    latest: dict[int, Acknowledgement] = {}
+    ids = sorted(staff_ids)
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start:chunk_start + 500]
+        for ack in session.scalars(
+            select(Acknowledgement).join(PolicyVersion, PolicyVersion.id == Acknowledgement.policy_version_id)
+            .where(Acknowledgement.staff_member_id.in_(chunk))
+            .order_by(PolicyVersion.published_at, PolicyVersion.id)
+        ):
+            latest[ack.staff_member_id] = ack  # ascending order: the last one seen is the newest version
+    return latest
 
 
 def _latest_approvals(session: Session, device_ids: list[int]) -> dict[int, EnrolmentRequest]:

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from server.models import CatalogueApp, Device, DeviceState, InstallGrant, Installation, Role, utcnow
 from server.services import audit, lifecycle
 from server.services.actor import Actor
-from server.services.decisions import latest_approved_request
+from server.services.decisions import latest_approved_request, reacknowledgement_due
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused
-from server.services.policy import current_policy
 from server.services.refusals import refuse
 
 DEFAULT_GRANT_TTL_MINUTES = 60
@@ -67,8 +66,7 @@ def installability_problem(session: Session, device: Device, app: CatalogueApp |
     approved = latest_approved_request(session, device)
     if approved is None:
         return "The phone has no approved enrolment request."
-    policy = current_policy(session)
-    if policy is not None and approved.policy_version_id != policy.id:
+    if reacknowledgement_due(session, device) == "policy":  # the holder's acknowledgement, not just this approval
         return "A new policy version was published: the manager must re-confirm (re-acknowledgement due) before installing."
     if device.role == "individual" and (device.staff_member is None or not device.staff_member.active):
         return "The phone's holder is no longer an active staff member."

@@ -14,6 +14,7 @@ from server.web.views import (  # noqa: E402,F401
     dashboard,
     devices,
     policies,
+    reacknowledgements,
     requests,
     staff,
 )

@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
 from server.extensions import db
-from server.models import BroadcastDesignation, Device, DeviceRole, DeviceState, Role, Service
+from server.models import BroadcastDesignation, Device, DeviceRole, DeviceState, EnrolmentRequest, EnrolmentStatus, Role, Service
 from server.services import broadcast
 from server.services.actor import Actor
 from server.services.errors import Forbidden, ServiceError
@@ -73,13 +73,18 @@ def _render(service: Service, errors: FormErrors, form, status: int = 200):
         .order_by(BroadcastDesignation.designated_at.desc(), BroadcastDesignation.id.desc())
     ).all()
     candidates = [d for d in _candidates(service) if current is None or d.id != current.device_id]
+    # A new phone takes the role over through its own Broadcast enrolment request (approval with handover).
+    waiting = db.session.scalars(select(EnrolmentRequest).where(
+        EnrolmentRequest.service_id == service.id, EnrolmentRequest.role == DeviceRole.BROADCAST.value,
+        EnrolmentRequest.status == EnrolmentStatus.PENDING.value,
+    ).order_by(EnrolmentRequest.requested_at, EnrolmentRequest.id)).all()
     device_items = [{"value": "", "text": "Choose a phone"}] + [
         {"value": str(d.id), "selected": form.get("device") == str(d.id),
          "text": f"{d.serial} – {d.manufacturer or ''} {d.model or 'unknown model'} ({state_tag(d.state)['text']})"}
         for d in candidates
     ]
     return render_template("broadcast/service.html", service=service, current=current, history=history,
-                           candidates=candidates, device_items=device_items, can_change=_can_change(user, service), errors=errors,
+                           candidates=candidates, device_items=device_items, waiting=waiting, can_change=_can_change(user, service), errors=errors,
                            form=form), status
 
 

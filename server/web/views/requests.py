@@ -14,8 +14,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import DeviceRole, EnrolmentRequest, EnrolmentStatus, utcnow
-from server.services import decisions
+from server.models import BroadcastDesignation, DeviceRole, EnrolmentRequest, EnrolmentStatus, utcnow
+from server.services import broadcast, decisions
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
@@ -27,7 +27,8 @@ from server.web.views import pages_bp
 
 STATUSES = tuple(status.value for status in EnrolmentStatus)
 PAGE_SIZE = 50
-FIELD_IDS = {"acknowledged": "acknowledged", "training_completed_on": "training", "reason": "reason", "decision": "decision"}
+FIELD_IDS = {"acknowledged": "acknowledged", "training_completed_on": "training", "reason": "reason", "decision": "decision",
+             "handover_reason": "handover_reason"}
 
 
 @pages_bp.get("/requests")
@@ -66,6 +67,14 @@ def request_page(request_id: int):
     return _render_request(enrolment, FormErrors(), form={})
 
 
+def _handover_from(enrolment: EnrolmentRequest) -> BroadcastDesignation | None:
+    """The service's active Broadcast designation that approving this Broadcast request would end, if any."""
+    if enrolment.role != DeviceRole.BROADCAST.value or enrolment.status != EnrolmentStatus.PENDING.value:
+        return None
+    current = broadcast.active_designation(db.session, enrolment.service_id)
+    return current if current is not None and current.device_id != enrolment.device_id else None
+
+
 def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, status: int = 200):
     user = current_user()
     policy = current_policy(db.session)
@@ -82,6 +91,7 @@ def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, statu
         "training": DateParts.from_form(form, "training"),
         "training_valid_days": decisions.training_valid_days(),
         "is_broadcast": enrolment.role == DeviceRole.BROADCAST.value,
+        "handover_from": _handover_from(enrolment),
         "today": utcnow().date(),
     }
     return render_template("requests/detail.html", **context), status
@@ -116,6 +126,12 @@ def request_decision(request_id: int):
                 problem = decisions.training_problem(training_on, utcnow().date())
             if problem is not None:
                 errors.add("training", problem)
+        if _handover_from(enrolment) is not None:
+            # Approving ends the other phone's designation and suspends it: only as an explicit, reasoned choice.
+            if form.get("handover") != "yes":
+                errors.add("handover", "Confirm that the Broadcast role is handed over from the current phone")
+            if not form.get("handover_reason", "").strip():
+                errors.add("handover_reason", "Enter the reason for the handover")
         policy = current_policy(db.session)
         if not errors and (policy is None or form.get("policy_sha256", "") != policy.sha256):
             # The page was opened before a new version was published: the service refuses and audits it.
@@ -127,7 +143,7 @@ def request_decision(request_id: int):
 
     if decision == "approve" and form.get("confirm") != "yes":
         return render_template("requests/confirm.html", enrolment=enrolment, form=form, training_on=training_on,
-                               policy=current_policy(db.session))
+                               policy=current_policy(db.session), handover_from=_handover_from(enrolment))
     return _call_service(enrolment, actor, decision, form, training_on)
 
 
@@ -141,12 +157,15 @@ def _call_service(enrolment: EnrolmentRequest, actor: Actor, decision: str, form
                 policy_sha256=form.get("policy_sha256", ""),
                 acknowledged=form.get("acknowledged") == "yes",
                 training_completed_on=training_on,
+                handover=form.get("handover") == "yes",
+                handover_reason=form.get("handover_reason", ""),
             )
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _refused(enrolment, exc, form)
-    flash(f"Request {enrolment.id} {'rejected' if decision == 'reject' else 'approved'}.")
+    handed = " The Broadcast role was handed over to this phone." if decision != "reject" and form.get("handover") == "yes" else ""
+    flash(f"Request {enrolment.id} {'rejected' if decision == 'reject' else 'approved'}.{handed}")
     return redirect(url_for("pages.request_page", request_id=enrolment.id))
 
 
