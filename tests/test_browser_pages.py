@@ -98,6 +98,7 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
         "policy page": f"/policies/{web.policy.id}",
         "catalogue": "/catalogue",
         "staff": "/staff",
+        "re-confirm page": f"/staff/{web.staff.id}/reconfirm",
         "not found": "/no/such/page",
     }
     for name, path in pages.items():
@@ -112,6 +113,11 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("There is a problem").wait_for()
     problems["request page with errors"] = _axe_problems(page, axe_source)
+
+    page.goto(f"{live_server.url}/staff/{web.staff.id}/reconfirm")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("There is a problem").wait_for()
+    problems["re-confirm page with errors"] = _axe_problems(page, axe_source)
 
     page.goto(f"{live_server.url}/logout")  # GET is not allowed: 405 page in the layout
     page.get_by_role("button", name="Log out").click()

@@ -32,7 +32,7 @@ def test_second_broadcast_phone_is_refused(gate, factory):
     first, request = _broadcast_request(gate, factory)
     gate.approve(request, training_completed_on=None)
     second, request2 = _broadcast_request(gate, factory)
-    with pytest.raises(PolicyRefused, match="already has an active Broadcast phone"):
+    with pytest.raises(PolicyRefused, match="already has an active Broadcast phone .*explicit handover"):
         gate.approve(request2, training_completed_on=None)
     gate.session.rollback()
     gate.session.refresh(second)
@@ -53,31 +53,68 @@ def test_database_refuses_a_second_active_designation_whatever_the_code_does(gat
     gate.session.rollback()
 
 
-def test_handover_ends_the_old_designation_and_starts_the_new_one(gate, factory):
+def test_approving_with_handover_ends_the_old_designation_and_suspends_the_old_phone(gate, factory):
+    """The real way a new phone takes over: IT enrols it for Broadcast, a manager approves it with the handover."""
     first, request = _broadcast_request(gate, factory)
     gate.approve(request, training_completed_on=None)
-    second = factory.device(role="broadcast", service_id=gate.service.id)
+    second, request2 = _broadcast_request(gate, factory)  # a fresh phone: not yet holding the Broadcast role
+    assert second.role == "individual"
+
+    with pytest.raises(InvalidInput, match="reason"):
+        gate.approve(request2, training_completed_on=None, handover=True, handover_reason=" ")
+    gate.session.rollback()
+    gate.approve(request2, by=gate.other_manager, training_completed_on=None, handover=True,
+                 handover_reason="Old phone broken")
+
+    rows = gate.session.scalars(select(BroadcastDesignation).order_by(BroadcastDesignation.id)).all()
+    assert [(r.device_id, r.ended_at is None) for r in rows] == [(first.id, False), (second.id, True)]
+    assert rows[0].end_reason == "Old phone broken" and rows[0].ended_by_id == gate.other_manager.id
+    assert rows[1].designated_by_id == gate.other_manager.id
+    gate.session.refresh(first)
+    gate.session.refresh(second)
+    assert first.state == DeviceState.SUSPENDED.value  # the old phone must stop broadcasting
+    assert (second.state, second.role, second.service_id) == (DeviceState.APPROVED.value, "broadcast", gate.service.id)
+    assert request2.status == "approved"
+    actions = [e.action for e in gate.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions[-6:] == ["broadcast.ended", "device.state_changed", "broadcast.designated", "broadcast.handed_over",
+                            "device.state_changed", "enrolment.approved"]
+    handed = gate.session.scalars(select(AuditEntry).where(AuditEntry.action == "broadcast.handed_over")).one()
+    assert json.loads(handed.details) == {"service_id": gate.service.id, "from_device_id": first.id, "to_device_id": second.id}
+    approved = gate.session.scalars(select(AuditEntry).where(AuditEntry.action == "enrolment.approved")
+                                    .order_by(AuditEntry.id.desc())).first()
+    assert json.loads(approved.details)["handover"] is True
+
+
+def test_a_refused_handover_approval_changes_nothing(gate, factory):
+    """A refused approval with the handover flag (wrong person, stale policy) leaves the old designation alone."""
+    first, request = _broadcast_request(gate, factory)
+    gate.approve(request, training_completed_on=None)
+    second, request2 = _broadcast_request(gate, factory)
+    with pytest.raises(Forbidden):
+        gate.approve(request2, by=gate.it, training_completed_on=None, handover=True, handover_reason="new phone")
+    gate.session.rollback()
+    with pytest.raises(PolicyRefused, match="not the current version"):
+        gate.approve(request2, training_completed_on=None, handover=True, handover_reason="new phone",
+                     policy_sha256="0" * 64)
+    gate.session.rollback()
+    assert broadcast.active_designation(gate.session, gate.service).device_id == first.id
+    gate.session.refresh(first)
+    gate.session.refresh(second)
+    assert (first.state, second.state) == (DeviceState.APPROVED.value, DeviceState.PENDING_APPROVAL.value)
+
+
+def test_handover_between_phones_already_holding_the_role(gate, factory):
+    """broadcast.handover stays for a phone already enrolled as a Broadcast phone (built directly here)."""
+    first, request = _broadcast_request(gate, factory)
+    gate.approve(request, training_completed_on=None)
+    second = factory.device(role="broadcast", service_id=gate.service.id, state="approved")
     with pytest.raises(InvalidInput):
         broadcast.handover(gate.session, gate.service, second, gate.actor(gate.manager), reason=" ")
     designation = broadcast.handover(gate.session, gate.service, second, gate.actor(gate.manager), reason="Old phone broken")
     gate.session.commit()
-    rows = gate.session.scalars(select(BroadcastDesignation).order_by(BroadcastDesignation.id)).all()
-    assert [(r.device_id, r.ended_at is None) for r in rows] == [(first.id, False), (second.id, True)]
-    assert rows[0].end_reason == "Old phone broken" and rows[0].ended_by_id == gate.manager.id
-    assert designation.device_id == second.id
+    assert designation.device_id == second.id and broadcast.active_designation(gate.session, gate.service).id == designation.id
     gate.session.refresh(first)
-    assert first.state == DeviceState.SUSPENDED.value  # the old phone must stop broadcasting
-    actions = [e.action for e in gate.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions[-4:] == ["broadcast.ended", "device.state_changed", "broadcast.designated", "broadcast.handed_over"]
-    handed = gate.session.scalars(select(AuditEntry).where(AuditEntry.action == "broadcast.handed_over")).one()
-    assert json.loads(handed.details) == {"service_id": gate.service.id, "from_device_id": first.id, "to_device_id": second.id}
-
-    # The new phone's own broadcast enrolment can now be approved (it holds the role).
-    request2, _ = enrolment.request_enrolment(gate.session, second, gate.actor(gate.it), broadcast_service=gate.service)
-    gate.session.commit()
-    gate.approve(request2, training_completed_on=None)
-    gate.session.refresh(second)
-    assert second.state == DeviceState.APPROVED.value
+    assert first.state == DeviceState.SUSPENDED.value
 
 
 def test_only_managers_in_the_service_change_the_broadcast_phone(gate, factory):

@@ -1,5 +1,5 @@
-"""The other pages: policy publishing and re-confirmation, catalogue upload, staff and users, Broadcast
-designation and handover, the phone list and timeline, and the layout's assets."""
+"""The other pages: policy publishing and who must re-confirm, catalogue upload, staff and users, the phone list
+and timeline, and the layout's assets (Broadcast designation and handover: test_web_broadcast_handover.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEntry, BroadcastDesignation, CatalogueApp, Device, PolicyVersion, StaffMember, User
-from server.services import enrolment
+from server.models import AuditEntry, CatalogueApp, PolicyVersion, StaffMember, User
 from server.services.actor import Actor
 from server.services.decisions import approve_enrolment
 
@@ -114,51 +113,6 @@ def test_staff_page_shows_training_and_acknowledgement(client, web, factory):
     web.sign_in(client, web.manager)
     html = client.get("/staff").get_data(as_text=True)
     assert "Out of date" in html and "Acknowledged" in html and "Not acknowledged" in html
-
-
-def _broadcast_phone(web, factory, serial: str):
-    device = factory.device(serial=serial, model="Galaxy A15")
-    request, _ = enrolment.request_enrolment(db.session, device, Actor.for_user(web.it), broadcast_service=web.service)
-    db.session.commit()
-    return device, request
-
-
-def test_broadcast_designation_second_refused_and_handover_audited(client, web, factory):
-    first, first_request = _broadcast_phone(web, factory, "BCAST1")
-    _approve(web, first_request)  # approving a Broadcast enrolment designates it
-    # A phone already set up for the Broadcast role (as the broadcast service's own tests build one).
-    second = factory.device(serial="BCAST2", model="Galaxy A16", role="broadcast", service_id=web.service.id)
-    web.sign_in(client, web.manager)
-    page = client.get(f"/broadcast/{web.service.id}").get_data(as_text=True)
-    assert "BCAST1" in page and "Hand the Broadcast role to another phone" in page
-
-    token = web.csrf(client, f"/broadcast/{web.service.id}")
-    second_designation = client.post(f"/broadcast/{web.service.id}", data={
-        "action": "designate", "device": str(second.id), "csrf_token": token})
-    assert second_designation.status_code == 403
-    assert "already has an active Broadcast phone" in second_designation.get_data(as_text=True)
-
-    no_reason = client.post(f"/broadcast/{web.service.id}", data={
-        "action": "handover", "device": str(second.id), "reason": " ", "csrf_token": token})
-    assert no_reason.status_code == 400 and 'href="#reason"' in no_reason.get_data(as_text=True)
-
-    handed = client.post(f"/broadcast/{web.service.id}", data={
-        "action": "handover", "device": str(second.id), "reason": "Old phone's screen broke", "csrf_token": token})
-    assert handed.status_code == 302
-    active = db.session.scalars(select(BroadcastDesignation).where(BroadcastDesignation.ended_at.is_(None))).all()
-    assert [d.device_id for d in active] == [second.id]
-    assert db.session.get(Device, first.id).state == "suspended"
-    actions = set(db.session.scalars(select(AuditEntry.action)))
-    assert {"broadcast.designation_refused", "broadcast.ended", "broadcast.handed_over"} <= actions
-    history = client.get(f"/broadcast/{web.service.id}").get_data(as_text=True)
-    assert "Old phone&#39;s screen broke" in history and "Current" in history
-
-    client.post("/logout", data={"csrf_token": web.csrf(client)})
-    web.sign_in(client, web.it)
-    refused = client.post(f"/broadcast/{web.service.id}", data={
-        "action": "handover", "device": str(first.id), "reason": "x", "csrf_token": web.csrf(client)})
-    assert refused.status_code == 403
-    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "broadcast.handover_refused")) is not None
 
 
 def test_device_list_filters_paginates_and_device_page_shows_timeline(client, web, factory):
