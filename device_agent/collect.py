@@ -49,6 +49,7 @@ REDACTED = "<redacted>"
 PERSONAL_PROPERTY_SUFFIXES = ("device_name", "bluetooth.name", "bt.name", "net.hostname")
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 _MARKER = re.compile(r"^<<PG:([0-9a-f]{16}):([A-Za-z0-9_.:]+)>>$")
+_MARKER_ANYWHERE = re.compile(r"<<PG:([0-9a-f]{16}):([A-Za-z0-9_.:]+)>>")
 
 
 def _quote(text: str) -> str:
@@ -96,6 +97,29 @@ async def collect_facts(session: Any, catalogue_packages: Iterable[str] = DEFAUL
 
 
 def split_sections(text: str, nonce: str | None) -> dict[str, str]:
+    # Find the markers with one search for their literal start and slice between their lines; splitting all
+    # ~170 lines and matching each cost more than parsing the sections.
+    markers: list[tuple[int, int, str]] = []  # (line start, line end, section)
+    for match in _MARKER_ANYWHERE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line_end = len(text) if line_end == -1 else line_end
+        # a marker counts only alone on its line (blanks aside), exactly as line.strip() does in the line-wise scan
+        if text[line_start:match.start()].strip() or text[match.end():line_end].strip():
+            continue
+        if nonce is None or match.group(1) == nonce:
+            markers.append((line_start, line_end, match.group(2)))
+    if len({name for _, _, name in markers}) != len(markers):
+        return _split_sections_by_line(text, nonce)  # a repeated section (hostile output): the exact slow way
+    sections: dict[str, str] = {}
+    for index, (_, line_end, name) in enumerate(markers):
+        start = line_end + 1
+        end = markers[index + 1][0] - 1 if index + 1 < len(markers) else len(text)
+        sections[name] = text[start:end] if start <= end else ""
+    return sections
+
+
+def _split_sections_by_line(text: str, nonce: str | None) -> dict[str, str]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.split("\n"):

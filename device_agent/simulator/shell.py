@@ -18,6 +18,9 @@ OPERATORS = (";", "&&", "||", "|", "&", "\n")
 _PLAIN = re.compile(r"[^\s;|&<>'\"\\$*?]+")
 _SIMPLE_WORD = re.compile(r"[^\s;|&<>'\"\\$*?#]+(?=[\s;|&<>]|$)")
 _SINGLE_QUOTED_WORD = re.compile(r"'([^']*)'(?=[\s;|&<>]|$)")
+# One step for the commonest tokens (optional blanks, then an operator, a bare word or one '...' word): a 1.4 KB
+# collection script is ~150 tokens, and one regex match each costs a third of the branch-by-branch scan.
+_FAST_TOKEN = re.compile(r"[ \t\r]*(?:(&&|\|\||[;|&\n])|([^\s;|&<>'\"\\$*?#]+)(?=[\s;|&<>]|$)|'([^']*)'(?=[\s;|&<>]|$))")
 
 
 class ShellSyntaxError(Exception):
@@ -54,6 +57,22 @@ def tokenize(script: str) -> list[object]:
     tokens: list[object] = []
     i, n = 0, len(script)
     while i < n:
+        fast = _FAST_TOKEN.match(script, i)
+        if fast is not None:
+            operator, bare, quoted_text = fast.groups()
+            if operator is not None:
+                tokens.append(operator)
+                i = fast.end()
+                continue
+            if quoted_text is not None:
+                tokens.append(Word(quoted_text, False))
+                i = fast.end()
+                continue
+            # "2>/dev/null": a lone digit before < or > is a file descriptor, handled below
+            if not (len(bare) == 1 and bare.isdigit() and fast.end() < n and script[fast.end()] in "<>"):
+                tokens.append(Word(bare, False))
+                i = fast.end()
+                continue
         ch = script[i]
         if ch in " \t\r":
             i += 1
@@ -224,9 +243,13 @@ class Shell:
     def _simple(self, command: SimpleCommand, stdin: bytes, status: int) -> tuple[bytes, bytes, int]:
         argv: list[str] = []
         for word in command.words:
-            text = word.text.replace("\x00STATUS\x00", str(status))
-            matches = self.glob(text) if word.globbable else []
-            argv.extend(matches or [text])
+            text = word.text
+            if "\x00" in text:
+                text = text.replace("\x00STATUS\x00", str(status))
+            if word.globbable:
+                argv.extend(self.glob(text) or [text])
+            else:
+                argv.append(text)
         if not argv:
             return b"", b"", 0
         name = argv[0]
@@ -240,7 +263,7 @@ class Shell:
             out, err, code = b"", f"/system/bin/sh: {name}: inaccessible or not found\n".encode(), 127
         else:
             out, err, code = handler(argv, stdin)
-        return self._redirect(command.redirects, out, err, code)
+        return self._redirect(command.redirects, out, err, code) if command.redirects else (out, err, code)
 
     def _redirect(self, redirects: list[Redirect], out: bytes, err: bytes, code: int) -> tuple[bytes, bytes, int]:
         for redirect in redirects:
