@@ -101,9 +101,10 @@ def seed(app, phones: int, days: int):
             db.session.execute(insert(ComplianceDaily), chunk)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
-            # Planner statistics, as autovacuum keeps them on a live server (a bulk load has none yet).
-            db.session.execute(text("ANALYZE"))
+            # Statistics and visibility map, as autovacuum keeps them on a live server (a bulk load has neither yet).
             db.session.commit()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("VACUUM ANALYZE"))
         return team.id, token, len(daily), len(state_rows)
 
 
