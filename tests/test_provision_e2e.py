@@ -50,7 +50,7 @@ def provisioning(web, pinned_app, test_apks, live_server, phone_simulator, adb_k
         db.session.expire_all()
         return result
 
-    def approve(request_id, manager=None):
+    def approve(request_id, manager=None, **extra):
         client = live_server.app.test_client()
         web.login(client, manager or web.manager)
         page = client.get(f"/requests/{request_id}").get_data(as_text=True)
@@ -59,7 +59,7 @@ def provisioning(web, pinned_app, test_apks, live_server, phone_simulator, adb_k
         response = client.post(f"/requests/{request_id}/decision", data={
             "csrf_token": token, "decision": "approve", "acknowledged": "yes", "policy_sha256": web.policy.sha256,
             "training-day": str(day.day), "training-month": str(day.month), "training-year": str(day.year),
-            "confirm": "yes",
+            "confirm": "yes", **extra,
         })
         db.session.expire_all()
         return response
@@ -229,7 +229,7 @@ def big_apk(test_apks, tmp_path_factory):
     return sign(aligned, directory / "big.apk", test_apks.key_a)
 
 
-def test_broadcast_phone_then_a_second_one_is_refused_on_the_web(provisioning, phone_simulator, web, test_apks, adb_client):
+def test_broadcast_phone_then_a_second_one_needs_an_explicit_handover(provisioning, phone_simulator, web, test_apks, adb_client):
     from server.extensions import db
     from server.services.actor import Actor
     from server.services.catalogue import add_app
@@ -246,11 +246,21 @@ def test_broadcast_phone_then_a_second_one_is_refused_on_the_web(provisioning, p
 
     asked2 = provisioning.provision([second.endpoint], "--broadcast", web.service.name, staff=False)
     request_id = int(URL.search(asked2.stdout + asked2.stderr).group(2))
-    refused = provisioning.approve(request_id)
-    assert refused.status_code == 403 and "already has an active Broadcast phone" in refused.get_data(as_text=True)
+    refused = provisioning.approve(request_id)  # a plain approval: the page asks for the explicit handover
+    assert refused.status_code == 400
+    assert "Confirm that the Broadcast role is handed over from the current phone" in refused.get_data(as_text=True)
     assert _device(second.serial).state == DeviceState.PENDING_APPROVAL.value
     still = provisioning.provision([second.endpoint], "--broadcast", web.service.name, staff=False)
     assert still.returncode == 3 and "package:com.whatsapp.w4b" not in _packages(adb_client, second.endpoint)
+
+    # The explicit handover: the new phone is approved and designated, the old one suspended, then provisioned.
+    handed = provisioning.approve(request_id, handover="yes", handover_reason="Replacing the Broadcast phone")
+    assert handed.status_code == 302
+    assert _device(first.serial).state == DeviceState.SUSPENDED.value
+    assert _device(second.serial).state == DeviceState.APPROVED.value
+    done2 = provisioning.provision([second.endpoint], "--broadcast", web.service.name, staff=False)
+    assert done2.returncode == 0, done2.stdout + done2.stderr
+    assert "package:com.whatsapp.w4b" in _packages(adb_client, second.endpoint)
 
 
 def test_manager_of_another_team_cannot_approve_on_the_web(provisioning, phone_simulator, web):
