@@ -133,7 +133,8 @@ class PhoneSession:
                 step.close()  # never started: close it so Python does not warn "never awaited"
             raise DeviceUnreachable(f"The connection to {self.endpoint} was lost earlier; reconnect to continue.")
         try:
-            return await asyncio.wait_for(step, timeout_s)
+            async with asyncio.timeout(timeout_s):  # unlike wait_for, no extra task per operation
+                return await step
         except asyncio.TimeoutError as exc:
             self._broken = True  # a half-read packet may be left on the wire
             raise AdbTimeout(f"{self.endpoint} did not finish {what} within timeout_s={timeout_s:g}.") from exc
@@ -212,7 +213,8 @@ async def _open_session(
         return await backend.connect(key, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=phone_prompts)
 
     try:
-        raw_banner = await asyncio.wait_for(handshake(), budget_s)
+        async with asyncio.timeout(budget_s):  # unlike wait_for, no extra task per connection
+            raw_banner = await handshake()
     except asyncio.CancelledError:
         await _close_quietly(backend)  # a caller's own time limit (sweep per-phone limit): still release the socket
         raise
