@@ -71,9 +71,23 @@ def test_manager_approves_and_rejects_through_the_real_pages(live_server, browse
     assert db.session.get(EnrolmentRequest, second.id).status == "rejected"
 
 
+def _broadcast_handover_request(web, factory) -> EnrolmentRequest:
+    """An active Broadcast phone and a second phone's pending Broadcast request (its page offers the handover)."""
+    from server.services import enrolment
+    from server.services.actor import Actor
+    from server.services.decisions import approve_enrolment
+
+    first, second = factory.device(serial="BCASTA11Y1"), factory.device(serial="BCASTA11Y2")
+    request, _ = enrolment.request_enrolment(db.session, first, Actor.for_user(web.it), broadcast_service=web.service)
+    approve_enrolment(db.session, request, Actor.for_user(web.manager), policy_sha256=web.policy.sha256, acknowledged=True)
+    waiting, _ = enrolment.request_enrolment(db.session, second, Actor.for_user(web.it), broadcast_service=web.service)
+    db.session.commit()
+    return waiting
+
+
 # Accessibility does not depend on the database: one run (SQLite) is enough and saves half a minute.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web, axe_source):
+def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web, axe_source, factory):
     page = browser.new_page()
     problems: dict[str, list[str]] = {}
     page.goto(f"{live_server.url}/login")
@@ -86,6 +100,7 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
 
     _log_in(page, live_server, web.manager, web.password)
     service_id = web.service.id
+    handover_request = _broadcast_handover_request(web, factory)
     pages = {
         "dashboard": "/",
         "requests list": "/requests",
@@ -99,11 +114,14 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
         "catalogue": "/catalogue",
         "staff": "/staff",
         "re-confirm page": f"/staff/{web.staff.id}/reconfirm",
+        "broadcast request with handover": f"/requests/{handover_request.id}",
         "not found": "/no/such/page",
     }
     for name, path in pages.items():
         page.goto(live_server.url + path)
         problems[name] = _axe_problems(page, axe_source)
+        if name == "broadcast request with handover":
+            assert "Approving hands the Broadcast role over from phone BCASTA11Y1" in page.content()
         if name == "request page" and SCREENSHOT_DIR:
             page.screenshot(path=os.path.join(SCREENSHOT_DIR, "request.png"), full_page=True)
 
