@@ -105,9 +105,11 @@ def main() -> int:
             while sum(state == "device" for state in client.devices().values()) < args.phones and time.monotonic() < deadline:
                 time.sleep(0.1)
             ours: list[float] = []
+            loads: list[float] = []  # 1-minute load average before each PhoneGate round (other work slows both sides)
             cpu: list[tuple[float, float]] = []  # (PhoneGate process, simulator process) CPU seconds per round
             baselines: dict[int, list[float]] = {parallel: [] for parallel in args.parallel}
             for round_number in range(1, args.rounds + 1):
+                loads.append(os.getloadavg()[0])
                 cpu_before = (time.process_time(), _process_cpu(simulator.pid))
                 elapsed, complete = asyncio.run(phonegate_round(endpoints, key))
                 cpu.append((time.process_time() - cpu_before[0], _process_cpu(simulator.pid) - cpu_before[1]))
@@ -116,7 +118,8 @@ def main() -> int:
                 ours.append(elapsed)
                 for parallel, times in baselines.items():
                     times.append(adb_round(client, endpoints, parallel, workdir)[0])
-                print(f"round {round_number}: PhoneGate {ours[-1]:.3f} s, "
+                print(f"round {round_number} (load {loads[-1]:.1f}): PhoneGate {ours[-1]:.3f} s "
+                      f"(CPU {cpu[-1][0]:.2f} s collector + {cpu[-1][1]:.2f} s simulator), "
                       + ", ".join(f"adb script -P {p} {t[-1]:.3f} s" for p, t in baselines.items()), flush=True)
         finally:
             client.kill_server()
@@ -124,6 +127,7 @@ def main() -> int:
             simulator.wait(30)
 
     args.load = os.getloadavg()[0]  # other work on this 2-core machine slows both sides
+    args.loads = loads
     args.cpu = (statistics.median(c for c, _ in cpu), statistics.median(s for _, s in cpu))
     print(f"  CPU per PhoneGate round: {args.cpu[0]:.2f} s collector, {args.cpu[1]:.2f} s for the {args.phones} simulated phones")
     print(f"{args.phones} simulated {args.profile} phones, median of {args.rounds}, 1-minute load average {args.load:.1f}:")
@@ -144,8 +148,8 @@ def write_section(args: argparse.Namespace, ours: list[float], baselines: dict[i
         f"{SECTION}\n\n"
         f"Command: `.venv/bin/python bench/bench_facts.py --phones {args.phones} --rounds {args.rounds} "
         f"--parallel {' '.join(map(str, baselines))} --write` (machine: 2 cores, loopback TCP, {args.phones} simulated "
-        f"{args.profile} phones served by `phonegate simulate` in its own process; 1-minute load average at the end "
-        f"{args.load:.1f}).\n\n"
+        f"{args.profile} phones served by `phonegate simulate` in its own process; 1-minute load average before each "
+        f"PhoneGate round {', '.join(f'{load:.1f}' for load in args.loads)}, at the end {args.load:.1f}).\n\n"
         f"| way | median of {args.rounds} (s) | all runs (s) | PhoneGate faster by (median / best) |\n|---|---|---|---|\n"
         f"| PhoneGate `collect_facts`: connect + authenticate + one shell round trip per phone, all phones at once (asyncio) "
         f"| {statistics.median(ours):.3f} | {', '.join(f'{t:.3f}' for t in ours)} | |\n"

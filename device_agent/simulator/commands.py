@@ -311,8 +311,19 @@ def _ls_line(name: str, node, flags: str, fs) -> str:
     return f"{kind}{perms} 1 root sdcard_rw {size:>8} {time.strftime('%Y-%m-%d %H:%M', time.gmtime(node.mtime))} {name}\n"
 
 
+_STAT_FIELDS = {  # computed only when the format asks (find -exec stat runs this for every file of every phone)
+    "n": lambda path, node, fs: path, "N": lambda path, node, fs: f"'{path}'", "s": lambda path, node, fs: str(len(node.data)),
+    "Y": lambda path, node, fs: str(node.mtime), "X": lambda path, node, fs: str(node.mtime),
+    "a": lambda path, node, fs: format(node.mode, "o"), "f": lambda path, node, fs: format(fs.mode_bits(node), "x"),
+    "F": lambda path, node, fs: "directory" if node.is_dir else "regular file", "y": lambda path, node, fs: _date(node.mtime),
+    "U": lambda path, node, fs: "root", "G": lambda path, node, fs: "sdcard_rw", "%": lambda path, node, fs: "%",
+}
+_STAT_DIRECTIVE = re.compile(r"%(.)")
+
+
 def _stat_format(fmt: str, path: str, node, fs) -> str:
-    values = {"n": path, "N": f"'{path}'", "s": str(len(node.data)), "Y": str(node.mtime), "X": str(node.mtime),
-              "a": format(node.mode, "o"), "f": format(fs.mode_bits(node), "x"), "F": "directory" if node.is_dir else "regular file",
-              "y": _date(node.mtime), "U": "root", "G": "sdcard_rw", "%": "%"}
-    return re.sub(r"%(.)", lambda m: values.get(m.group(1), m.group(0)), fmt)
+    def field(match: re.Match[str]) -> str:
+        compute = _STAT_FIELDS.get(match.group(1))
+        return compute(path, node, fs) if compute is not None else match.group(0)
+
+    return _STAT_DIRECTIVE.sub(field, fmt)

@@ -7,6 +7,7 @@ all lead to /sdcard, as they do for the shell user on a real phone.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 import stat as stat_module
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class VirtualFileSystem:
             self._nodes[directory] = Node(is_dir=True, mode=0o771, mtime=now)
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # pure, and the same few paths come back for every phone's collection
     def normalise(path: str) -> str:
         path = posixpath.normpath("/" + path.strip()) if path else "/"
         if path.startswith("//"):
