@@ -98,7 +98,8 @@ def approve_enrolment(
     For an individual phone `training_completed_on` is required; for a Broadcast phone (no holder) the manager
     confirms the current policy only, and the phone becomes the service's one Broadcast phone. If the service
     already has an active Broadcast phone, approval is refused unless `handover` is set with a reason: then the
-    old designation ends and the old phone is suspended in this same transaction (see broadcast.take_over).
+    old designation ends and the old phone is suspended in this same transaction
+    (broadcast.ensure_designated_for_approval).
     """
     action = "enrolment.approval_refused"
     _check_decider(session, request, actor, action)
