@@ -169,7 +169,7 @@ def write_section(args: argparse.Namespace, ours: list[float], baselines: dict[i
         text = text.rstrip("\n") + "\n\n" + body
     else:
         end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + body + ("\n" + text[end + 1:] if end != -1 else "")  # keep the blank line before the next section
     path.write_text(text)
     print(f"updated {path}")
 
