@@ -78,7 +78,7 @@ class ComplianceApi:
         cls, server: str | None = None, token: str | None = None, *, timeout_s: float = 30.0, attempts: int = 3
     ) -> ComplianceApi:
         """PHONEGATE_SERVER / PHONEGATE_TOKEN unless given; BadInput when there is no token at all."""
-        from provisioning.client import PhoneGateClient, RetryPolicy  # the one HTTP client
+        from device_agent.client import PhoneGateClient, RetryPolicy  # the one HTTP client
 
         url = server or os.environ.get("PHONEGATE_SERVER") or DEFAULT_SERVER
         retry = RetryPolicy(attempts=max(1, attempts), first_delay_s=0.05 if attempts <= 2 else 0.5)
@@ -116,11 +116,11 @@ class ComplianceApi:
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         import requests
 
-        from provisioning.client import ServerUnavailable
+        from device_agent.client import ServerUnavailable
 
         try:
-            # The shared client's generic JSON call: it owns auth, timeouts, retries and the error shapes.
-            answer = self.client._json("POST", f"/api/v1{path}", json=body)
+            # The shared client's JSON call: it owns auth, timeouts, retries and the error shapes.
+            answer = self.client.request_json("POST", f"/api/v1{path}", json=body)
         except ServerUnavailable as exc:
             raise ServerUnreachable(str(exc)) from exc
         except requests.RequestException as exc:  # e.g. the answer cut off mid-body: we cannot know it was stored

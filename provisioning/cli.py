@@ -54,7 +54,7 @@ def provision(endpoints: tuple[str, ...], usb: bool, staff_email: str | None, br
 def run(endpoints: list[str], options, *, stream=None) -> int:
     from device_agent.adb import AdbKey
     from device_agent.adb.keys import default_key_path
-    from provisioning.client import PhoneGateClient
+    from device_agent.client import PhoneGateClient
     from provisioning.progress import renderer_for
 
     PhoneGateClient().close()  # fail fast (exit 2) on a missing token or a bad PHONEGATE_SERVER, before any phone

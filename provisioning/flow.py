@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from phonegate.errors import BadInput, PhoneGateError, PolicyRefusal
-from provisioning.client import ApiRefused, PhoneGateClient, sha256_file
+from device_agent.client import ApiRefused, PhoneGateClient, sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from device_agent.sweep_api import ComplianceApi
 from device_agent.tasks import enqueue_site, make_celery, queue_for
 from fixtures_server import services_required
-from provisioning.client import PhoneGateClient
+from device_agent.client import PhoneGateClient
 
 pytestmark = pytest.mark.slow
 

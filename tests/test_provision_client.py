@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from phonegate.errors import BadInput, PolicyRefusal
-from provisioning.client import PhoneGateClient, RetryPolicy, ServerUnavailable
+from device_agent.client import PhoneGateClient, RetryPolicy, ServerUnavailable
 from provisioning.flow import Event, Outcome
 from provisioning.progress import PlainRenderer, RichRenderer, renderer_for
 

@@ -19,7 +19,7 @@ from device_agent.outbox import Outbox
 from device_agent.sweep import SweepOptions, run_sweep
 from device_agent.sweep_api import ComplianceApi
 from device_agent.sweep_upload import deliver_pending
-from provisioning.client import PhoneGateClient, RetryPolicy
+from device_agent.client import PhoneGateClient, RetryPolicy
 
 # Device rules only, no grace: the verdict is decided by this sweep's results alone.
 TEST_POLICY = """

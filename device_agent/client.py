@@ -1,4 +1,4 @@
-"""The one HTTP client for PhoneGate's API (used by `provision`, and by device_agent for sweeps).
+"""The one HTTP client for PhoneGate's API (used by device_agent for sweeps, and by `provision`, which builds on device_agent).
 
 Bearer token from PHONEGATE_TOKEN, base URL from PHONEGATE_SERVER. Every request has a timeout; connection
 failures are retried with exponential backoff (the server restarting must not fail a whole provisioning run);
@@ -95,7 +95,7 @@ class PhoneGateClient:
     def register_device(self, facts: dict[str, Any]) -> dict:
         fields = ("serial", "manufacturer", "model", "android_release", "sdk", "security_patch", "build_fingerprint",
                   "adb_endpoint")
-        return self._json("POST", "/api/v1/devices", json={k: facts[k] for k in fields if facts.get(k) is not None})
+        return self.request_json("POST", "/api/v1/devices", json={k: facts[k] for k in fields if facts.get(k) is not None})
 
     def request_enrolment(self, serial: str, *, staff_email: str | None = None, broadcast_service: str | None = None) -> dict:
         body: dict[str, Any] = {"serial": serial}
@@ -103,32 +103,32 @@ class PhoneGateClient:
             body["staff_email"] = staff_email
         if broadcast_service is not None:
             body["broadcast_service"] = broadcast_service
-        return self._json("POST", "/api/v1/enrolments", json=body)
+        return self.request_json("POST", "/api/v1/enrolments", json=body)
 
     def install_status(self, serial: str) -> dict:
-        return self._json("GET", f"/api/v1/devices/{_path(serial)}/install-status")
+        return self.request_json("GET", f"/api/v1/devices/{_path(serial)}/install-status")
 
     def catalogue(self, role: str | None = None) -> list[dict]:
-        return self._json("GET", "/api/v1/catalogue", params={"role": role} if role else None)
+        return self.request_json("GET", "/api/v1/catalogue", params={"role": role} if role else None)
 
     def create_grant(self, serial: str, apk_sha256: str | None = None) -> dict:
         body: dict[str, Any] = {"device_serial": serial}
         if apk_sha256:
             body["apk_sha256"] = apk_sha256
-        return self._json("POST", "/api/v1/grants", json=body)
+        return self.request_json("POST", "/api/v1/grants", json=body)
 
     def report_installation(self, grant_secret: str, package: str, version_code: int, signer_sha256: str) -> dict:
-        return self._json("POST", "/api/v1/installations", json={
+        return self.request_json("POST", "/api/v1/installations", json={
             "grant_secret": grant_secret, "package": package, "version_code": version_code, "signer_sha256": signer_sha256,
         })
 
     def report_unauthorised_install(self, serial: str, package: str, version_code: int | None, signer_sha256: str | None) -> dict:
-        return self._json("POST", "/api/v1/unauthorised-installs", json={
+        return self.request_json("POST", "/api/v1/unauthorised-installs", json={
             "device_serial": serial, "package": package, "version_code": version_code, "signer_sha256": signer_sha256,
         })
 
     def current_policy(self) -> dict:
-        return self._json("GET", "/api/v1/policies/current")
+        return self.request_json("GET", "/api/v1/policies/current")
 
     def download_apk(self, url_or_sha256: str, destination_dir: Path, expected_sha256: str) -> Path:
         """Stream the APK into destination_dir/<sha256>.apk; refuse it unless its SHA-256 is `expected_sha256`."""
@@ -164,7 +164,8 @@ class PhoneGateClient:
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call with auth, timeout, retries and error mapping; the answer parsed as JSON."""
         response = self._send(method, f"{self.server}{path}", timeout=self.timeout_s, **kwargs)
         try:
             return response.json()
