@@ -136,3 +136,24 @@ def browser(_playwright_browser):
         yield context
     finally:
         context.close()
+
+
+def log_in(page, live_server, user, password) -> None:
+    """Log in through the real login page in a Playwright page."""
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def serious_axe_problems(page, axe_source: str) -> list[str]:
+    """Run axe-core on the page; the serious and critical violations as readable lines."""
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       targets: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
+    }""")
+    return [f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}" for v in result
+            if v["impact"] in ("serious", "critical")]

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from fixtures_web import log_in, serious_axe_problems
 from server.extensions import db
 from server.models import Device, EnrolmentRequest
 
@@ -17,29 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SCREENSHOT_DIR = os.environ.get("PHONEGATE_TEST_SCREENSHOTS")  # set to a folder to keep a look at the pages
 
 
-def _log_in(page, live_server, user, password):
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email address").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def _axe_problems(page, axe_source: str) -> list[str]:
-    page.add_script_tag(content=axe_source)
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       targets: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
-    }""")
-    return [f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}" for v in result
-            if v["impact"] in ("serious", "critical")]
-
-
 def test_manager_approves_and_rejects_through_the_real_pages(live_server, browser, web):
     second = web.new_request()
     page = browser.new_page()
-    _log_in(page, live_server, web.manager, web.password)
+    log_in(page, live_server, web.manager, web.password)
 
     # Approve the first request: decision, acknowledgement, training date, then the confirmation page.
     page.goto(f"{live_server.url}/requests/{web.request.id}")
@@ -91,14 +73,14 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
     page = browser.new_page()
     problems: dict[str, list[str]] = {}
     page.goto(f"{live_server.url}/login")
-    problems["login"] = _axe_problems(page, axe_source)
+    problems["login"] = serious_axe_problems(page, axe_source)
 
     # The login page with its error summary, too.
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("There is a problem").wait_for()
-    problems["login with errors"] = _axe_problems(page, axe_source)
+    problems["login with errors"] = serious_axe_problems(page, axe_source)
 
-    _log_in(page, live_server, web.manager, web.password)
+    log_in(page, live_server, web.manager, web.password)
     service_id = web.service.id
     handover_request = _broadcast_handover_request(web, factory)
     pages = {
@@ -119,7 +101,7 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
     }
     for name, path in pages.items():
         page.goto(live_server.url + path)
-        problems[name] = _axe_problems(page, axe_source)
+        problems[name] = serious_axe_problems(page, axe_source)
         if name == "broadcast request with handover":
             assert "Approving hands the Broadcast role over from phone BCASTA11Y1" in page.content()
         if name == "request page" and SCREENSHOT_DIR:
@@ -130,22 +112,22 @@ def test_no_serious_accessibility_problems_on_any_page(live_server, browser, web
     page.get_by_role("radio", name="Approve").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("There is a problem").wait_for()
-    problems["request page with errors"] = _axe_problems(page, axe_source)
+    problems["request page with errors"] = serious_axe_problems(page, axe_source)
 
     page.goto(f"{live_server.url}/staff/{web.staff.id}/reconfirm")
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("There is a problem").wait_for()
-    problems["re-confirm page with errors"] = _axe_problems(page, axe_source)
+    problems["re-confirm page with errors"] = serious_axe_problems(page, axe_source)
 
     page.goto(f"{live_server.url}/logout")  # GET is not allowed: 405 page in the layout
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{live_server.url}/login")
-    _log_in(page, live_server, web.admin, web.password)
+    log_in(page, live_server, web.admin, web.password)
     for name, path in {"admin catalogue": "/catalogue", "admin staff": "/staff", "new staff": "/staff/new",
                        "new user": "/users/new", "users": "/users", "new policy": "/policies/new",
                        "audit log": "/audit?action=enrolment."}.items():
         page.goto(live_server.url + path)
-        problems[name] = _axe_problems(page, axe_source)
+        problems[name] = serious_axe_problems(page, axe_source)
 
     assert {name: found for name, found in problems.items() if found} == {}
     assert len(problems) >= 20

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from fixtures_web import log_in, serious_axe_problems
 from server.extensions import db
 from server.services.actor import Actor
 from server.services.compliance import finish_sweep
@@ -25,21 +26,6 @@ def _sweep(when: datetime, outcomes: dict[str, dict[str, str]]) -> None:
     db.session.commit()
 
 
-def _log_in(page, live_server, user, password):
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email address").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def _serious_axe_problems(page, axe_source: str) -> list[str]:
-    page.add_script_tag(content=axe_source)
-    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .map(v => ({id: v.id, impact: v.impact, targets: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))""")
-    return [f"{v['impact']}: {v['id']} at {v['targets']}" for v in found if v["impact"] in ("serious", "critical")]
-
-
 def test_compliance_pages_render_without_javascript_and_pass_axe(live_server, browser, web, factory, axe_source,
                                                                 compliance_rules, _playwright_browser):
     phone = factory.device(serial="BRW1", role="broadcast", state="provisioned", team_id=web.team.id,
@@ -53,7 +39,7 @@ def test_compliance_pages_render_without_javascript_and_pass_axe(live_server, br
     no_js = _playwright_browser.new_context(java_script_enabled=False)
     try:
         page = no_js.new_page()
-        _log_in(page, live_server, web.manager, web.password)
+        log_in(page, live_server, web.manager, web.password)
         page.goto(f"{live_server.url}/compliance/teams/{web.team.id}?days=30")
         chart = page.locator("svg[role=img]")
         assert chart.count() == 1
@@ -66,21 +52,21 @@ def test_compliance_pages_render_without_javascript_and_pass_axe(live_server, br
 
     page = browser.new_page()
     problems: dict[str, list[str]] = {}
-    _log_in(page, live_server, web.manager, web.password)
+    log_in(page, live_server, web.manager, web.password)
     for name, path in {"team": f"/compliance/teams/{web.team.id}", "team 30 days": f"/compliance/teams/{web.team.id}?days=30",
                        "phone history": f"/compliance/devices/{phone.id}"}.items():
         page.goto(live_server.url + path)
-        problems[name] = _serious_axe_problems(page, axe_source)
+        problems[name] = serious_axe_problems(page, axe_source)
     page.goto(f"{live_server.url}/")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{live_server.url}/login")
-    _log_in(page, live_server, web.admin, web.password)
+    log_in(page, live_server, web.admin, web.password)
     for name, path in {"overview": "/compliance/", "rules": "/compliance/rules"}.items():
         page.goto(live_server.url + path)
-        problems[name] = _serious_axe_problems(page, axe_source)
+        problems[name] = serious_axe_problems(page, axe_source)
     page.goto(f"{live_server.url}/compliance/rules")
     page.get_by_label("Publish a new version").fill("schema: 1\nrules: [")
     page.get_by_role("button", name="Publish version").click()
     page.get_by_text("The rules were not published").wait_for()
-    problems["rules with errors"] = _serious_axe_problems(page, axe_source)
+    problems["rules with errors"] = serious_axe_problems(page, axe_source)
     assert {name: found for name, found in problems.items() if found} == {}
