@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -131,3 +133,18 @@ def test_mutated_apks_are_refused_cleanly(test_apks) -> None:
         assert info.signer_sha256 == [test_apks.key_a.sha256]
 
     mutate()
+
+
+def test_reading_an_apk_leaves_the_process_logging_alone(test_apks) -> None:
+    """apkInspector configures DEBUG logging on import; a fresh process must keep its own (unset) logging."""
+    script = (
+        "import logging, sys\n"
+        "from device_agent.apk import inspect_apk\n"
+        "inspect_apk(sys.argv[1])\n"
+        "root = logging.getLogger()\n"
+        "print(root.level, len(root.handlers))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(test_apks.whatsapp)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == [str(logging.WARNING), "0"]
+    assert done.stderr == ""

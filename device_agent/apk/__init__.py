@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import struct
 import zipfile
 import zlib
@@ -79,8 +80,23 @@ def inspect_apk_bytes(data: bytes) -> ApkInfo:
     )
 
 
-def _read_manifest(archive: zipfile.ZipFile) -> tuple[str, int, str | None, int | None, int | None]:
+def _import_manifest_decoder():
+    # apkInspector.axml calls logging.basicConfig(level=DEBUG) when it is imported. In a process that has not set up
+    # logging yet, that would switch on DEBUG output for every library (and with it data we never log), so whatever
+    # it added to the root logger is taken back.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     from apkInspector.axml import get_manifest
+
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    return get_manifest
+
+
+def _read_manifest(archive: zipfile.ZipFile) -> tuple[str, int, str | None, int | None, int | None]:
+    get_manifest = _import_manifest_decoder()
 
     try:
         raw = archive.read("AndroidManifest.xml")
