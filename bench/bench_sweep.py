@@ -106,7 +106,7 @@ def stored_results(url: str, sweep_id: str, device_rules_only: bool = False) -> 
     """Result rows of a sweep; device_rules_only leaves out the server's own rules (stored when a sweep finishes)."""
     from sqlalchemy import create_engine, text
 
-    from device_agent.compliance_policy import SERVER_RULES
+    from server.services.compliance.server_rules import SERVER_RULES
 
     engine = create_engine(url)
     query = "SELECT count(*) FROM compliance_results WHERE sweep_id = :s"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 
 @click.command()
@@ -152,7 +152,7 @@ def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bo
     collection_script(packages)  # refuses bad package names before connecting
     certificates = []
     if signer_apks:
-        from device_agent.apk import inspect_apk
+        from phonegate.core.apk import inspect_apk
 
         for apk in signer_apks:
             certificates.extend(inspect_apk(apk).certificates)
@@ -190,18 +190,18 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
     Without PHONEGATE_TOKEN or a reachable server, results wait in the instance folder's outbox.
     """
     import logging
-    import os
     import sys
 
     from device_agent.adb import AdbKey
     from device_agent.adb.connection import parse_tcp_endpoint
+    from device_agent.settings import AgentSettings
     from device_agent.sweep import SweepOptions, default_outbox, run_sweep
     from device_agent.sweep_api import ComplianceApi, ServerUnreachable
     from device_agent.sweep_render import print_json, print_summary, progress_for
-    from phonegate.errors import DeviceUnreachable, NonCompliant
+    from phonegate.core.errors import DeviceUnreachable, NonCompliant
 
     tcp = [f"{host}:{port}" for host, port in (parse_tcp_endpoint(e) for e in endpoints)]  # bad ones: exit 2
-    api = ComplianceApi.from_environment() if os.environ.get("PHONEGATE_TOKEN") else None
+    api = ComplianceApi.from_environment() if AgentSettings.from_environ().token else None
     if api is None:
         logging.getLogger("phonegate").warning("PHONEGATE_TOKEN is not set: results stay in the outbox")
         if not tcp:

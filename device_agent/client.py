@@ -1,10 +1,11 @@
 """The one HTTP client for PhoneGate's API (used by device_agent for sweeps, and by `provision`, which builds on device_agent).
 
-Bearer token from PHONEGATE_TOKEN, base URL from PHONEGATE_SERVER. Every request has a timeout; connection
+Bearer token and base URL from the agent's settings (PHONEGATE_TOKEN, PHONEGATE_SERVER: device_agent/settings.py). Every request has a timeout; connection
 failures are retried with exponential backoff (the server restarting must not fail a whole provisioning run);
-HTTP errors become phonegate.errors so the CLI prints one sentence and the right exit code:
-400/404/409 -> BadInput (2), 401 -> BadInput (the token), 403 -> PolicyRefusal (3), 5xx/unreachable ->
-ServerUnavailable (1). The server's own message (INTERFACE.md's {"code","status","message","errors"}) is kept.
+HTTP errors become one family of exceptions (ServerError) so the CLI prints one sentence and the right exit code:
+400/404/409 -> ServerBadInput (2), 401 -> ServerBadInput (the token), 403 -> ServerPolicyRefusal (3),
+5xx/unreachable/broken -> ServerUnreachable (1). The server's own message (INTERFACE.md's
+{"code","status","message","errors"}) is kept.
 """
 
 from __future__ import annotations
@@ -21,31 +22,43 @@ from typing import Any
 
 import requests
 
-from phonegate.errors import BadInput, PhoneGateError, PolicyRefusal
+from device_agent.settings import AgentSettings
+from phonegate.core.errors import BadInput, PhoneGateError, PolicyRefusal
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SERVER = "http://127.0.0.1:5000"
 SHA256_HEADER = "X-Content-SHA256"
 CHUNK = 1024 * 1024
 
 
-class ServerUnavailable(PhoneGateError):
-    """The server could not be reached or failed; nothing on the phone was changed by this step."""
+class ServerError(PhoneGateError):
+    """The family of everything the server can answer badly, or not at all. `status` is the HTTP status (None when
+    nothing answered); `errors` and `code` are the server's own (INTERFACE.md's error shape)."""
+
+    def __init__(self, message: str, status: int | None = None, errors: dict | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.errors, self.code = status, errors or {}, code
+
+
+class ServerUnreachable(ServerError):
+    """No answer, a broken connection or a 5xx: try again later; nothing on the phone was changed by this step,
+    and whatever a sweep was sending stays in its outbox."""
 
     exit_code = 1
 
 
-class ApiBadInput(BadInput):
-    def __init__(self, message: str, status: int, errors: dict | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.errors, self.code = status, errors or {}, code
+class ServerRefused(ServerError):
+    """The server answered 4xx: sending the same thing again will not help (except after fixing the token)."""
+
+    status: int
 
 
-class ApiRefused(PolicyRefusal):
-    def __init__(self, message: str, status: int, errors: dict | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.errors, self.code = status, errors or {}, code
+class ServerBadInput(ServerRefused, BadInput):
+    """400/401/404/409: the request (or the token) was wrong; exit 2."""
+
+
+class ServerPolicyRefusal(ServerRefused, PolicyRefusal):
+    """403: refused by the rules (not approved, grant used, wrong role); exit 3."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +80,14 @@ class PhoneGateClient:
     def __init__(self, server: str | None = None, token: str | None = None, *, timeout_s: float = 15.0,
                  download_timeout_s: float = 120.0, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.server = (server or os.environ.get("PHONEGATE_SERVER") or DEFAULT_SERVER).rstrip("/")
+        if server is None or token is None:
+            settings = AgentSettings.from_environ()  # PHONEGATE_SERVER and PHONEGATE_TOKEN
+            server = server or settings.server_url
+            token = token if token is not None else settings.token
+        self.server = server.rstrip("/")
         if not self.server.startswith(("http://", "https://")):
             raise BadInput(f"PHONEGATE_SERVER must start with http:// or https://, got {self.server!r}.")
-        self.token = token if token is not None else os.environ.get("PHONEGATE_TOKEN", "")
+        self.token = token
         if not self.token:
             raise BadInput("Set PHONEGATE_TOKEN to an API token (`phonegate token create --user EMAIL --scope provision`).")
         self.timeout_s = timeout_s
@@ -154,7 +171,7 @@ class PhoneGateClient:
                     raise PolicyRefusal("The downloaded APK does not match the catalogue's SHA-256; nothing was installed.")
                 os.replace(tmp, target)
             except requests.RequestException as exc:
-                raise ServerUnavailable(f"The APK download from {self.server} broke off ({exc.__class__.__name__}); run again.") from None
+                raise ServerUnreachable(f"The APK download from {self.server} broke off ({exc.__class__.__name__}); run again.") from None
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -169,8 +186,10 @@ class PhoneGateClient:
         response = self._send(method, f"{self.server}{path}", timeout=self.timeout_s, **kwargs)
         try:
             return response.json()
+        except requests.RequestException as exc:  # the answer cut off mid-body: we cannot know it was stored
+            raise ServerUnreachable(f"The connection to the server broke ({type(exc).__name__}).") from None
         except ValueError:
-            raise ServerUnavailable(f"The server at {self.server} answered {path} with something that is not JSON.") from None
+            raise ServerUnreachable(f"The server at {self.server} answered {path} with something that is not JSON.") from None
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         delays = self.retry.delays()
@@ -183,7 +202,7 @@ class PhoneGateClient:
                 # which the flow checks against the phone's state).
                 delay = next(delays, None)
                 if delay is None:
-                    raise ServerUnavailable(f"Cannot reach the PhoneGate server at {self.server} ({exc.__class__.__name__}); "
+                    raise ServerUnreachable(f"Cannot reach the PhoneGate server at {self.server} ({exc.__class__.__name__}); "
                                             "check PHONEGATE_SERVER and that the server is running, then run again.") from None
                 log.info("server unreachable (%s), retrying in %.1f s", exc.__class__.__name__, delay)
                 self._sleep(delay)
@@ -217,12 +236,12 @@ def _error_for(response: requests.Response, server: str) -> PhoneGateError:
                             for field, msgs in _flatten(errors).items())
     message = message or f"The server answered HTTP {status}."
     if status == 401:
-        return ApiBadInput(f"The server did not accept PHONEGATE_TOKEN: {message}", status, errors, code)
+        return ServerBadInput(f"The server did not accept PHONEGATE_TOKEN: {message}", status, errors, code)
     if status == 403:
-        return ApiRefused(message, status, errors, code)
+        return ServerPolicyRefusal(message, status, errors, code)
     if status >= 500:
-        return ServerUnavailable(f"The PhoneGate server at {server} failed (HTTP {status}): {message}")
-    return ApiBadInput(message, status, errors, code)
+        return ServerUnreachable(f"The PhoneGate server at {server} failed (HTTP {status}): {message}", status, errors, code)
+    return ServerBadInput(message, status, errors, code)
 
 
 def _flatten(errors: dict, prefix: str = "") -> dict:

@@ -31,14 +31,22 @@ from typing import Any
 
 from device_agent.facts import AppInfo, DeviceFacts, RootIndicators
 from device_agent.parsers import (
-    decode_output, parse_account_types, parse_dumpsys_package, parse_getprop, parse_lock_settings,
-    parse_media_listing, parse_pm_list, parse_settings_list,
+    decode_output,
+    parse_account_types,
+    parse_dumpsys_package,
+    parse_getprop,
+    parse_lock_settings,
+    parse_media_listing,
+    parse_pm_list,
+    parse_settings_list,
 )
 from device_agent.parsers.media import MEDIA_ROOTS
 from device_agent.parsers.text import note
-from phonegate.errors import BadInput
+from phonegate.core.apk.android_signature import java_signature_hashcode
+from phonegate.core.errors import BadInput
+from phonegate.core.packages import MESSAGING_PACKAGES
 
-DEFAULT_CATALOGUE = ("com.whatsapp", "com.whatsapp.w4b")
+DEFAULT_CATALOGUE = MESSAGING_PACKAGES
 SU_LOCATIONS = ("/system/xbin/su", "/system/bin/su", "/sbin/su", "/su/bin/su", "/system/sbin/su", "/vendor/bin/su",
                 "/data/local/xbin/su", "/data/local/bin/su", "/data/local/su", "/debug_ramdisk/su", "/data/adb/magisk")
 # Settings whose values are often a person's name or contact details ("Jane's Galaxy", lock screen owner info):
@@ -171,7 +179,7 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
     if (clock := sections.get("clock")) is not None:
         _check_clock(clock, now, problems)
 
-    hashcode_to_sha256 = {_java_hashcode(cert): hashlib.sha256(cert).hexdigest() for cert in known_certificates}
+    hashcode_to_sha256 = {java_signature_hashcode(cert): hashlib.sha256(cert).hexdigest() for cert in known_certificates}
     for name in dict.fromkeys(catalogue_packages):
         dump_text = missing(f"app:{name}")
         if dump_text is None:
@@ -233,8 +241,3 @@ def _check_clock(text: str, now: datetime, problems: list[str]) -> None:
     if value.isdigit() and len(value) < 12 and abs(int(value) - now.timestamp()) > 86400:
         note(problems, "clock: the phone's clock is more than a day off")
 
-
-def _java_hashcode(cert: bytes) -> str:
-    from device_agent.simulator.packages import java_signature_hashcode  # one implementation of Android's rule
-
-    return java_signature_hashcode(cert)

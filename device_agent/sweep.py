@@ -1,4 +1,4 @@
-"""One compliance sweep: read every target phone's facts, run the policy's checks, send the results.
+"""One compliance sweep: read every target phone's facts, run the rules' checks, send the results.
 
 Targets are the server's plan (phones with an ADB endpoint, each with what the inventory expects of it) plus
 any `--tcp` endpoints given. Phones are checked concurrently (at most `concurrency` at once), each inside its
@@ -25,11 +25,14 @@ from typing import Any
 
 from device_agent.checks.base import CheckResult, DeviceExpectation
 from device_agent.checks.runner import error_results, evaluate_device
-from device_agent.compliance_policy import CompliancePolicy, load_default_policy, parse_policy
 from device_agent.facts import DeviceFacts
 from device_agent.outbox import Outbox
+from device_agent.settings import OUTBOX_FOLDER, AgentSettings
 from device_agent.sweep_api import ComplianceApi, ServerRefused, ServerUnreachable
 from device_agent.sweep_upload import DeliveryReport, Uploader, deliver_pending
+from phonegate.core import device_rules
+from phonegate.core.device_rules import parse_device_rules
+from phonegate.core.rules import RulesDocument, default_rules_text
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +75,10 @@ class PhoneReport:
 @dataclass
 class SweepPlan:
     sweep_id: str
-    policy: CompliancePolicy
-    policy_version: int | None
+    rules: RulesDocument
+    rules_version: int | None
     targets: list[SweepTarget]
-    online: bool  # False: the server was unreachable, so the packaged default policy and --tcp targets only
+    online: bool  # False: the server was unreachable, so the packaged default rules and --tcp targets only
 
 
 @dataclass
@@ -107,17 +110,17 @@ class SweepOptions:
 
 
 def build_plan(api: ComplianceApi | None, sweep_id: str, tcp: Sequence[str], source: str, site: str | None = None) -> SweepPlan:
-    """The server's plan plus the --tcp endpoints; without a server, the default policy and --tcp only."""
+    """The server's plan plus the --tcp endpoints; without a server, the packaged default rules and --tcp only."""
     online = False
-    policy, version, devices = None, None, []
+    rules, version, devices = None, None, []
     if api is not None:
         try:
             data = api.start_sweep(sweep_id, source, site)
             online = True
-            version, devices = data.policy_version, data.devices
-            policy = parse_policy(data.policy_document) if data.policy_document.strip() else None
+            version, devices = data.rules_version, data.devices
+            rules = parse_device_rules(data.rules_document) if data.rules_document.strip() else None
         except ServerUnreachable as exc:
-            log.warning("server unreachable, sweeping --tcp phones with the packaged policy: %s", exc)
+            log.warning("server unreachable, sweeping --tcp phones with the packaged default rules: %s", exc)
     targets: dict[str, SweepTarget] = {}
     for device in devices:
         expected = DeviceExpectation.from_json(device)
@@ -125,19 +128,19 @@ def build_plan(api: ComplianceApi | None, sweep_id: str, tcp: Sequence[str], sou
             targets[expected.endpoint] = SweepTarget(expected.endpoint, expected)
     for endpoint in tcp:
         targets.setdefault(endpoint, SweepTarget(endpoint, DeviceExpectation(endpoint=endpoint)))
-    return SweepPlan(sweep_id, policy or load_default_policy(), version, list(targets.values()), online)
+    return SweepPlan(sweep_id, rules or parse_device_rules(default_rules_text()), version, list(targets.values()), online)
 
 
-def catalogue_packages(policy: CompliancePolicy, expected: DeviceExpectation) -> list[str]:
+def catalogue_packages(rules: RulesDocument, expected: DeviceExpectation) -> list[str]:
     """Packages whose signer and version collection must read: the approved apps and their look-alikes."""
     names = {app.package for app in expected.approved_apps}
-    rule = policy.rules.get("approved_app_state")
+    rule = rules.rules.get(device_rules.APPROVED_APP_STATE.rule)
     if rule is not None and rule.enabled:
         names.update(rule.params.get("watch_packages") or [])
     return sorted(names)
 
 
-async def check_phone(target: SweepTarget, policy: CompliancePolicy, options: SweepOptions, now: datetime) -> PhoneReport:
+async def check_phone(target: SweepTarget, rules: RulesDocument, options: SweepOptions, now: datetime) -> PhoneReport:
     """Connect, collect, check, all inside the per-phone limit; never raises."""
     from device_agent.adb import connect_tcp
     from device_agent.collect import collect_facts
@@ -152,7 +155,7 @@ async def check_phone(target: SweepTarget, policy: CompliancePolicy, options: Sw
         session = await connect_tcp(target.endpoint, options.key, connect_timeout_s=step_s, auth_timeout_s=step_s, read_timeout_s=step_s)
         try:
             return await collect_facts(
-                session, catalogue_packages(policy, expected), timeout_s=step_s, known_certificates=expected.certificates
+                session, catalogue_packages(rules, expected), timeout_s=step_s, known_certificates=expected.certificates
             )
         finally:
             await session.close()
@@ -164,13 +167,13 @@ async def check_phone(target: SweepTarget, policy: CompliancePolicy, options: Sw
     except Exception as exc:  # unreachable, unauthorised, broken connection, a parser bug: this phone only
         error = _describe(exc)
     else:
-        results = evaluate_device(policy, facts, expected, now)
+        results = evaluate_device(rules, facts, expected, now)
         return PhoneReport(target, results, facts, None, time.monotonic() - started, started)
-    return PhoneReport(target, error_results(policy, expected, error), None, error, time.monotonic() - started, started)
+    return PhoneReport(target, error_results(rules, expected, error), None, error, time.monotonic() - started, started)
 
 
 def _describe(exc: BaseException) -> str:
-    from phonegate.errors import DeviceUnauthorised, DeviceUnreachable
+    from phonegate.core.errors import DeviceUnauthorised, DeviceUnreachable
 
     if isinstance(exc, DeviceUnauthorised):
         return "not authorised (tap Allow on the phone)"
@@ -182,7 +185,7 @@ def _describe(exc: BaseException) -> str:
 
 async def check_phones(
     targets: Sequence[SweepTarget],
-    policy: CompliancePolicy,
+    rules: RulesDocument,
     options: SweepOptions,
     on_phone: Callable[[PhoneReport], None],
     now: datetime | None = None,
@@ -193,7 +196,7 @@ async def check_phones(
 
     async def one(target: SweepTarget) -> PhoneReport:
         async with semaphore:
-            report = await check_phone(target, policy, options, moment)
+            report = await check_phone(target, rules, options, moment)
         on_phone(report)
         return report
 
@@ -257,7 +260,7 @@ def run_sweep(
         on_phone(report)
 
     try:
-        reports = asyncio.run(check_phones(plan.targets, plan.policy, options, phone_done))
+        reports = asyncio.run(check_phones(plan.targets, plan.rules, options, phone_done))
     except BaseException:
         uploader.close()  # whatever was checked is on disk before the error goes up (Ctrl-C included)
         raise
@@ -306,14 +309,40 @@ def sweep_claimed(
                 raise
             targets = [by_serial[serial] for serial in granted if serial in by_serial]
             if targets:
-                reports.extend(asyncio.run(check_phones(targets, plan.policy, options, phone_done)))
+                reports.extend(asyncio.run(check_phones(targets, plan.rules, options, phone_done)))
     finally:
         uploader.close()
     return reports
 
 
-def default_outbox(instance: str | Path | None = None) -> Outbox:
-    import os
+def sweep_as_agent(sweep_id: str, server_url: str, token: str, *, worker: str, source: str = "scheduler",
+                   site: str | None = None, settings: AgentSettings | None = None) -> list[PhoneReport]:
+    """Be an agent of a sweep someone else started and will finish (the embedded scheduler, a Celery worker):
+    deliver what this agent's outbox still holds, then claim phones of `sweep_id`, check them, send the results."""
+    from device_agent.adb import AdbKey
 
-    folder = Path(instance or os.environ.get("PHONEGATE_INSTANCE") or "instance")
-    return Outbox(folder / "outbox")
+    settings = settings or AgentSettings.from_environ()
+    api = ComplianceApi.from_environment(server_url, token)
+    outbox = Outbox(settings.outbox_path)
+    try:
+        deliver_pending(api, outbox)  # anything an earlier run could not send goes first
+        options = SweepOptions(key=AdbKey.load_or_create(settings.adb_key_path), concurrency=settings.sweep_concurrency,
+                               timeout_per_phone_s=settings.sweep_timeout_s, source=source, site=site)
+        return sweep_claimed(api, outbox, options, sweep_id, worker)
+    finally:
+        api.close()
+
+
+def scheduler_agent(worker: str) -> Callable[[str, str, str], None]:
+    """The in-process agent of `phonegate serve`'s scheduler (its SweepAgent): (sweep_id, server_url, token)."""
+    def agent(sweep_id: str, server_url: str, token: str) -> None:
+        sweep_as_agent(sweep_id, server_url, token, worker=worker, source="scheduler")
+
+    return agent
+
+
+def default_outbox(instance: str | Path | None = None) -> Outbox:
+    """The outbox in `instance`, or in the agent's instance folder (PHONEGATE_INSTANCE)."""
+    if instance is not None:
+        return Outbox(Path(instance) / OUTBOX_FOLDER)
+    return Outbox(AgentSettings.from_environ().outbox_path)

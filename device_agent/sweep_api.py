@@ -1,7 +1,7 @@
 """The compliance endpoints the sweep agent calls, over the project's one HTTP client.
 
 The JSON shapes are the server's contract (server/api/compliance.py, written first for this agent):
-    POST /api/v1/sweeps {sweep_id, source, site?}        -> {sweep_id, created, policy: {version, document}, devices: [...]}
+    POST /api/v1/sweeps {sweep_id, source, site?}        -> {sweep_id, created, rules: {version, document}, devices: [...]}
     POST /api/v1/sweeps/<id>/claims {serials, worker}    -> {granted: [...], refused: [...]}
     POST /api/v1/sweeps/<id>/results {results, devices}  -> {stored, duplicates, unknown_serials}
     POST /api/v1/sweeps/<id>/finish {}                   -> {counts, non_compliant: [...], in_grace, actions, ...}
@@ -13,34 +13,22 @@ hash of each signer certificate, so the certificates are what lets the agent rec
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from phonegate.errors import PhoneGateError
+from device_agent.client import PhoneGateClient, RetryPolicy, ServerRefused, ServerUnreachable
+from device_agent.settings import AgentSettings
 
-DEFAULT_SERVER = "http://127.0.0.1:5000"
-
-
-class ServerUnreachable(PhoneGateError):
-    """No answer (or a 5xx): try again later; whatever was being sent stays in the outbox."""
-
-
-class ServerRefused(PhoneGateError):
-    """The server answered 4xx: sending the same thing again will not help (except after fixing the token)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(f"The server refused the request ({status}): {message}")
+__all__ = ["ComplianceApi", "ServerRefused", "ServerUnreachable", "SweepPlanData"]
 
 
 @dataclass
 class SweepPlanData:
     sweep_id: str
-    policy_version: int | None
-    policy_document: str
+    rules_version: int | None
+    rules_document: str
     devices: list[dict[str, Any]]
 
 
@@ -78,9 +66,7 @@ class ComplianceApi:
         cls, server: str | None = None, token: str | None = None, *, timeout_s: float = 30.0, attempts: int = 3
     ) -> ComplianceApi:
         """PHONEGATE_SERVER / PHONEGATE_TOKEN unless given; BadInput when there is no token at all."""
-        from device_agent.client import PhoneGateClient, RetryPolicy  # the one HTTP client
-
-        url = server or os.environ.get("PHONEGATE_SERVER") or DEFAULT_SERVER
+        url = server or AgentSettings.from_environ().server_url
         retry = RetryPolicy(attempts=max(1, attempts), first_delay_s=0.05 if attempts <= 2 else 0.5)
         return cls(client_factory=lambda: PhoneGateClient(url, token, timeout_s=timeout_s, retry=retry))
 
@@ -89,11 +75,11 @@ class ComplianceApi:
         if site is not None:
             body["site"] = site
         answer = self._post("/sweeps", body)
-        policy = answer.get("policy") or {}
+        rules = answer.get("rules") or {}
         return SweepPlanData(
             sweep_id=str(answer["sweep_id"]),
-            policy_version=policy.get("version"),
-            policy_document=policy.get("document") or "",
+            rules_version=rules.get("version"),
+            rules_document=rules.get("document") or "",
             devices=list(answer.get("devices") or []),
         )
 
@@ -114,22 +100,8 @@ class ComplianceApi:
             client.close()
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        import requests
-
-        from device_agent.client import ServerUnavailable
-
-        try:
-            # The shared client's JSON call: it owns auth, timeouts, retries and the error shapes.
-            answer = self.client.request_json("POST", f"/api/v1{path}", json=body)
-        except ServerUnavailable as exc:
-            raise ServerUnreachable(str(exc)) from exc
-        except requests.RequestException as exc:  # e.g. the answer cut off mid-body: we cannot know it was stored
-            raise ServerUnreachable(f"The connection to the server broke ({type(exc).__name__}).") from exc
-        except PhoneGateError as exc:
-            status = getattr(exc, "status", None)
-            if isinstance(status, int):
-                raise ServerRefused(status, str(exc)) from exc
-            raise
+        # The shared client's JSON call: it owns auth, timeouts, retries and the error family (ServerError).
+        answer = self.client.request_json("POST", f"/api/v1{path}", json=body)
         if not isinstance(answer, dict):
             raise ServerUnreachable(f"The server answered {path} with an unexpected shape.")
         return answer

@@ -26,7 +26,7 @@ class PlainProgress:
 
     def start(self, plan: SweepPlan) -> None:
         self.total = len(plan.targets)
-        where = f"policy version {plan.policy_version}" if plan.policy_version else "packaged default policy"
+        where = f"rules version {plan.rules_version}" if plan.rules_version else "packaged default rules"
         server = "" if plan.online else " (server unreachable: results will wait in the outbox)"
         self._line(f"sweep {plan.sweep_id}: {self.total} phone(s), {where}{server}")
 
@@ -102,7 +102,7 @@ def summary_json(outcome: SweepOutcome) -> dict[str, Any]:
         counts[key] = counts.get(key, 0) + 1
     return {
         "sweep_id": outcome.plan.sweep_id,
-        "policy_version": outcome.plan.policy_version,
+        "rules_version": outcome.plan.rules_version,
         "server_reached": outcome.plan.online and not outcome.delivery.server_down,
         "counts": counts,
         "non_compliant": outcome.non_compliant,

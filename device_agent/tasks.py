@@ -1,7 +1,7 @@
 """Scaled-out sweeps with Celery (extra `scale`): one task per site, on a queue per site (`sweep.<site>`).
 
-The scheduler (server/scheduling.py) creates a sweep, then enqueues `sweep_site(sweep_id, site)` once per worker
-it wants on that site. Every copy fetches the site's plan and claims phones a few at a time through the server;
+The scheduler (server/scheduling.py) creates a sweep, then sends the task `sweep_site(sweep_id, site)` by name
+(phonegate.core.sweep_queues) once per worker it wants on that site. Every copy fetches the site's plan and claims phones a few at a time through the server;
 claims are a primary key on (sweep, phone), so two workers never check the same phone in the same sweep, and a
 retried or duplicated task only finds phones already taken. Results go through the worker's outbox like a CLI
 sweep's. Run a worker with:
@@ -9,8 +9,8 @@ sweep's. Run a worker with:
     PHONEGATE_BROKER_URL=redis://127.0.0.1:6379/0 PHONEGATE_SERVER=... PHONEGATE_TOKEN=<agent token> \\
         celery -A device_agent.tasks worker -Q sweep.<site> --pool=solo   (or --pool=threads)
 
-Worker settings (environment): PHONEGATE_SWEEP_CONCURRENCY (phones at once, default 20),
-PHONEGATE_SWEEP_TIMEOUT_S (per phone, default 60), PHONEGATE_ADB_KEY, PHONEGATE_INSTANCE (outbox).
+Worker settings (environment, read by device_agent/settings.py): PHONEGATE_SWEEP_CONCURRENCY (phones at once,
+default 20), PHONEGATE_SWEEP_TIMEOUT_S (per phone, default 60), PHONEGATE_ADB_KEY, PHONEGATE_INSTANCE (outbox).
 Without PHONEGATE_BROKER_URL the tasks run in-process when called (Celery's eager mode), as INTERFACE.md says.
 """
 
@@ -22,15 +22,13 @@ from typing import Any
 
 from celery import Celery
 
-TASK_NAME = "phonegate.sweep_site"
-
-
-def queue_for(site: str) -> str:
-    return f"sweep.{site}"
+from device_agent.settings import AgentSettings
+from phonegate.core.sweep_queues import SWEEP_SITE_TASK as TASK_NAME
+from phonegate.core.sweep_queues import site_queue as queue_for
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
-    url = broker_url if broker_url is not None else os.environ.get("PHONEGATE_BROKER_URL")
+    url = broker_url if broker_url is not None else AgentSettings.from_environ().broker_url
     app = Celery("phonegate", broker=url or "memory://", set_as_current=False)
     app.conf.update(
         task_always_eager=not url,  # no broker: run where called
@@ -51,26 +49,12 @@ app = celery_app  # `celery -A device_agent.tasks` finds `app`
 @celery_app.task(name=TASK_NAME, bind=True)
 def sweep_site(self: Any, sweep_id: str, site: str) -> dict[str, Any]:
     """Check this worker's share of `site`'s phones in sweep `sweep_id` and send the results."""
-    from device_agent.adb import AdbKey
-    from device_agent.sweep import SweepOptions, default_outbox, sweep_claimed
-    from device_agent.sweep_api import ComplianceApi
-    from device_agent.sweep_upload import deliver_pending
+    from device_agent.sweep import sweep_as_agent
 
-    api = ComplianceApi.from_environment()
-    outbox = default_outbox()
-    deliver_pending(api, outbox)  # anything an earlier run could not send goes first
-    options = SweepOptions(
-        key=AdbKey.load_or_create(),
-        concurrency=int(os.environ.get("PHONEGATE_SWEEP_CONCURRENCY", "20")),
-        timeout_per_phone_s=float(os.environ.get("PHONEGATE_SWEEP_TIMEOUT_S", "60")),
-        source="celery",
-        site=site,
-    )
+    settings = AgentSettings.from_environ()
     worker = f"{socket.gethostname()}:{os.getpid()}:{self.request.id or 'eager'}"[:128]
-    try:
-        reports = sweep_claimed(api, outbox, options, sweep_id, worker)
-    finally:
-        api.close()
+    reports = sweep_as_agent(sweep_id, settings.server_url, settings.token, worker=worker, source="celery", site=site,
+                             settings=settings)
     return {
         "sweep_id": sweep_id,
         "site": site,

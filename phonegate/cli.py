@@ -13,11 +13,11 @@ import sys
 
 import click
 
-from phonegate.errors import PhoneGateError
+from phonegate.core.errors import PhoneGateError
 
 # name -> ("module:attribute", one-line help shown by `phonegate --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("server.commands.serve:serve", "Run the web pages and /api/v1 on a production WSGI server, with the sweep scheduler."),
+    "serve": ("phonegate.serve:serve", "Run the web pages and /api/v1 on a production WSGI server, with the sweep scheduler."),
     "db": ("server.commands.db:db", "Database migrations (db upgrade)."),
     "service": ("server.commands.org:service", "Manage services (service add NAME)."),
     "team": ("server.commands.org:team", "Manage teams (team add NAME --service NAME)."),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from phonegate.errors import BadInput, PhoneGateError
+from phonegate.core.errors import BadInput, PhoneGateError
 
 # Worst first: a bug hides everything else; bad input means nothing ran as intended; then phones we could not
 # reach; then refusals. Used only to pick the exit code when phones end differently.

@@ -21,12 +21,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from phonegate.errors import BadInput, PhoneGateError, PolicyRefusal
-from device_agent.client import ApiRefused, PhoneGateClient, sha256_file
+from device_agent.client import PhoneGateClient, ServerPolicyRefusal, sha256_file
+from phonegate.core.errors import BadInput, PhoneGateError, PolicyRefusal
+from phonegate.core.lifecycle import HOLDS_APPROVAL
+from phonegate.core.packages import MESSAGING_PACKAGES
 
 log = logging.getLogger(__name__)
 
-WATCHED_PACKAGES = ("com.whatsapp", "com.whatsapp.w4b")
+WATCHED_PACKAGES = MESSAGING_PACKAGES
 STEPS = ("connect", "identify", "register", "enrol", "fetch", "verify", "grant", "install", "confirm", "report", "check", "done")
 
 
@@ -202,7 +204,7 @@ class _Run:
         if status["can_install"] and for_target:
             self.say("enrol", "approved by the manager")
             return status
-        settled = status["device_state"] in ("approved", "provisioned") and not status["reacknowledgement_due"]
+        settled = status["device_state"] in HOLDS_APPROVAL and not status["reacknowledgement_due"]
         pending = status["request"] is not None and status["request"]["status"] == "pending"
         if not for_target and pending:
             raise _Done(Outcome(3, "This phone already has an open enrolment request for someone else; the manager must "
@@ -245,7 +247,7 @@ class _Run:
 
     async def _report_unauthorised(self, facts: Any, status: dict) -> None:
         """A phone that already carries WhatsApp before approval is reported (the paper allows it only after)."""
-        if status["device_state"] in ("approved", "provisioned"):
+        if status["device_state"] in HOLDS_APPROVAL:
             return
         for package in WATCHED_PACKAGES:
             if package in facts.packages:
@@ -258,7 +260,7 @@ class _Run:
                          warning=True)
 
     async def _fetch_and_verify(self, app: dict) -> tuple[Path, Any]:
-        from device_agent.apk import ApkInvalid, inspect_apk
+        from phonegate.core.apk import ApkInvalid, inspect_apk
 
         if self.options.apk_path is not None:
             apk = self.options.apk_path
@@ -289,7 +291,7 @@ class _Run:
     async def _report(self, grant: dict, app: dict) -> None:
         try:
             await self.call(self.client.report_installation, grant["secret"], app["package"], app["version_code"], app["signer_sha256"])
-        except ApiRefused:
+        except ServerPolicyRefusal:
             # A report that reached the server before the connection broke is refused as "already used" on the
             # retry; that is success if the server now shows the phone provisioned.
             status = await self.call(self.client.install_status, self.serial)
@@ -298,19 +300,16 @@ class _Run:
         self.say("report", "installation reported; the phone is provisioned")
 
     async def _first_check(self, info: Any, app: dict, status: dict) -> None:
-        try:
-            from device_agent.checks.base import ApprovedApp, DeviceExpectation
-            from device_agent.checks.runner import evaluate_device
-            from device_agent.compliance_policy import load_default_policy
-        except ImportError:
-            self.say("check", "first compliance check skipped: the compliance checks are not installed", warning=True)
-            return
+        from device_agent.checks.base import ApprovedApp, DeviceExpectation
+        from device_agent.checks.runner import evaluate_device
         from device_agent.collect import collect_facts
+        from phonegate.core.device_rules import parse_device_rules
+        from phonegate.core.rules import default_rules_text
 
         facts = await collect_facts(self.session, WATCHED_PACKAGES, known_certificates=info.certificates)
         expected = DeviceExpectation(serial=self.serial, role=status["role"], state="provisioned", endpoint=self.endpoint,
                                      approved_apps=(ApprovedApp(app["package"], (app["signer_sha256"],), app["version_code"]),))
-        results = evaluate_device(load_default_policy(), facts, expected, datetime.now(timezone.utc))
+        results = evaluate_device(parse_device_rules(default_rules_text()), facts, expected, datetime.now(timezone.utc))
         failing = sorted(r.rule for r in results if r.outcome == "fail")
         if failing:
             self.say("check", f"first compliance check: {len(failing)} rule(s) failing: {', '.join(failing)} "

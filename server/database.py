@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from server.extensions import db
@@ -61,3 +63,23 @@ def lock_for_append(session: Session, key: int) -> None:
         raw = connection.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_row(session: Session, instance: Any) -> Any:
+    """Lock `instance`'s row until the current transaction ends, and reload it from the database.
+
+    Of two people deciding the same thing at once, the second waits here until the first transaction ends, then
+    sees what the first one decided. PostgreSQL: SELECT ... FOR UPDATE. SQLite: the database's single write lock
+    (BEGIN IMMEDIATE), taken before the row is read again.
+    """
+    mapper = sa_inspect(instance).mapper
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    key = mapper.primary_key[0]
+    query = select(mapper.class_).where(key == getattr(instance, key.key)).execution_options(populate_existing=True)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 from server.extensions import db
 from server.services.errors import ServiceError
 
-log = logging.getLogger("phonegate.errors")
+log = logging.getLogger("phonegate.core.errors")
 
 _WORDS = {400: "invalid_input", 401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid_input",

@@ -15,29 +15,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from server.settings import SmtpSettings
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str | None
-    port: int = 25
-    sender: str = "phonegate@localhost"
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    timeout_s: float = 15.0
-
-    @classmethod
-    def from_settings(cls, settings) -> SmtpSettings:
-        return cls(
-            host=getattr(settings, "smtp_host", None) or None,
-            port=int(getattr(settings, "smtp_port", 25) or 25),
-            sender=getattr(settings, "smtp_from", None) or "phonegate@localhost",
-            username=getattr(settings, "smtp_username", None) or None,
-            password=getattr(settings, "smtp_password", None) or None,
-            starttls=bool(getattr(settings, "smtp_starttls", False)),
-        )
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Scheduled compliance sweeps inside `phonegate serve` (PHONEGATE_SWEEP_SCHEDULE, cron syntax; "off" = none).
 
 At each slot the scheduler prunes old raw results, then either
-- without PHONEGATE_BROKER_URL: runs the sweep agent in this process against the server's own API, as an
-  internal agent (a dedicated login-less user whose token lives only in memory), or
-- with PHONEGATE_BROKER_URL: enqueues one Celery task per site on that site's queue (device_agent.tasks), and
-  finishes the previous slot's sweep, whose workers had a whole interval to report.
+- without PHONEGATE_BROKER_URL: hands the slot's sweep to the `agent` it was given (`phonegate serve` composes
+  device_agent's in-process agent here: phonegate/serve.py), which talks to this server's own API with a token
+  of a dedicated login-less user that lives only in memory; then finishes the sweep, or
+- with PHONEGATE_BROKER_URL: sends one Celery task per site, by name, to that site's queue
+  (phonegate.core.sweep_queues; workers near the phones run device_agent.tasks), and finishes the previous
+  slot's sweep, whose workers had a whole interval to report.
+The server never imports the agent: it only knows the agent's signature (SweepAgent) and the task's name.
 
 The sweep id of a slot is uuid5(slot time): two schedulers (two `serve` processes on one database) create the
 same sweep (the create is idempotent) and claim phones through the same claims table, so no phone is checked
@@ -14,11 +17,10 @@ twice in one slot, and the first finish wins (a finish is idempotent too).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -26,7 +28,8 @@ from croniter import croniter
 from flask import Flask
 from sqlalchemy import select
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
+from phonegate.core.sweep_queues import SWEEP_SITE_TASK, UNASSIGNED_SITE, site_queue
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,10 @@ SCHEDULER_EMAIL = "sweep-scheduler@phonegate.invalid"  # a service identity, not
 MAX_WAIT_S = 60.0
 STALE_TOKEN_AGE = timedelta(days=1)
 CLAIM_WAIT_S = 600.0  # how long a scheduler waits for phones another scheduler claimed in the same slot
+
+# The agent of an in-process sweep: (sweep_id, server_url, agent_token) -> None. It claims the slot's phones,
+# checks them and posts the results over the API; the scheduler finishes the sweep afterwards.
+SweepAgent = Callable[[str, str, str], None]
 
 
 def parse_schedule(expression: str) -> str | None:
@@ -66,11 +73,13 @@ class SlotOutcome:
 
 
 class SweepScheduler:
-    def __init__(self, app: Flask, expression: str, *, server_url: str, broker_url: str | None = None) -> None:
+    def __init__(self, app: Flask, expression: str, *, server_url: str, broker_url: str | None = None,
+                 agent: SweepAgent | None = None) -> None:
         self.app = app
         self.expression = expression
         self.server_url = server_url.rstrip("/")
         self.broker_url = broker_url
+        self.agent = agent
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._token: str | None = None
@@ -109,42 +118,38 @@ class SweepScheduler:
             finished = self.finish_earlier_sweeps(sweep_id)
             sites = self.enqueue_sites(sweep_id)
             return SlotOutcome(sweep_id, "celery", pruned, sites, None, finished)
+        if self.agent is None:
+            raise BadInput("In-process sweeps need an agent: run them from `phonegate serve`, or set PHONEGATE_BROKER_URL.")
         return SlotOutcome(sweep_id, "in-process", pruned, (), self.sweep_in_process(sweep_id))
 
     def prune(self, now: datetime) -> int:
         from server.extensions import db
-        from server.services.compliance_retention import prune_results
-        from server.services.compliance_settings import compliance_settings
+        from server.services.compliance.retention import prune_results
 
         with self.app.app_context():
-            deleted = prune_results(db.session, now, compliance_settings().result_retention_days)
+            deleted = prune_results(db.session, now, self.app.config["PHONEGATE"].compliance_retention_days)
             db.session.commit()
             db.session.remove()
         return deleted
 
-    def sweep_in_process(self, sweep_id: str) -> dict | None:
-        """This process is the agent: claim phones in the slot's sweep, check them, report, finish."""
-        from device_agent.adb import AdbKey
-        from device_agent.sweep import SweepOptions, default_outbox, sweep_claimed
-        from device_agent.sweep_api import ComplianceApi, ServerRefused
-        from device_agent.sweep_upload import deliver_pending
+    def sweep_in_process(self, sweep_id: str) -> dict:
+        """Start the slot's sweep, let the agent claim and check phones, wait for every claimed phone, finish."""
+        from server.extensions import db
+        from server.services.actor import Actor
+        from server.services.compliance.ingest import start_sweep
+        from server.services.compliance.sweeps import finish_sweep
 
-        settings = self.app.config["PHONEGATE"]
-        api = ComplianceApi.from_environment(self.server_url, self.agent_token())
-        outbox = default_outbox(settings.instance_path)
-        try:
-            deliver_pending(api, outbox)
-            options = SweepOptions(key=AdbKey.load_or_create(), source="scheduler")
-            sweep_claimed(api, outbox, options, sweep_id, worker=f"scheduler:{socket.gethostname()}:{os.getpid()}")
-            self.wait_for_claimed_results(sweep_id)
-            try:
-                return api.finish(sweep_id)
-            except ServerRefused as exc:
-                if exc.status == 409:
-                    return None  # the other scheduler finished it first
-                raise
-        finally:
-            api.close()
+        with self.app.app_context():
+            start_sweep(db.session, sweep_id, "scheduler", Actor.system())
+            db.session.commit()
+            db.session.remove()
+        self.agent(sweep_id, self.server_url, self.agent_token())
+        self.wait_for_claimed_results(sweep_id)
+        with self.app.app_context():
+            summary = finish_sweep(db.session, sweep_id, Actor.system())  # a second scheduler's finish only reports
+            db.session.commit()
+            db.session.remove()
+        return summary
 
     def wait_for_claimed_results(self, sweep_id: str, timeout_s: float = CLAIM_WAIT_S) -> bool:
         """Wait until every phone claimed in this sweep has reported (another scheduler may still be checking its
@@ -170,19 +175,23 @@ class SweepScheduler:
 
     def enqueue_sites(self, sweep_id: str) -> tuple[str, ...]:
         """Create the slot's sweep, then one task per site (phones without a site go to the "unassigned" queue)."""
-        from device_agent.tasks import enqueue_site, make_celery
+        from celery import Celery
+
         from server.extensions import db
         from server.services.actor import Actor
-        from server.services.compliance_ingest import UNASSIGNED_SITE, plan_devices, start_sweep
+        from server.services.compliance.ingest import plan_devices, start_sweep
 
         with self.app.app_context():
             start_sweep(db.session, sweep_id, "scheduler", Actor.system())
             sites = sorted({device["site"] or UNASSIGNED_SITE for device in plan_devices(db.session)})
             db.session.commit()
             db.session.remove()
-        celery = make_celery(self.broker_url)
-        for site in sites:
-            enqueue_site(sweep_id, site, app=celery)
+        celery = Celery("phonegate", broker=self.broker_url, set_as_current=False)
+        try:
+            for site in sites:
+                celery.send_task(SWEEP_SITE_TASK, args=(sweep_id, site), queue=site_queue(site))
+        finally:
+            celery.close()
         return tuple(sites)
 
     def finish_earlier_sweeps(self, current_sweep_id: str) -> tuple[str, ...]:
@@ -190,7 +199,7 @@ class SweepScheduler:
         from server.extensions import db
         from server.models import Sweep
         from server.services.actor import Actor
-        from server.services.compliance import finish_sweep
+        from server.services.compliance.sweeps import finish_sweep
 
         finished = []
         with self.app.app_context():
@@ -238,13 +247,19 @@ class SweepScheduler:
         return self._token
 
 
-def start(app: Flask, server_url: str | None = None) -> SweepScheduler | None:
-    """Start the scheduler thread for `phonegate serve`; None when the schedule is "off"."""
+def start(app: Flask, server_url: str, agent: SweepAgent | None = None) -> SweepScheduler | None:
+    """Start the scheduler thread for `phonegate serve`; None when the schedule is "off".
+
+    `server_url` is where the agent reaches this server's API; `agent` runs in-process sweeps (needed unless
+    PHONEGATE_BROKER_URL sends them to Celery workers).
+    """
     settings = app.config["PHONEGATE"]
-    expression = parse_schedule(getattr(settings, "sweep_schedule", "0 */4 * * *"))
+    expression = parse_schedule(settings.sweep_schedule)
     if expression is None:
         log.info("scheduled sweeps are off (PHONEGATE_SWEEP_SCHEDULE=off)")
         return None
-    url = server_url or os.environ.get("PHONEGATE_SERVER") or "http://127.0.0.1:5000"
-    scheduler = SweepScheduler(app, expression, server_url=url, broker_url=os.environ.get("PHONEGATE_BROKER_URL") or None)
+    broker = settings.broker_url or None
+    if broker is None and agent is None:
+        raise BadInput("Scheduled sweeps need an agent in this process or PHONEGATE_BROKER_URL for Celery workers.")
+    scheduler = SweepScheduler(app, expression, server_url=server_url, broker_url=broker, agent=agent)
     return scheduler.start()

@@ -1,8 +1,10 @@
 """The one settings object: read from the environment once, in create_app, and kept on the app.
 
-Every part reads its settings through `current_settings()` (or `app.config["PHONEGATE"]`), never from
-os.environ directly, so tests can give an app its own values with `create_app({"PHONEGATE_...": ...})`.
-To add a setting: add a field with a default and one line in `Settings.from_environ`.
+Every part of the server reads its settings through `current_settings()` (the object on `app.config["PHONEGATE"]`)
+or is handed the object, never reads os.environ, and never restates a default: the defaults are the fields'
+defaults below. Tests give an app its own values with `create_app({"PHONEGATE_...": ...})`.
+To add a setting: add a field with its default and one line in `Settings.from_environ`.
+(The agent's and provisioning's variables are read in one place too: device_agent/settings.py.)
 """
 
 from __future__ import annotations
@@ -13,32 +15,64 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
+from phonegate.core.packages import DEFAULT_PACKAGES_BY_ROLE, WHATSAPP, WHATSAPP_BUSINESS
 
+LOOPBACK_URL = "http://127.0.0.1:5000"
 SECRET_KEY_FILE = "secret_key"
 DEFAULT_DATABASE_FILE = "phonegate.sqlite3"
 
+# WhatsApp's signing certificate, SHA-256. Where it comes from, and what is not known about WhatsApp Business's,
+# is written down in server/services/catalogue.py.
+WHATSAPP_SIGNER_SHA256 = "3987d043d10aefaf5a8710b3671418fe57e0e19b653c9df82558feb5ffce5d44"
+DEFAULT_SIGNER_PINS: dict[str, tuple[str, ...]] = {
+    WHATSAPP: (WHATSAPP_SIGNER_SHA256,),
+    WHATSAPP_BUSINESS: (WHATSAPP_SIGNER_SHA256,),
+}
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+
+def _flag(env: Mapping[str, str], name: str, default: bool | None) -> bool | None:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
         return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
+    if value in {"1", "true", "yes", "on"}:
         return True
-    if lowered in {"0", "false", "no", "off"}:
+    if value in {"0", "false", "no", "off"}:
         return False
-    raise BadInput(f"Expected a yes/no value, got {value!r}.")
+    raise BadInput(f"{name} must be 1 or 0 (yes or no), got {value!r}.")
 
 
-def _int(value: str | None, default: int, name: str) -> int:
-    if value is None or value == "":
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number; an explicit 0 stays 0 (only an unset or empty variable takes the default)."""
+    value = (env.get(name) or "").strip()
+    if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise BadInput(f"{name} must be a whole number, got {value!r}.") from None
+    if number < minimum:
+        raise BadInput(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return (env.get(name) or "").strip() or default
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where compliance and incident mail goes (PHONEGATE_SMTP_*); no host = mail off (it waits until set)."""
+
+    host: str | None = None
+    port: int = 25
+    sender: str = "phonegate@localhost"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    timeout_s: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -50,22 +84,19 @@ class Settings:
     # `make run` on http://127.0.0.1 works and any other address gets Secure cookies (server/web/session.py).
     secure_cookies: bool | None = None
     log_level: str = "WARNING"
-    # Enrolment gate (server/services/decisions.py, grants.py, catalogue.py).
-    training_valid_days: int = 365  # data-protection training counts as current for this long
+    # Enrolment gate (server/services/decisions.py, training.py, grants.py, catalogue.py).
+    training_valid_days: int = 365  # data-protection training counts as current for this many days after it
     grant_ttl_minutes: int = 60  # how long a single-use install grant stays usable
-    signer_pins: str = ""  # "pkg=sha256[,sha256];pkg=..."; empty = WhatsApp's published certificate
-    individual_packages: str = ""  # comma-separated; empty = com.whatsapp
-    broadcast_packages: str = ""  # comma-separated; empty = com.whatsapp,com.whatsapp.w4b
+    # Pinned signer certificates' SHA-256 per package; the default is WhatsApp's published certificate.
+    signer_pins: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_SIGNER_PINS))
+    individual_packages: tuple[str, ...] = DEFAULT_PACKAGES_BY_ROLE["individual"]
+    broadcast_packages: tuple[str, ...] = DEFAULT_PACKAGES_BY_ROLE["broadcast"]
     public_url: str = ""  # the address managers open (request links); empty = the address the request came to
     demo_phones: int = 3  # simulated phones `phonegate serve` starts beside the server; 0 = none
-    # Compliance (server/services/compliance*.py, server/mail.py, server/scheduling.py).
-    smtp_host: str = ""  # empty = e-mail off (notifications wait until it is set)
-    smtp_port: int = 25
-    smtp_from: str = "phonegate@localhost"
-    smtp_username: str = ""
-    smtp_password: str = field(default="", repr=False)
-    smtp_starttls: bool = False
+    # Compliance (server/services/compliance/, server/mail.py, server/scheduling.py).
+    smtp: SmtpSettings = SmtpSettings()
     sweep_schedule: str = "0 */4 * * *"  # cron syntax; "off" = no scheduled sweeps
+    broker_url: str = ""  # PHONEGATE_BROKER_URL: scheduled sweeps go to Celery workers per site; empty = in-process
     compliance_seen_days: int = 7  # not reached by a sweep for longer -> state unknown (if the rules don't say)
     compliance_retention_days: int = 90  # raw results older than this are pruned; daily summaries are kept
     # Web pages (server/web/).
@@ -78,40 +109,72 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def packages_for(self, role: str) -> tuple[str, ...]:
+        """The catalogue packages allowed for a phone role (PHONEGATE_INDIVIDUAL_/BROADCAST_PACKAGES)."""
+        return self.broadcast_packages if role == "broadcast" else self.individual_packages
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Every PHONEGATE_* variable the server reads, read here once; a bad value is BadInput (exit 2) at start."""
         env = os.environ if environ is None else environ
-        instance = Path(env.get("PHONEGATE_INSTANCE") or "instance").expanduser().resolve()
-        database_url = env.get("PHONEGATE_DATABASE_URL") or f"sqlite:///{instance / DEFAULT_DATABASE_FILE}"
-        secret_key = env.get("PHONEGATE_SECRET_KEY") or ""
+        instance = Path(_text(env, "PHONEGATE_INSTANCE", "instance")).expanduser().resolve()
+        database_url = _text(env, "PHONEGATE_DATABASE_URL", f"sqlite:///{instance / DEFAULT_DATABASE_FILE}")
         return cls(
             instance_path=instance,
             database_url=_normalise_database_url(database_url),
-            secret_key=secret_key,
-            secure_cookies=_flag(env.get("PHONEGATE_SECURE_COOKIES"), False) if env.get("PHONEGATE_SECURE_COOKIES") else None,
-            log_level=(env.get("PHONEGATE_LOG_LEVEL") or "WARNING").upper(),
-            training_valid_days=_int(env.get("PHONEGATE_TRAINING_VALID_DAYS"), 365, "PHONEGATE_TRAINING_VALID_DAYS"),
-            grant_ttl_minutes=_int(env.get("PHONEGATE_GRANT_TTL_MINUTES"), 60, "PHONEGATE_GRANT_TTL_MINUTES"),
-            signer_pins=env.get("PHONEGATE_SIGNER_PINS") or "",
-            individual_packages=env.get("PHONEGATE_INDIVIDUAL_PACKAGES") or "",
-            broadcast_packages=env.get("PHONEGATE_BROADCAST_PACKAGES") or "",
-            public_url=env.get("PHONEGATE_PUBLIC_URL") or "",
-            demo_phones=_int(env.get("PHONEGATE_DEMO_PHONES"), 3, "PHONEGATE_DEMO_PHONES"),
-            smtp_host=env.get("PHONEGATE_SMTP_HOST") or "",
-            smtp_port=_int(env.get("PHONEGATE_SMTP_PORT"), 25, "PHONEGATE_SMTP_PORT"),
-            smtp_from=env.get("PHONEGATE_SMTP_FROM") or "phonegate@localhost",
-            smtp_username=env.get("PHONEGATE_SMTP_USERNAME") or "",
-            smtp_password=env.get("PHONEGATE_SMTP_PASSWORD") or "",
-            smtp_starttls=_flag(env.get("PHONEGATE_SMTP_STARTTLS"), False),
-            sweep_schedule=(env.get("PHONEGATE_SWEEP_SCHEDULE") or "0 */4 * * *").strip(),
-            compliance_seen_days=_int(env.get("PHONEGATE_COMPLIANCE_SEEN_DAYS"), 7, "PHONEGATE_COMPLIANCE_SEEN_DAYS"),
-            compliance_retention_days=_int(env.get("PHONEGATE_COMPLIANCE_RETENTION_DAYS"), 90,
-                                           "PHONEGATE_COMPLIANCE_RETENTION_DAYS"),
-            council_name=(env.get("PHONEGATE_COUNCIL_NAME") or "Leicester City Council").strip(),
-            login_rate_limit=env.get("PHONEGATE_LOGIN_RATE_LIMIT") or "10 per minute",
-            login_max_failures=_int(env.get("PHONEGATE_LOGIN_MAX_FAILURES"), 5, "PHONEGATE_LOGIN_MAX_FAILURES"),
-            login_lockout_minutes=_int(env.get("PHONEGATE_LOGIN_LOCKOUT_MINUTES"), 15, "PHONEGATE_LOGIN_LOCKOUT_MINUTES"),
+            secret_key=env.get("PHONEGATE_SECRET_KEY") or "",
+            secure_cookies=_flag(env, "PHONEGATE_SECURE_COOKIES", None),
+            log_level=_text(env, "PHONEGATE_LOG_LEVEL", "WARNING").upper(),
+            training_valid_days=_int(env, "PHONEGATE_TRAINING_VALID_DAYS", 365),
+            grant_ttl_minutes=_int(env, "PHONEGATE_GRANT_TTL_MINUTES", 60, minimum=1),
+            signer_pins=parse_signer_pins(env.get("PHONEGATE_SIGNER_PINS")),
+            individual_packages=_packages(env, "PHONEGATE_INDIVIDUAL_PACKAGES", "individual"),
+            broadcast_packages=_packages(env, "PHONEGATE_BROADCAST_PACKAGES", "broadcast"),
+            public_url=_text(env, "PHONEGATE_PUBLIC_URL").rstrip("/"),
+            demo_phones=_int(env, "PHONEGATE_DEMO_PHONES", 3),
+            smtp=SmtpSettings(
+                host=_text(env, "PHONEGATE_SMTP_HOST") or None,
+                port=_int(env, "PHONEGATE_SMTP_PORT", 25, minimum=1),
+                sender=_text(env, "PHONEGATE_SMTP_FROM", "phonegate@localhost"),
+                username=_text(env, "PHONEGATE_SMTP_USERNAME") or None,
+                password=env.get("PHONEGATE_SMTP_PASSWORD") or None,
+                starttls=bool(_flag(env, "PHONEGATE_SMTP_STARTTLS", False)),
+            ),
+            sweep_schedule=_text(env, "PHONEGATE_SWEEP_SCHEDULE", "0 */4 * * *"),
+            broker_url=_text(env, "PHONEGATE_BROKER_URL"),
+            compliance_seen_days=_int(env, "PHONEGATE_COMPLIANCE_SEEN_DAYS", 7, minimum=1),
+            compliance_retention_days=_int(env, "PHONEGATE_COMPLIANCE_RETENTION_DAYS", 90, minimum=1),
+            council_name=_text(env, "PHONEGATE_COUNCIL_NAME", "Leicester City Council"),
+            login_rate_limit=_text(env, "PHONEGATE_LOGIN_RATE_LIMIT", "10 per minute"),
+            login_max_failures=_int(env, "PHONEGATE_LOGIN_MAX_FAILURES", 5, minimum=1),
+            login_lockout_minutes=_int(env, "PHONEGATE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
         )
+
+
+def parse_signer_pins(text: str | None) -> dict[str, tuple[str, ...]]:
+    """"pkg=sha256[,sha256];pkg2=sha256" -> {pkg: (sha256, ...)}; empty -> the published defaults."""
+    if not text or not text.strip():
+        return dict(DEFAULT_SIGNER_PINS)
+    pins: dict[str, tuple[str, ...]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        package, sep, digests = part.partition("=")
+        values = tuple(d.strip().lower().replace(":", "") for d in digests.split(",") if d.strip())
+        if not sep or not package.strip() or not values or any(len(v) != 64 or not _is_hex(v) for v in values):
+            raise BadInput("PHONEGATE_SIGNER_PINS must look like 'com.whatsapp=<64 hex digits>[,...];pkg=...'")
+        pins[package.strip()] = values
+    return pins
+
+
+def _packages(env: Mapping[str, str], name: str, role: str) -> tuple[str, ...]:
+    text = env.get(name) or ""
+    packages = tuple(p.strip() for p in text.split(",") if p.strip())
+    return packages or DEFAULT_PACKAGES_BY_ROLE[role]
+
+
+def _is_hex(value: str) -> bool:
+    return all(c in "0123456789abcdef" for c in value)
 
 
 def _normalise_database_url(url: str) -> str:
@@ -144,3 +207,15 @@ def load_or_create_secret_key(instance_path: Path) -> str:
 
 def current_settings() -> Settings:
     return current_app.config["PHONEGATE"]
+
+
+def public_root() -> str:
+    """Where people open PhoneGate (request links, e-mail links), without a trailing slash.
+
+    PHONEGATE_PUBLIC_URL wins (the server may sit behind a proxy); else the address this request came to; outside
+    a request (a scheduled sweep's mail) the loopback address `make run` serves on.
+    """
+    configured = current_settings().public_url
+    if configured:
+        return configured
+    return (request.host_url if has_request_context() else LOOPBACK_URL).rstrip("/")

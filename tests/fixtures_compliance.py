@@ -74,8 +74,10 @@ def smtp_settings(app, smtp_server):
     """Points the app's mailer at the loopback SMTP server (and links at a public address); returns the settings."""
     from dataclasses import replace
 
-    settings = replace(app.config["PHONEGATE"], smtp_host=smtp_server.host, smtp_port=smtp_server.port,
-                       smtp_from="phonegate@council.example", public_url="https://phonegate.council.example")
+    from server.settings import SmtpSettings
+
+    smtp = SmtpSettings(host=smtp_server.host, port=smtp_server.port, sender="phonegate@council.example")
+    settings = replace(app.config["PHONEGATE"], smtp=smtp, public_url="https://phonegate.council.example")
     app.config["PHONEGATE"] = settings
     return settings
 
@@ -174,7 +176,7 @@ def compliance_rules(app):
     """Publishes RULES_FOR_TESTS as the current compliance rules version (short graces, known actions)."""
     from server.extensions import db
     from server.services.actor import Actor
-    from server.services.compliance_policy import publish_version
+    from server.services.compliance.rules import publish_version
 
     row = publish_version(db.session, RULES_FOR_TESTS, Actor.cli(), comment="test rules")
     db.session.commit()

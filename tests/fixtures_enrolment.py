@@ -23,8 +23,10 @@ def pins_for(key_sha256: str) -> str:
 @pytest.fixture
 def pinned_app(app, test_apks):
     """Make the running app pin test key A for WhatsApp and WhatsApp Business (instead of the real certificate)."""
+    from server.settings import parse_signer_pins
+
     settings = app.config["PHONEGATE"]
-    app.config["PHONEGATE"] = dataclasses.replace(settings, signer_pins=pins_for(test_apks.key_a.sha256))
+    app.config["PHONEGATE"] = dataclasses.replace(settings, signer_pins=parse_signer_pins(pins_for(test_apks.key_a.sha256)))
     return app
 
 

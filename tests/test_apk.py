@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from device_agent.apk import ApkInvalid, inspect_apk, inspect_apk_bytes
-from phonegate.errors import BadInput
+from phonegate.core.apk import ApkInvalid, inspect_apk, inspect_apk_bytes
+from phonegate.core.errors import BadInput
 
 ALL = ["whatsapp", "whatsapp_newer", "w4b", "wrong_signer", "needs_android_16", "v1_only", "v1_only_targets_android_14",
        "v2_only", "v3_only", "tampered", "v1_tampered", "unsigned", "not_apk", "no_manifest"]
@@ -139,7 +139,7 @@ def test_reading_an_apk_leaves_the_process_logging_alone(test_apks) -> None:
     """apkInspector configures DEBUG logging on import; a fresh process must keep its own (unset) logging."""
     script = (
         "import logging, sys\n"
-        "from device_agent.apk import inspect_apk\n"
+        "from phonegate.core.apk import inspect_apk\n"
         "inspect_apk(sys.argv[1])\n"
         "root = logging.getLogger()\n"
         "print(root.level, len(root.handlers))\n"

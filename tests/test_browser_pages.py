@@ -7,9 +7,8 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
-
 from fixtures_web import log_in, serious_axe_problems
+
 from server.extensions import db
 from server.models import Device, EnrolmentRequest
 

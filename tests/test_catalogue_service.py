@@ -7,18 +7,13 @@ import json
 import pytest
 from sqlalchemy import select
 
+from phonegate.core.errors import BadInput
 from server.extensions import db
 from server.models import AuditEntry, CatalogueApp
 from server.services.actor import Actor
-from server.services.catalogue import (
-    DEFAULT_SIGNER_PINS,
-    WHATSAPP_SIGNER_SHA256,
-    add_app,
-    apk_path,
-    current_app_for_role,
-    parse_signer_pins,
-)
+from server.services.catalogue import add_app, apk_path, current_app_for_role
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused
+from server.settings import DEFAULT_SIGNER_PINS, WHATSAPP_SIGNER_SHA256, Settings, parse_signer_pins
 
 
 def test_verified_apk_is_stored_by_sha256(pinned_app, test_apks):
@@ -96,5 +91,10 @@ def test_signer_pin_setting_parses_and_defaults():
     assert DEFAULT_SIGNER_PINS["com.whatsapp"] == (WHATSAPP_SIGNER_SHA256,)
     colon = ":".join(["AB"] * 32)
     assert parse_signer_pins(f"com.whatsapp={colon}") == {"com.whatsapp": ("ab" * 32,)}
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInput):
         parse_signer_pins("com.whatsapp=nothex")
+
+
+def test_a_bad_signer_pin_setting_stops_the_server_at_start():
+    with pytest.raises(BadInput, match="PHONEGATE_SIGNER_PINS"):
+        Settings.from_environ({"PHONEGATE_SIGNER_PINS": "com.whatsapp=nothex"})

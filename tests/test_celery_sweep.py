@@ -11,12 +11,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from fixtures_server import services_required
 from sqlalchemy import func, select
 
+from device_agent.client import PhoneGateClient
 from device_agent.sweep_api import ComplianceApi
 from device_agent.tasks import enqueue_site, make_celery, queue_for
-from fixtures_server import services_required
-from device_agent.client import PhoneGateClient
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +66,7 @@ def test_two_workers_share_a_site_and_check_each_phone_once(
 ) -> None:
     from server.extensions import db
     from server.models import ComplianceResult, SweepClaim
-    from server.services.compliance_policy import publish_version
+    from server.services.compliance.rules import publish_version
 
     publish_version(factory.session, TEST_POLICY, factory.actor)
     factory.session.commit()
@@ -143,7 +143,7 @@ def test_without_a_broker_the_site_task_runs_in_process(live_server, factory, ph
     """INTERFACE.md: PHONEGATE_BROKER_URL unset = in-process."""
     from server.extensions import db
     from server.models import ComplianceResult, SweepClaim
-    from server.services.compliance_policy import publish_version
+    from server.services.compliance.rules import publish_version
 
     publish_version(factory.session, TEST_POLICY, factory.actor)
     factory.session.commit()

@@ -9,9 +9,20 @@ import yaml
 
 from device_agent.checks import CHECKS, DeviceExpectation
 from device_agent.checks.runner import error_results, evaluate_device
-from device_agent.compliance_policy import SERVER_RULES, PolicyInvalid, default_policy_text, load_default_policy, parse_policy
 from device_agent.facts import DeviceFacts
-from phonegate.errors import BadInput
+from phonegate.core.device_rules import DEVICE_RULES, parse_device_rules
+from phonegate.core.errors import BadInput
+from phonegate.core.rules import RulesInvalid, default_rules_text, parse_rules
+from server.services.compliance.server_rules import KNOWN_RULES, SERVER_RULES
+
+
+def parse_policy(text: str):
+    """What the server does with a document: validated against every rule there is."""
+    return parse_rules(text, KNOWN_RULES)
+
+
+def load_default_policy():
+    return parse_policy(default_rules_text())
 
 
 def test_default_document_lists_every_rule_and_fills_defaults() -> None:
@@ -25,7 +36,7 @@ def test_default_document_lists_every_rule_and_fills_defaults() -> None:
 
 
 def _document(**rule_settings) -> str:
-    data = yaml.safe_load(default_policy_text())
+    data = yaml.safe_load(default_rules_text())
     data["rules"]["min_android_version"] = rule_settings
     return yaml.safe_dump(data)
 
@@ -47,7 +58,7 @@ def _document(**rule_settings) -> str:
     ],
 )
 def test_mistakes_are_refused_naming_rule_and_field(settings: dict, field: str, words: str) -> None:
-    with pytest.raises(PolicyInvalid) as caught:
+    with pytest.raises(RulesInvalid) as caught:
         parse_policy(_document(**settings))
     assert field in caught.value.errors
     assert words in caught.value.errors[field][0]
@@ -69,16 +80,44 @@ def test_mistakes_are_refused_naming_rule_and_field(settings: dict, field: str, 
     ],
 )
 def test_malformed_documents_are_refused(text: str, field: str) -> None:
-    with pytest.raises(PolicyInvalid) as caught:
+    with pytest.raises(RulesInvalid) as caught:
         parse_policy(text)
     assert field in caught.value.errors
 
 
 def test_a_minimal_document_switches_off_what_it_does_not_list() -> None:
-    policy = parse_policy("schema: 1\nrules:\n  storage_encrypted:\n  training_current: {params: {max_age_days: 180}}\n")
+    policy = parse_policy("schema: 1\nrules:\n  storage_encrypted:\n  seen_recently: {params: {max_days: 3}}\n")
     assert [rule.rule for rule in policy.device_rules()] == ["storage_encrypted"]
-    assert policy.rules["training_current"].params == {"max_age_days": 180}
+    assert policy.rules["seen_recently"].params == {"max_days": 3}
     assert policy.rules["storage_encrypted"].severity == CHECKS["storage_encrypted"].default_severity
+
+
+def test_training_max_age_days_is_accepted_from_older_versions_but_has_no_effect() -> None:
+    """Training validity is one setting (PHONEGATE_TRAINING_VALID_DAYS); stored documents that name the old
+    parameter still parse, so sweeps under them keep working."""
+    policy = parse_policy("schema: 1\nrules:\n  training_current: {params: {max_age_days: 180}}\n")
+    assert policy.rules["training_current"].params == {}
+
+
+def test_the_old_parameter_is_still_type_checked() -> None:
+    with pytest.raises(RulesInvalid) as caught:
+        parse_policy("schema: 1\nrules:\n  training_current: {params: {max_age_days: soon}}\n")
+    assert "rules.training_current.params.max_age_days" in caught.value.errors
+
+
+def test_the_agent_reads_its_device_rules_and_leaves_the_servers_to_the_server() -> None:
+    rules = parse_device_rules(default_rules_text())
+    assert set(rules.rules) == set(DEVICE_RULES)
+
+
+def test_the_agent_still_refuses_a_bad_device_rule() -> None:
+    with pytest.raises(RulesInvalid) as caught:
+        parse_device_rules("schema: 1\nrules:\n  storage_encrypted: {severity: urgent}\n  seen_recently: {}\n")
+    assert list(caught.value.errors) == ["rules.storage_encrypted.severity"]
+
+
+def test_every_check_takes_its_metadata_from_the_core_spec() -> None:
+    assert {rule: check.spec for rule, check in CHECKS.items()} == DEVICE_RULES
 
 
 def test_runner_applies_roles_and_enabled_and_attaches_severity() -> None:

@@ -14,9 +14,10 @@ from device_agent.adb import connect_tcp
 from device_agent.checks import ApprovedApp, DeviceExpectation
 from device_agent.checks.runner import evaluate_device
 from device_agent.collect import collect_facts
-from device_agent.compliance_policy import CompliancePolicy, load_default_policy
 from device_agent.facts import DeviceFacts
 from device_agent.simulator.packages import simulated_certificate
+from phonegate.core.device_rules import parse_device_rules
+from phonegate.core.rules import RulesDocument, default_rules_text
 
 WHATSAPP_CERT = simulated_certificate("whatsapp-release")
 WHATSAPP_PIN = hashlib.sha256(WHATSAPP_CERT).hexdigest()
@@ -27,10 +28,10 @@ def _app(package: str, cert: bytes = WHATSAPP_CERT, min_version: int = 1) -> App
     return ApprovedApp(package, (hashlib.sha256(cert).hexdigest(),), min_version, (cert,))
 
 
-def _policy() -> CompliancePolicy:
+def _policy() -> RulesDocument:
     """The shipped policy, with the patch age limit set relative to today so the test does not age: the S24's
     patch (2026-10-01) is 30 days inside it, the rooted OnePlus's (2026-08-01, 61 days older) outside."""
-    policy = load_default_policy()
+    policy = parse_device_rules(default_rules_text())
     limit = (date.today() - date(2026, 10, 1)).days + 30
     rules = dict(policy.rules)
     patch = rules["security_patch_max_age_days"]
@@ -46,7 +47,7 @@ async def _collect(endpoint: str, key, packages: list[str], certificates: list[b
         await session.close()
 
 
-def _evaluate(phone, key, expected: DeviceExpectation, policy: CompliancePolicy | None = None) -> dict[str, tuple[str, str]]:
+def _evaluate(phone, key, expected: DeviceExpectation, policy: RulesDocument | None = None) -> dict[str, tuple[str, str]]:
     policy = policy or _policy()
     facts = asyncio.run(_collect(phone.endpoint, key, ["com.whatsapp", "com.whatsapp.w4b"], expected.certificates))
     expected = replace(expected, serial=phone.serial, endpoint=phone.endpoint)

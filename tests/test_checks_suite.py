@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from device_agent.checks import ALL_CHECKS, ApprovedApp, Check, DeviceExpectation
 from device_agent.checks.base import OUTCOMES
-from device_agent.compliance_policy import load_default_policy
 from device_agent.facts import AppInfo, DeviceFacts, MediaFile, PackageEntry, RootIndicators
+from phonegate.core.device_rules import parse_device_rules
+from phonegate.core.rules import default_rules_text
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 CHECK_IDS = [check.rule for check in ALL_CHECKS]
@@ -111,7 +112,7 @@ def test_never_raises_on_generated_facts(check: Check, facts: DeviceFacts, expec
 
 
 def test_every_check_is_in_the_default_policy(check: Check) -> None:
-    policy = load_default_policy()
+    policy = parse_device_rules(default_rules_text())
     assert check.rule in policy.rules
     assert policy.rules[check.rule].evaluated_by == "device"
     assert set(policy.rules[check.rule].params) == {param.name for param in check.params}

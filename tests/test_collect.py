@@ -12,7 +12,7 @@ from device_agent.collect import COLLECT_SCRIPT, DEFAULT_CATALOGUE, collect_fact
 from device_agent.facts import DeviceFacts
 from device_agent.simulator.phone import VirtualPhone
 from device_agent.simulator.profiles import PROFILE_NAMES
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 CATALOGUE = list(DEFAULT_CATALOGUE)
 # profile -> what the facts must say

@@ -6,6 +6,7 @@ import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from fixtures_compliance import RULES_FOR_TESTS, SweepApi, result, sighting
 from sqlalchemy import func, select
 
@@ -29,8 +30,8 @@ def test_plan_lists_phones_with_endpoints_and_their_approved_apps(app, factory, 
 
     plan = sweep_api.start()
     assert plan["created"] is True
-    assert plan["policy"]["version"] == compliance_rules.version
-    assert "storage_encrypted" in plan["policy"]["document"]
+    assert plan["rules"]["version"] == compliance_rules.version
+    assert "storage_encrypted" in plan["rules"]["document"]
     by_serial = {d["serial"]: d for d in plan["devices"]}
     assert set(by_serial) == {"P1", "R1"}
     assert by_serial["P1"] == {**by_serial["P1"], "endpoint": "127.0.0.1:5555", "site": "Town Hall", "role": "individual",
@@ -44,12 +45,24 @@ def test_plan_lists_phones_with_endpoints_and_their_approved_apps(app, factory, 
     assert db.session.scalar(select(func.count()).select_from(Sweep)) == 1
 
 
+@pytest.mark.parametrize("path", ["/compliance/policies/current", "/compliance/policies", "/compliance/policies/1"])
+def test_the_old_policies_addresses_still_answer(app, sweep_api, compliance_rules, path):
+    """The compliance YAML is the rules; the addresses from when it was called a policy keep working."""
+    assert sweep_api.get(path) == sweep_api.get(path.replace("/policies", "/rules"))
+
+
+def test_the_old_publish_address_still_publishes(app, factory, client, compliance_rules):
+    token, _ = factory.token(factory.user("admin"), "agent")
+    created = SweepApi(client, token).post("/compliance/policies", {"document": RULES_FOR_TESTS}, expect=201)
+    assert created["version"] == compliance_rules.version + 1
+
+
 def test_first_sweep_publishes_the_packaged_default_rules(app, sweep_api):
-    sweep_api.get("/compliance/policies/current", expect=404)
+    sweep_api.get("/compliance/rules/current", expect=404)
     plan = sweep_api.start()
-    assert plan["policy"]["version"] == 1
-    current = sweep_api.get("/compliance/policies/current")
-    assert current["version"] == 1 and current["document"] == plan["policy"]["document"]
+    assert plan["rules"]["version"] == 1
+    current = sweep_api.get("/compliance/rules/current")
+    assert current["version"] == 1 and current["document"] == plan["rules"]["document"]
 
 
 def test_same_batch_twice_is_stored_once(app, factory, sweep_api, compliance_rules):
@@ -136,16 +149,16 @@ def test_rule_versions_admin_only_validated_and_all_kept(app, factory, client, c
     it_token, _ = factory.token(factory.user("it"), "agent")
     admin, it = SweepApi(client, admin_token), SweepApi(client, it_token)
 
-    it.post("/compliance/policies", {"document": RULES_FOR_TESTS}, expect=403)
-    refused = admin.post("/compliance/policies", {"document": "schema: 1\nrules:\n  no_such_rule: {}\n"}, expect=400)
+    it.post("/compliance/rules", {"document": RULES_FOR_TESTS}, expect=403)
+    refused = admin.post("/compliance/rules", {"document": "schema: 1\nrules:\n  no_such_rule: {}\n"}, expect=400)
     assert "no_such_rule" in " ".join(refused["errors"]["document"])
-    created = admin.post("/compliance/policies", {"document": RULES_FOR_TESTS.replace("grace_days: 3", "grace_days: 4"),
+    created = admin.post("/compliance/rules", {"document": RULES_FOR_TESTS.replace("grace_days: 3", "grace_days: 4"),
                                                   "comment": "longer patch grace"}, expect=201)
     assert created["version"] == compliance_rules.version + 1
-    listing = admin.get("/compliance/policies")
+    listing = admin.get("/compliance/rules")
     assert [row["version"] for row in listing] == [created["version"], compliance_rules.version]
-    assert admin.get(f"/compliance/policies/{compliance_rules.version}")["document"] == RULES_FOR_TESTS
-    assert admin.get("/compliance/policies/current")["version"] == created["version"]
+    assert admin.get(f"/compliance/rules/{compliance_rules.version}")["document"] == RULES_FOR_TESTS
+    assert admin.get("/compliance/rules/current")["version"] == created["version"]
 
 
 def test_compliance_api_needs_an_agent_token(app, factory, client):

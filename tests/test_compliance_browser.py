@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from fixtures_web import log_in, serious_axe_problems
+
 from server.extensions import db
 from server.services.actor import Actor
-from server.services.compliance import finish_sweep
-from server.services.compliance_ingest import start_sweep, store_results
+from server.services.compliance.ingest import start_sweep, store_results
+from server.services.compliance.sweeps import finish_sweep
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

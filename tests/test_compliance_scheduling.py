@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 from server.extensions import db
 from server.models import ComplianceResult, Device, Sweep, SweepClaim
 from server.scheduling import SweepScheduler, next_slot, parse_schedule, slot_sweep_id
@@ -36,7 +36,10 @@ def test_two_schedulers_on_one_slot_check_each_phone_once(app, factory, live_ser
     for running in phones:
         factory.device(serial=running.serial, role="broadcast", state="provisioned", adb_endpoint=running.endpoint)
     slot = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    schedulers = [SweepScheduler(app, "0 */4 * * *", server_url=live_server.url) for _ in range(2)]
+    from device_agent.sweep import scheduler_agent
+
+    schedulers = [SweepScheduler(app, "0 */4 * * *", server_url=live_server.url, agent=scheduler_agent(f"scheduler-{n}"))
+                  for n in range(2)]
     outcomes, errors = [], []
 
     def run(scheduler: SweepScheduler) -> None:
@@ -107,13 +110,18 @@ def test_start_honours_off_and_refuses_a_bad_schedule(app):
     from server import scheduling
 
     settings = app.config["PHONEGATE"]
+    def agent(sweep_id: str, server_url: str, token: str) -> None:
+        raise AssertionError("no slot is due during this test")
+
     app.config["PHONEGATE"] = replace(settings, sweep_schedule="off")
-    assert scheduling.start(app, server_url="http://127.0.0.1:9") is None
+    assert scheduling.start(app, server_url="http://127.0.0.1:9", agent=agent) is None
     app.config["PHONEGATE"] = replace(settings, sweep_schedule="61 * * * *")
     with pytest.raises(BadInput):
-        scheduling.start(app, server_url="http://127.0.0.1:9")
+        scheduling.start(app, server_url="http://127.0.0.1:9", agent=agent)
     app.config["PHONEGATE"] = replace(settings, sweep_schedule="0 */4 * * *")
-    running = scheduling.start(app, server_url="http://127.0.0.1:9")
+    with pytest.raises(BadInput, match="agent"):
+        scheduling.start(app, server_url="http://127.0.0.1:9")  # in-process sweeps with nobody to run them
+    running = scheduling.start(app, server_url="http://127.0.0.1:9", agent=agent)
     try:
         assert running is not None and running._thread.is_alive()
     finally:

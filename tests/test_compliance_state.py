@@ -13,10 +13,10 @@ from server.extensions import db
 from server.models import Acknowledgement, AuditEntry, ComplianceDaily, ComplianceResult, Device, DeviceRuleState
 from server.services.actor import Actor
 from server.services.audit import verify_chain
-from server.services.compliance import finish_sweep
-from server.services.compliance_ingest import start_sweep, store_results
-from server.services.compliance_retention import prune_results
-from server.services.compliance_settings import compliance_settings
+from server.services.compliance.ingest import start_sweep, store_results
+from server.services.compliance.retention import prune_results
+from server.services.compliance.sweeps import finish_sweep
+from server.settings import current_settings
 
 DAY0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)
 
@@ -28,7 +28,7 @@ def sweep_at(when: datetime, outcomes: dict[str, dict[str, str]], seen: tuple[st
                 "evidence": {}, "checked_at": when} for serial, rules in outcomes.items() for rule, outcome in rules.items()]
     sightings = [{"serial": serial, "facts_summary": {}, "seen_at": when} for serial in (seen if seen is not None else outcomes)]
     store_results(db.session, sweep, results, sightings)
-    summary = finish_sweep(db.session, sweep.id, Actor.system(), now=when, settings=compliance_settings())
+    summary = finish_sweep(db.session, sweep.id, Actor.system(), now=when, settings=current_settings())
     db.session.commit()
     return summary
 
@@ -160,7 +160,7 @@ def test_mail_outage_means_retry_next_sweep(app, factory, smtp_server, smtp_sett
     team = factory.team()
     manager = factory.user("manager", team=team, email="m@council.example")
     factory.device(serial="M1", role="broadcast", state="provisioned", team_id=team.id, adb_endpoint="127.0.0.1:1")
-    app.config["PHONEGATE"] = replace(smtp_settings, smtp_port=1)  # nothing listens there
+    app.config["PHONEGATE"] = replace(smtp_settings, smtp=replace(smtp_settings.smtp, port=1))  # nothing listens there
     sweep_at(DAY0, {"M1": {"disallowed_apps": "fail"}})
     assert rule_state("M1", "disallowed_apps").notified_at is None
     app.config["PHONEGATE"] = smtp_settings
@@ -227,7 +227,7 @@ def test_daily_summary_is_one_row_per_phone_per_day(app, broadcast_phone):
 def test_rules_that_do_not_mark_or_are_not_in_force_leave_the_phone_compliant(app, broadcast_phone):
     from fixtures_compliance import RULES_FOR_TESTS
 
-    from server.services.compliance_policy import publish_version
+    from server.services.compliance.rules import publish_version
 
     document = RULES_FOR_TESTS.replace(
         "on_failure: {mark: true, email_manager: true, escalate_after_days: null, suspend: false}",

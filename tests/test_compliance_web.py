@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import CompliancePolicyVersion
+from server.models import ComplianceRulesVersion
 from server.services.actor import Actor
-from server.services.compliance import finish_sweep
-from server.services.compliance_ingest import start_sweep, store_results
+from server.services.compliance.ingest import start_sweep, store_results
+from server.services.compliance.sweeps import finish_sweep
 from server.web.compliance.csv_export import safe_cell
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -138,7 +138,7 @@ def test_admin_publishes_rules_from_the_web_form(client, compliance_web):
     client.post("/logout", data={"csrf_token": token})
 
     web.login(client, web.admin)
-    before = db.session.scalar(select(CompliancePolicyVersion.version).order_by(CompliancePolicyVersion.version.desc()).limit(1))
+    before = db.session.scalar(select(ComplianceRulesVersion.version).order_by(ComplianceRulesVersion.version.desc()).limit(1))
     token = web.csrf(client, "/compliance/rules")
     bad = client.post("/compliance/rules", data={"document": "schema: 1\nrules: [", "csrf_token": token})
     assert bad.status_code == 400 and "not valid YAML" in bad.get_data(as_text=True)
@@ -146,5 +146,5 @@ def test_admin_publishes_rules_from_the_web_form(client, compliance_web):
     good = client.post("/compliance/rules", data={"document": RULES_FOR_TESTS.replace("grace_days: 7", "grace_days: 8"),
                                                   "comment": "longer grace", "csrf_token": token})
     assert good.status_code == 302
-    latest = db.session.scalar(select(CompliancePolicyVersion).order_by(CompliancePolicyVersion.version.desc()).limit(1))
+    latest = db.session.scalar(select(ComplianceRulesVersion).order_by(ComplianceRulesVersion.version.desc()).limit(1))
     assert latest.version == before + 1 and latest.comment == "longer grace" and "grace_days: 8" in latest.document

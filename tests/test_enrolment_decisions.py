@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from server.models import Acknowledgement, AuditEntry, DeviceState, EnrolmentStatus
 from server.services import audit, enrolment
-from server.services.decisions import approve_enrolment, needs_reacknowledgement, reject_enrolment
+from server.services.decisions import approve_enrolment, reject_enrolment
 from server.services.errors import Forbidden, InvalidInput, InvalidTransition, PolicyRefused
 from server.services.policy import publish_policy
+from server.services.reacknowledgement import needs_reacknowledgement
 
 
 def _actions(session, action):
@@ -159,11 +160,10 @@ def test_expired_training_makes_phone_due(gate):
 
 
 def test_policy_publish_rules(app):
+    from server.extensions import db
     from server.services.actor import Actor
     from server.services.errors import Conflict
     from server.services.policy import current_policy, policy_sha256
-
-    from server.extensions import db
 
     first = publish_policy(db.session, "Text one\n", "v1", Actor.cli())
     db.session.commit()

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.models import Acknowledgement, AuditEntry, DeviceRuleState, EnrolmentRequest
-from server.services.decisions import needs_reacknowledgement, reacknowledge, reacknowledgement_due
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused
+from server.services.reacknowledgement import needs_reacknowledgement, reacknowledgement_due
+from server.services.reconfirmation import reacknowledge
+from server.settings import current_settings
 
 TRAINED = date.today() - timedelta(days=5)
 
@@ -115,14 +117,13 @@ def test_a_new_grant_is_allowed_again_after_reconfirming(gate, factory, catalogu
 
 def test_compliance_rule_acknowledgement_current_passes_after_reconfirming(gate, factory, compliance_rules):
     from server.services.actor import Actor
-    from server.services.compliance import finish_sweep
-    from server.services.compliance_ingest import start_sweep, store_results
-    from server.services.compliance_settings import compliance_settings
+    from server.services.compliance.ingest import start_sweep, store_results
+    from server.services.compliance.sweeps import finish_sweep
 
     def sweep(when: datetime) -> str:
         run, _ = start_sweep(gate.session, str(uuid.uuid4()), "cli", Actor.system())
         store_results(gate.session, run, [], [{"serial": gate.device.serial, "facts_summary": {}, "seen_at": when}])
-        finish_sweep(gate.session, run.id, Actor.system(), now=when, settings=compliance_settings())
+        finish_sweep(gate.session, run.id, Actor.system(), now=when, settings=current_settings())
         gate.session.commit()
         gate.session.expire_all()
         return gate.session.scalar(select(DeviceRuleState.last_outcome).where(

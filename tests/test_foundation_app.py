@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 import pytest
 from sqlalchemy import text
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 from server import create_app
 from server.extensions import db
 from server.settings import Settings

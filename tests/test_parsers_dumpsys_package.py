@@ -6,11 +6,12 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from test_parsers_getprop import CORPUS, corpus_text
 
 from device_agent.parsers import parse_dumpsys_package
-from device_agent.simulator.packages import java_signature_hashcode, simulated_certificate
+from device_agent.simulator.packages import simulated_certificate
 from device_agent.simulator.phone import VirtualPhone
-from test_parsers_getprop import CORPUS, corpus_text
+from phonegate.core.apk.android_signature import java_signature_hashcode
 
 UTC = timezone.utc
 # file -> (package, versionCode, versionName, installer, uid, signer hashes, scheme, first install (phone time))

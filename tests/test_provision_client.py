@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from phonegate.errors import BadInput, PolicyRefusal
-from device_agent.client import PhoneGateClient, RetryPolicy, ServerUnavailable
+from device_agent.client import PhoneGateClient, RetryPolicy, ServerUnreachable
+from phonegate.core.errors import BadInput, PolicyRefusal
 from provisioning.flow import Event, Outcome
 from provisioning.progress import PlainRenderer, RichRenderer, renderer_for
 
@@ -62,7 +62,7 @@ def test_connection_failures_are_retried_with_backoff_then_reported():
     sleeps: list[float] = []
     client = PhoneGateClient(f"http://127.0.0.1:{_free_port()}", "t", retry=RetryPolicy(attempts=4, first_delay_s=0.5),
                              sleep=sleeps.append, timeout_s=2)
-    with pytest.raises(ServerUnavailable, match="Cannot reach"):
+    with pytest.raises(ServerUnreachable, match="Cannot reach"):
         client.current_policy()
     assert sleeps == [0.5, 1.0, 2.0]
 

@@ -50,6 +50,6 @@ def test_serve_starts_labelled_demo_phones(tmp_path, adb_client):
 
 
 def test_no_demo_phones_when_switched_off():
-    from provisioning.demo import start_demo_phones
+    from phonegate.demo import start_demo_phones
 
     assert start_demo_phones(0) is None

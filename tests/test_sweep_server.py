@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from device_agent.adb import connect_tcp
+from device_agent.client import PhoneGateClient, RetryPolicy
 from device_agent.collect import collect_facts
 from device_agent.outbox import Outbox
 from device_agent.sweep import SweepOptions, run_sweep
 from device_agent.sweep_api import ComplianceApi
 from device_agent.sweep_upload import deliver_pending
-from device_agent.client import PhoneGateClient, RetryPolicy
 
 # Device rules only, no grace: the verdict is decided by this sweep's results alone.
 TEST_POLICY = """
@@ -53,7 +53,7 @@ def _facts(phone, key):
 
 
 def _publish(factory, document: str = TEST_POLICY) -> None:
-    from server.services.compliance_policy import publish_version
+    from server.services.compliance.rules import publish_version
 
     publish_version(factory.session, document, factory.actor, comment="test rules")
     factory.session.commit()
@@ -110,7 +110,7 @@ def test_a_mixed_fleet_marks_exactly_the_phones_it_should(live_server, factory, 
     outbox = Outbox(tmp_path / "outbox")
     outcome = run_sweep(_api(live_server.url, agent_token), outbox, SweepOptions(key=adb_key, timeout_per_phone_s=20))
 
-    assert outcome.plan.online and outcome.plan.policy_version is not None
+    assert outcome.plan.online and outcome.plan.rules_version is not None
     assert {t.expected.serial for t in outcome.plan.targets} == {pixel.serial, pixel_b.serial, rooted.serial, moto.serial, "R5CXSOMEOTHER1"}
     assert outcome.server_summary is not None
     assert sorted(outcome.non_compliant) == sorted([rooted.serial, moto.serial, "R5CXSOMEOTHER1"])

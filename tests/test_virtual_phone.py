@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from device_agent.simulator.phone import Faults, VirtualPhone
 from device_agent.simulator.profiles import PROFILE_DIR, PROFILE_NAMES, ProfileInvalid, load_profile, parse_profile
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 
 @pytest.fixture

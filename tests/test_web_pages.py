@@ -163,7 +163,6 @@ def test_audit_log_page_for_auditors_with_filters_and_chain_check(client, web):
     checked = client.post("/audit", data={"csrf_token": web.csrf(client, "/audit")})
     assert "Audit log intact" in checked.get_data(as_text=True)
 
-    from server.models import AuditEntry
 
     entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
     entry.details = '{"tampered":true}'

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import Acknowledgement, AuditEntry, Device, EnrolmentRequest
 from server.services.actor import Actor
-from server.services.decisions import approve_enrolment, needs_reacknowledgement
+from server.services.decisions import approve_enrolment
+from server.services.reacknowledgement import needs_reacknowledgement
 
 TRAINED = date.today() - timedelta(days=7)
 

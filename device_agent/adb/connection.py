@@ -23,8 +23,6 @@ from typing import Any, TypeVar
 
 from adb_shell import exceptions as adb_exceptions
 
-from phonegate import errors as phonegate_errors
-
 from device_agent.adb.backends import AsyncBackend, ConnectionClosedByPhone, Progress
 from device_agent.adb.errors import (
     AdbCommandFailed,
@@ -38,6 +36,7 @@ from device_agent.adb.errors import (
 from device_agent.adb.keys import AdbKey
 from device_agent.adb.message import banner_features, parse_banner, parse_shell_v2
 from device_agent.adb.usb import UsbBackend
+from phonegate.core import errors as phonegate_errors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

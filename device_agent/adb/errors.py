@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from phonegate import errors as base
-from phonegate.errors import BadInput, PhoneGateError
+from phonegate.core import errors as base
+from phonegate.core.errors import BadInput, PhoneGateError
 
 __all__ = [
     "AdbCommandFailed",

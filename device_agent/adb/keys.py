@@ -20,15 +20,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from device_agent.adb.errors import AdbKeyError
+from device_agent.settings import AgentSettings
 
 KEY_BITS = 2048
 _WORDS = KEY_BITS // 32
 _STRUCT = struct.Struct(f"<II{_WORDS * 4}s{_WORDS * 4}sI")  # nwords, n0inv, n, rr, e: 524 bytes
-DEFAULT_KEY_PATH = Path("~/.android/adbkey")
 
 
 def default_key_path() -> Path:
-    return Path(os.environ.get("PHONEGATE_ADB_KEY") or DEFAULT_KEY_PATH).expanduser()
+    """PHONEGATE_ADB_KEY, read with the agent's other settings (device_agent/settings.py)."""
+    return AgentSettings.from_environ().adb_key_path
 
 
 def encode_public_key(public_key: rsa.RSAPublicKey) -> bytes:

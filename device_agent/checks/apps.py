@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from device_agent.checks.base import ApprovedApp, Check, CheckResult, DeviceExpectation, Param
+from device_agent.checks.base import ApprovedApp, Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
-
-# States in which the approved app must be installed, and those in which installing it was allowed at all.
-MUST_HAVE_APP = frozenset({"provisioned"})
-MAY_HAVE_APP = frozenset({"provisioned", "approved"})
+from phonegate.core import device_rules
+from phonegate.core.lifecycle import APP_INSTALLED, HOLDS_APPROVAL
 
 
 def packages_known(facts: DeviceFacts) -> bool:
@@ -19,10 +17,7 @@ def packages_known(facts: DeviceFacts) -> bool:
 
 
 class DisallowedApps(Check):
-    rule = "disallowed_apps"
-    title = "No disallowed apps installed"
-    default_severity = "medium"
-    params = (Param("packages", "list[str]", [], "package names that must not be installed"),)
+    spec = device_rules.DISALLOWED_APPS
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if not packages_known(facts):
@@ -40,12 +35,7 @@ class ApprovedAppState(Check):
     is an unauthorised install. `watch_packages` names packages to look for even when the catalogue is empty.
     """
 
-    rule = "approved_app_state"
-    title = "Approved app present and genuine on provisioned phones, absent elsewhere"
-    default_severity = "critical"
-    params = (
-        Param("watch_packages", "list[str]", ["com.whatsapp", "com.whatsapp.w4b"], "packages that count as the app"),
-    )
+    spec = device_rules.APPROVED_APP_STATE
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if expected.state is None:
@@ -55,20 +45,20 @@ class ApprovedAppState(Check):
         approved = {app.package: app for app in expected.approved_apps}
         watched = sorted(set(params["watch_packages"]) | set(approved))
         present = [name for name in watched if name in facts.packages]
-        if expected.state not in MAY_HAVE_APP:
+        if expected.state not in HOLDS_APPROVAL:
             if present:
                 return self.failed(
                     f"unauthorised install: {', '.join(present)} on a {expected.state} phone", present=present, state=expected.state
                 )
             return self.passed(f"absent ({expected.state})", state=expected.state)
         if not approved:
-            if expected.state not in MUST_HAVE_APP and not present:
+            if expected.state not in APP_INSTALLED and not present:
                 return self.passed(f"not yet installed ({expected.state})")
             return self.unknown("approved_apps", note="the server sent no catalogue pins for this phone's role")
         problems: list[str] = []
         details: dict[str, Any] = {}
         for app in approved.values():
-            problem, detail = self._inspect(app, facts, must_have=expected.state in MUST_HAVE_APP)
+            problem, detail = self._inspect(app, facts, must_have=expected.state in APP_INSTALLED)
             details[app.package] = detail
             if problem == "unknown":
                 return self.unknown(f"apps.{app.package}", apps=details)

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from device_agent.facts import DeviceFacts
+from phonegate.core.rules import Param, RuleSpec
 
 Outcome = Literal["pass", "fail", "error", "not_applicable"]
 OUTCOMES: tuple[str, ...] = ("pass", "fail", "error", "not_applicable")
-ROLES: tuple[str, ...] = ("individual", "broadcast")
 
 
 @dataclass(frozen=True)
@@ -124,25 +124,24 @@ class CheckResult:
         }
 
 
-@dataclass(frozen=True)
-class Param:
-    """One tunable of a rule, as the policy document spells it; `kind` is int, bool, str or list[str]."""
-
-    name: str
-    kind: Literal["int", "bool", "str", "list[str]"]
-    default: Any
-    help: str
-    minimum: int | None = None
-
-
 class Check:
-    """Base of every device-side rule. Subclasses set `rule`, `params`, `default_roles` and implement `evaluate`."""
+    """Base of every device-side rule. Subclasses set `spec` (from phonegate.core.device_rules) and implement
+    `evaluate`; the rule's id, title, parameters and defaults come from the spec, so the server knows them too."""
 
+    spec: ClassVar[RuleSpec]
     rule: ClassVar[str]
     title: ClassVar[str]
-    params: ClassVar[tuple[Param, ...]] = ()
-    default_roles: ClassVar[tuple[str, ...]] = ROLES
-    default_severity: ClassVar[str] = "medium"
+    params: ClassVar[tuple[Param, ...]]
+    default_roles: ClassVar[tuple[str, ...]]
+    default_severity: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.rule = cls.spec.rule
+        cls.title = cls.spec.title
+        cls.params = cls.spec.params
+        cls.default_roles = cls.spec.default_roles
+        cls.default_severity = cls.spec.default_severity
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         raise NotImplementedError
@@ -161,9 +160,7 @@ class Check:
         return CheckResult(self.rule, "not_applicable", why, _jsonable(evidence))
 
     def with_defaults(self, params: dict[str, Any] | None) -> dict[str, Any]:
-        merged = {param.name: param.default for param in self.params}
-        merged.update(params or {})
-        return merged
+        return self.spec.with_defaults(params)
 
 
 def _jsonable(value: Any) -> Any:

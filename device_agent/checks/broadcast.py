@@ -6,24 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from device_agent.checks.apps import packages_known
-from device_agent.checks.base import Check, CheckResult, DeviceExpectation, Param
+from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 
 class BroadcastPurity(Check):
-    rule = "broadcast_purity"
-    title = "Broadcast phone has only allowed apps and no personal accounts"
-    default_severity = "high"
-    default_roles = ("broadcast",)
-    params = (
-        Param("allowed_user_apps", "list[str]", [], "user-installed packages allowed besides the approved app"),
-        Param(
-            "allowed_account_types",
-            "list[str]",
-            ["com.whatsapp", "com.whatsapp.w4b", "com.microsoft.workaccount"],
-            "account types allowed on the phone (anything else counts as a personal account)",
-        ),
-    )
+    spec = device_rules.BROADCAST_PURITY
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if not packages_known(facts):

@@ -12,12 +12,11 @@ from typing import Any
 
 from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 
 class Identity(Check):
-    rule = "identity"
-    title = "Serial, model and build match the inventory"
-    default_severity = "critical"
+    spec = device_rules.IDENTITY
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if expected.serial is None:

@@ -5,17 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from device_agent.checks.base import Check, CheckResult, DeviceExpectation, Param
+from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 
 class NotRooted(Check):
-    rule = "not_rooted"
-    title = "No su binary (not rooted)"
-    default_severity = "critical"
-    params = (
-        Param("debuggable_counts_as_rooted", "bool", True, "a user build with ro.debuggable=1 gives adb root: count it"),
-    )
+    spec = device_rules.NOT_ROOTED
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         su_paths = facts.root.su_paths
@@ -30,9 +26,7 @@ class NotRooted(Check):
 
 
 class VerifiedBootGreen(Check):
-    rule = "verified_boot_green"
-    title = "Verified boot state is green"
-    default_severity = "high"
+    spec = device_rules.VERIFIED_BOOT_GREEN
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         state = facts.root.verified_boot_state
@@ -45,9 +39,7 @@ class VerifiedBootGreen(Check):
 
 
 class BootloaderLocked(Check):
-    rule = "bootloader_locked"
-    title = "Bootloader is locked"
-    default_severity = "high"
+    spec = device_rules.BOOTLOADER_LOCKED
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         locked = facts.root.bootloader_locked
@@ -57,9 +49,7 @@ class BootloaderLocked(Check):
 
 
 class NoTestKeys(Check):
-    rule = "no_test_keys"
-    title = "Build is signed with release keys"
-    default_severity = "high"
+    spec = device_rules.NO_TEST_KEYS
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         test_keys = facts.root.test_keys

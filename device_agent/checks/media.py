@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
 
-from device_agent.checks.base import Check, CheckResult, DeviceExpectation, Param
+from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 
 def _aware(moment: datetime) -> datetime:
@@ -18,10 +19,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 class MediaRetention(Check):
-    rule = "media_retention"
-    title = "No WhatsApp media older than the retention period on shared storage"
-    default_severity = "medium"
-    params = (Param("max_age_days", "int", 30, "oldest WhatsApp media file allowed, in days", minimum=0),)
+    spec = device_rules.MEDIA_RETENTION
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if facts.media_files is None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from device_agent.checks.base import Check, CheckResult, DeviceExpectation, Param
+from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 
 class MinAndroidVersion(Check):
-    rule = "min_android_version"
-    title = "Android version is still supported"
-    default_severity = "high"
-    params = (Param("min_sdk", "int", 30, "lowest API level allowed (30 = Android 11)", minimum=1),)
+    spec = device_rules.MIN_ANDROID_VERSION
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if facts.sdk is None:
@@ -26,10 +24,7 @@ class MinAndroidVersion(Check):
 
 
 class SecurityPatchAge(Check):
-    rule = "security_patch_max_age_days"
-    title = "Security patch is recent"
-    default_severity = "high"
-    params = (Param("max_age_days", "int", 90, "oldest security patch level allowed, in days", minimum=0),)
+    spec = device_rules.SECURITY_PATCH_AGE
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if facts.security_patch is None:

@@ -7,12 +7,11 @@ from typing import Any
 
 from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 
 class StorageEncrypted(Check):
-    rule = "storage_encrypted"
-    title = "Storage is encrypted"
-    default_severity = "critical"
+    spec = device_rules.STORAGE_ENCRYPTED
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         crypto = {key: facts.properties.get(key) for key in ("ro.crypto.state", "ro.crypto.type") if key in facts.properties}
@@ -24,9 +23,7 @@ class StorageEncrypted(Check):
 
 
 class SecureLockScreen(Check):
-    rule = "secure_lock_screen"
-    title = "A PIN, pattern or password locks the phone"
-    default_severity = "critical"
+    spec = device_rules.SECURE_LOCK_SCREEN
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         if facts.secure_lock is None:

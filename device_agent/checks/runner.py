@@ -1,4 +1,4 @@
-"""Run every enabled device rule of a policy over one phone's facts."""
+"""Run every enabled device rule of a rules document over one phone's facts."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from datetime import datetime
 
 from device_agent.checks.base import CheckResult, DeviceExpectation
 from device_agent.checks.registry import CHECKS
-from device_agent.compliance_policy import CompliancePolicy
 from device_agent.facts import DeviceFacts
+from phonegate.core.rules import RulesDocument
 
 log = logging.getLogger(__name__)
 
 
-def evaluate_device(policy: CompliancePolicy, facts: DeviceFacts, expected: DeviceExpectation, now: datetime) -> list[CheckResult]:
+def evaluate_device(rules: RulesDocument, facts: DeviceFacts, expected: DeviceExpectation, now: datetime) -> list[CheckResult]:
     """One result per enabled device rule; a rule for another role is not_applicable, a crashing check is an error."""
     results: list[CheckResult] = []
-    for config in policy.device_rules():
+    for config in rules.device_rules():
         check = CHECKS[config.rule]
         if expected.role not in config.roles:
             result = check.not_applicable(f"not a rule for {expected.role} phones")
@@ -31,10 +31,10 @@ def evaluate_device(policy: CompliancePolicy, facts: DeviceFacts, expected: Devi
     return results
 
 
-def error_results(policy: CompliancePolicy, expected: DeviceExpectation, observed: str) -> list[CheckResult]:
+def error_results(rules: RulesDocument, expected: DeviceExpectation, observed: str) -> list[CheckResult]:
     """The phone could not be read (unreachable, timed out): every applicable rule is an error with the reason."""
     results = []
-    for config in policy.device_rules():
+    for config in rules.device_rules():
         if expected.role in config.roles:
             result = CheckResult(config.rule, "error", observed, {"phone_error": observed})
         else:

@@ -13,6 +13,7 @@ from typing import Any
 
 from device_agent.checks.base import Check, CheckResult, DeviceExpectation
 from device_agent.facts import DeviceFacts
+from phonegate.core import device_rules
 
 SETTING = "install_non_market_apps"
 PER_APP_GRANTS_SDK = 26
@@ -20,9 +21,7 @@ LIMITATION = "Android 8+: per-app 'install unknown apps' grants are not visible 
 
 
 class UnknownSourcesDisallowed(Check):
-    rule = "unknown_sources_disallowed"
-    title = "Installing apps from unknown sources is off"
-    default_severity = "medium"
+    spec = device_rules.UNKNOWN_SOURCES_DISALLOWED
 
     def evaluate(self, facts: DeviceFacts, expected: DeviceExpectation, params: dict[str, Any], now: datetime) -> CheckResult:
         namespaces = [ns for ns in ("secure", "global") if ns in facts.settings]

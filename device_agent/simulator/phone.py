@@ -168,7 +168,7 @@ class VirtualPhone:
 
     def install_apk(self, data: bytes, options: list[str]) -> str:
         """Install rules of Android's package manager, for the cases PhoneGate meets. Returns pm's reply line."""
-        from device_agent.apk import ApkInvalid, inspect_apk_bytes  # the apk reader is only needed for installs
+        from phonegate.core.apk import ApkInvalid, inspect_apk_bytes  # the apk reader is only needed for installs
 
         try:
             apk = inspect_apk_bytes(data)

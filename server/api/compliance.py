@@ -1,23 +1,24 @@
-"""Compliance API: rule-document versions, sweep plans, claims, result batches and finishing a sweep.
+"""Compliance API: rules versions, sweep plans, claims, result batches and finishing a sweep.
 
-All endpoints need a bearer token with scope `agent`; publishing a rule-document version also needs the
-token's user to be an admin. Bodies are JSON; unknown fields are refused (400). Times are ISO 8601 with a zone.
+All endpoints need a bearer token with scope `agent`; publishing a rules version also needs the token's user to
+be an admin. (The compliance YAML is the "rules"; `/compliance/policies...` are the old names of the
+`/compliance/rules...` endpoints, kept working as aliases.) Bodies are JSON; unknown fields are refused (400). Times are ISO 8601 with a zone.
 
 Contract with the sweep agent (device_agent/sweep.py):
 
-GET  /api/v1/compliance/policies/current
+GET  /api/v1/compliance/rules/current
      -> 200 {"version": int, "document": str (YAML), "comment": str|null, "created_at": datetime}
         404 when no version was ever published (the agent then uses its packaged default document).
-GET  /api/v1/compliance/policies            -> 200 [{"version", "comment", "created_at"}] newest first (paginated)
-GET  /api/v1/compliance/policies/<version>  -> 200 {"version", "document", "comment", "created_at"}
-POST /api/v1/compliance/policies {"document": str (YAML), "comment"?: str}
+GET  /api/v1/compliance/rules            -> 200 [{"version", "comment", "created_at"}] newest first (paginated)
+GET  /api/v1/compliance/rules/<version>  -> 200 {"version", "document", "comment", "created_at"}
+POST /api/v1/compliance/rules {"document": str (YAML), "comment"?: str}
      -> 201 {"version", "document", "comment", "created_at"}; 400 when the document does not parse/validate
         (errors: {"document": [...]}); 403 when the token's user is not an admin.
 
 POST /api/v1/sweeps {"sweep_id": uuid (chosen by the client), "source": "cli"|"scheduler"|"celery", "site"?: str|null}
      -> 201 (created) or 200 (already existed; same plan again, so a retried create is harmless):
         {"sweep_id": str, "created": bool, "started_at": datetime,
-         "policy": {"version": int|null, "document": str},
+         "rules": {"version": int|null, "document": str},
          "devices": [{"serial": str, "endpoint": "host:port", "site": str|null, "role": "individual"|"broadcast",
                       "state": "approved"|"provisioned"|"suspended"|"registered"|"pending_approval",
                       "model": str|null, "build_fingerprint": str|null, "security_patch": "YYYY-MM-DD"|null,
@@ -42,7 +43,7 @@ POST /api/v1/sweeps/<sweep_id>/results
         Up to 20,000 results per batch.
 
 POST /api/v1/sweeps/<sweep_id>/finish {}
-     -> 200 {"sweep_id", "finished_at", "policy_version", "device_count", "counts": {"compliant", "in_grace",
+     -> 200 {"sweep_id", "finished_at", "rules_version", "device_count", "counts": {"compliant", "in_grace",
              "non_compliant", "unknown"}, "non_compliant": [serials], "in_grace": [{"serial", "until"}],
              "actions": {"manager_emails": int, "escalation_emails": int, "suspended": [serials]},
              "already_finished": bool}
@@ -61,10 +62,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from server.api.auth import token_required
 from server.extensions import db
-from server.models import CompliancePolicyVersion
-from server.services import compliance_ingest as ingest
-from server.services import compliance_policy as rules_versions
-from server.services.compliance import finish_sweep, sweep_summary
+from server.models import ComplianceRulesVersion
+from server.services.compliance import ingest
+from server.services.compliance import rules as rules_versions
+from server.services.compliance.sweeps import finish_sweep, sweep_summary
 from server.services.errors import NotFound
 
 blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Compliance rules, sweeps and results")
@@ -79,24 +80,25 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-# --- rule-document versions -----------------------------------------------------------------------------------
-class PolicyVersionSchema(StrictSchema):
+# --- rules versions -------------------------------------------------------------------------------------------
+class RulesVersionSchema(StrictSchema):
     version = fields.Integer(dump_only=True)
     document = fields.String(required=True, validate=validate.Length(min=1, max=rules_versions.DOCUMENT_MAX_CHARS))
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     created_at = fields.DateTime(dump_only=True)
 
 
-class PolicyVersionSummarySchema(StrictSchema):
+class RulesVersionSummarySchema(StrictSchema):
     version = fields.Integer()
     comment = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 
-@blp.route("/compliance/policies/current")
-@blp.response(200, PolicyVersionSchema)
+@blp.route("/compliance/rules/current")
+@blp.route("/compliance/policies/current", endpoint="current_rules_version_alias")
+@blp.response(200, RulesVersionSchema)
 @token_required("agent")
-def current_policy_version():
+def current_rules_version():
     """The compliance rules the next sweep will use."""
     row = rules_versions.current_version(db.session)
     if row is None:
@@ -104,11 +106,12 @@ def current_policy_version():
     return row
 
 
-@blp.route("/compliance/policies")
-@blp.response(200, PolicyVersionSummarySchema(many=True))
+@blp.route("/compliance/rules")
+@blp.route("/compliance/policies", endpoint="list_rules_versions_alias")
+@blp.response(200, RulesVersionSummarySchema(many=True))
 @blp.paginate()
 @token_required("agent")
-def list_policy_versions(pagination_parameters):
+def list_rules_versions(pagination_parameters):
     """Every version of the compliance rules, newest first."""
     query = rules_versions.list_versions(db.session)
     pagination_parameters.item_count = db.session.scalar(
@@ -116,21 +119,23 @@ def list_policy_versions(pagination_parameters):
     return db.session.scalars(query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)).all()
 
 
-@blp.route("/compliance/policies/<int:version>")
-@blp.response(200, PolicyVersionSchema)
+@blp.route("/compliance/rules/<int:version>")
+@blp.route("/compliance/policies/<int:version>", endpoint="get_rules_version_alias")
+@blp.response(200, RulesVersionSchema)
 @token_required("agent")
-def get_policy_version(version: int):
+def get_rules_version(version: int):
     row = rules_versions.get_version(db.session, version)
     if row is None:
         raise NotFound(f"There is no compliance rules version {version}.")
     return row
 
 
-@blp.route("/compliance/policies", methods=["POST"])
-@blp.arguments(PolicyVersionSchema)
-@blp.response(201, PolicyVersionSchema)
+@blp.route("/compliance/rules", methods=["POST"])
+@blp.route("/compliance/policies", methods=["POST"], endpoint="publish_rules_version_alias")
+@blp.arguments(RulesVersionSchema)
+@blp.response(201, RulesVersionSchema)
 @token_required("agent")
-def publish_policy_version(data):
+def publish_rules_version(data):
     """Publish a new version of the compliance rules (administrators only; validated before it is stored)."""
     row = rules_versions.publish_version(db.session, data["document"], g.actor, comment=data.get("comment"))
     db.session.commit()
@@ -164,7 +169,7 @@ class PlannedDeviceSchema(StrictSchema):
     approved_apps = fields.List(fields.Nested(ApprovedAppSchema))
 
 
-class PlanPolicySchema(StrictSchema):
+class PlanRulesSchema(StrictSchema):
     version = fields.Integer(allow_none=True)
     document = fields.String()
 
@@ -173,7 +178,7 @@ class SweepPlanSchema(StrictSchema):
     sweep_id = fields.String()
     created = fields.Boolean()
     started_at = fields.DateTime()
-    policy = fields.Nested(PlanPolicySchema)
+    rules = fields.Nested(PlanRulesSchema)
     devices = fields.List(fields.Nested(PlannedDeviceSchema))
 
 
@@ -184,13 +189,13 @@ class SweepPlanSchema(StrictSchema):
 def start_sweep(data):
     """Create a sweep (idempotent by its client-chosen id) and return what to check, under which rules."""
     sweep, created = ingest.start_sweep(db.session, str(data["sweep_id"]), data["source"], g.actor)
-    policy = db.session.get(CompliancePolicyVersion, sweep.policy_version_id)
+    version = db.session.get(ComplianceRulesVersion, sweep.rules_version_id)
     plan = {
         "sweep_id": sweep.id,
         "created": created,
         "started_at": sweep.started_at,
-        "policy": {"version": policy.version if policy else None,
-                   "document": policy.document if policy else rules_versions.default_document()},
+        "rules": {"version": version.version if version else None,
+                  "document": version.document if version else rules_versions.default_document()},
         "devices": ingest.plan_devices(db.session, data.get("site")),
     }
     db.session.commit()
@@ -285,7 +290,7 @@ class SummarySchema(StrictSchema):
     source = fields.String()
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
-    policy_version = fields.Integer(allow_none=True)
+    rules_version = fields.Integer(allow_none=True)
     device_count = fields.Integer()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     non_compliant = fields.List(fields.String())

@@ -16,7 +16,7 @@ POST /api/v1/grants {"device_serial": str, "apk_sha256"?: hex}
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
@@ -24,10 +24,12 @@ from sqlalchemy import select
 from server.api.auth import token_required
 from server.api.catalogue import CatalogueAppSchema, apk_url
 from server.extensions import db
-from server.models import DeviceState, EnrolmentRequest
+from server.models import HOLDS_APPROVAL, EnrolmentRequest
 from server.services import catalogue, grants
-from server.services.decisions import reacknowledgement_due
 from server.services.devices import get_by_serial
+from server.services.reacknowledgement import reacknowledgement_due
+from server.settings import public_root
+
 blp = Blueprint("grants", __name__, url_prefix="/api/v1", description="Install status and single-use install grants")
 
 HEX64 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="Expected 64 hexadecimal digits.")
@@ -35,12 +37,7 @@ HEX64 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="Expected 64 hexadecimal dig
 
 def request_page_url(request_id: int) -> str:
     """The manager's page for a request; PHONEGATE_PUBLIC_URL wins (the server may sit behind a proxy)."""
-    from server.settings import current_settings
-
-    base = getattr(current_settings(), "public_url", None) or request.host_url
-    if not base.endswith("/"):
-        base += "/"
-    return f"{base}requests/{request_id}"
+    return f"{public_root()}/requests/{request_id}"
 
 
 class RequestSummarySchema(Schema):
@@ -116,7 +113,7 @@ def install_status(serial: str):
         "serial": device.serial,
         "device_state": device.state,
         "role": role,
-        "approved": device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value),
+        "approved": device.state in HOLDS_APPROVAL,
         "can_install": reason is None,
         "reason": reason,
         "reacknowledgement_due": due,

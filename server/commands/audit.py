@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from phonegate.errors import BadInput, PhoneGateError
+from phonegate.core.errors import BadInput, PhoneGateError
 from server.commands import command_app
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 
 @click.group()

@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 from server.commands import command_app
 
 ROLES = ("admin", "manager", "it", "auditor")

@@ -1,16 +1,24 @@
 """PhoneGate's data model. Import models from here; every module is imported so Alembic sees all tables."""
 
 from server.models.audit import GENESIS_HASH, AuditEntry
-from server.models.catalogue import CatalogueApp, InstallGrant, Installation
+from server.models.catalogue import CatalogueApp, Installation, InstallGrant
 from server.models.compliance import (
     ComplianceDaily,
-    CompliancePolicyVersion,
     ComplianceResult,
+    ComplianceRulesVersion,
     DeviceRuleState,
     Sweep,
     SweepClaim,
 )
-from server.models.devices import ALLOWED_TRANSITIONS, BroadcastDesignation, Device, DeviceRole, DeviceState
+from server.models.devices import (
+    ALLOWED_TRANSITIONS,
+    ENROLLED,
+    HOLDS_APPROVAL,
+    BroadcastDesignation,
+    Device,
+    DeviceRole,
+    DeviceState,
+)
 from server.models.enrolment import EnrolmentRequest, EnrolmentStatus
 from server.models.org import Service, Team
 from server.models.people import Role, StaffMember, User
@@ -20,6 +28,8 @@ from server.models.types import UTCDateTime, utcnow
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "ENROLLED",
+    "HOLDS_APPROVAL",
     "GENESIS_HASH",
     "Acknowledgement",
     "ApiToken",
@@ -27,7 +37,7 @@ __all__ = [
     "BroadcastDesignation",
     "CatalogueApp",
     "ComplianceDaily",
-    "CompliancePolicyVersion",
+    "ComplianceRulesVersion",
     "ComplianceResult",
     "Device",
     "DeviceRole",

@@ -17,10 +17,12 @@ from server.models.types import UTCDateTime, utcnow
 OUTCOMES = ("pass", "fail", "error", "not_applicable")
 
 
-class CompliancePolicyVersion(db.Model):
-    """One version of the compliance rules as a YAML document; every version is kept."""
+class ComplianceRulesVersion(db.Model):
+    """One version of the compliance rules as a YAML document; every version is kept.
 
-    __tablename__ = "compliance_policy_versions"
+    (The acceptable-use *policy* is PolicyVersion; these are the compliance *rules*.)"""
+
+    __tablename__ = "compliance_rules_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, unique=True)
@@ -37,7 +39,7 @@ class Sweep(db.Model):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     source: Mapped[str] = mapped_column(String(32))  # cli, scheduler, celery
-    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("compliance_policy_versions.id"))
+    rules_version_id: Mapped[int | None] = mapped_column(ForeignKey("compliance_rules_versions.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

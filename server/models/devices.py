@@ -1,49 +1,24 @@
 """Work phones and their lifecycle.
 
-Lifecycle: registered -> pending_approval -> approved -> provisioned, plus rejected, suspended and retired.
-The allowed moves are in ALLOWED_TRANSITIONS and enforced by server.services.lifecycle; the database enforces
-the shapes (known states and roles, a broadcast phone has no individual holder).
+The states, the allowed moves and what each state means live in phonegate.core.lifecycle (shared with the agent);
+server.services.lifecycle enforces the moves, and the database enforces the shapes (known states and roles, a
+Broadcast phone has no individual holder).
 """
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from phonegate.core.lifecycle import ALLOWED_TRANSITIONS, ENROLLED, HOLDS_APPROVAL, DeviceRole, DeviceState
 from server.extensions import db
 from server.models.org import Service, Team
 from server.models.people import StaffMember, User
 from server.models.types import UTCDateTime, utcnow
 
-
-class DeviceState(str, enum.Enum):
-    REGISTERED = "registered"
-    PENDING_APPROVAL = "pending_approval"
-    APPROVED = "approved"
-    PROVISIONED = "provisioned"
-    REJECTED = "rejected"
-    SUSPENDED = "suspended"
-    RETIRED = "retired"
-
-
-class DeviceRole(str, enum.Enum):
-    INDIVIDUAL = "individual"
-    BROADCAST = "broadcast"
-
-
-S = DeviceState
-ALLOWED_TRANSITIONS: dict[DeviceState, frozenset[DeviceState]] = {
-    S.REGISTERED: frozenset({S.PENDING_APPROVAL, S.RETIRED}),
-    S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.REGISTERED, S.RETIRED}),
-    S.APPROVED: frozenset({S.PROVISIONED, S.SUSPENDED, S.PENDING_APPROVAL, S.RETIRED}),
-    S.PROVISIONED: frozenset({S.SUSPENDED, S.PENDING_APPROVAL, S.RETIRED}),
-    S.REJECTED: frozenset({S.PENDING_APPROVAL, S.RETIRED}),
-    S.SUSPENDED: frozenset({S.APPROVED, S.PENDING_APPROVAL, S.RETIRED}),
-    S.RETIRED: frozenset(),
-}
+__all__ = ["ALLOWED_TRANSITIONS", "ENROLLED", "HOLDS_APPROVAL", "BroadcastDesignation", "Device", "DeviceRole", "DeviceState"]
 
 _STATES = ", ".join(f"'{s.value}'" for s in DeviceState)
 

@@ -13,16 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.models import (
+    HOLDS_APPROVAL,
     BroadcastDesignation,
     Device,
     DeviceRole,
     DeviceState,
     EnrolmentRequest,
-    Role,
     Service,
     utcnow,
 )
-from server.services import audit, lifecycle
+from server.services import access, audit, lifecycle
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, NotFound, PolicyRefused
 from server.services.refusals import refuse
@@ -38,10 +38,9 @@ def active_designation(session: Session, service: Service | int) -> BroadcastDes
 
 
 def _check_manager_of_service(session: Session, actor: Actor, service: Service, action: str) -> None:
-    user = actor.user
-    if user is None or not user.active or user.role != Role.MANAGER.value or user.team is None or user.team.service_id != service.id:
-        raise refuse(session, actor, action, Forbidden("Only a manager of a team in this service can change its Broadcast phone."),
-                     target=service)
+    problem = access.broadcast_change_problem(actor.user, service)
+    if problem is not None:
+        raise refuse(session, actor, action, Forbidden(problem), target=service)
 
 
 def _check_device(session: Session, actor: Actor, service: Service, device: Device, action: str) -> None:
@@ -114,7 +113,7 @@ def end(session: Session, service: Service, actor: Actor, *, reason: str) -> Bro
         raise NotFound("This service has no active Broadcast phone.")
     _end(session, current, actor, reason)
     device = current.device
-    if device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
+    if device.state in HOLDS_APPROVAL:
         lifecycle.transition(session, device, DeviceState.SUSPENDED, actor, reason="Broadcast designation ended")
     return current
 
@@ -147,7 +146,7 @@ def _take_over(session: Session, service: Service, current: BroadcastDesignation
     """End `current` (flushed first: the partial unique index allows one active row), suspend its phone, start anew."""
     old_device = current.device
     _end(session, current, actor, reason)
-    if old_device.state in (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value):
+    if old_device.state in HOLDS_APPROVAL:
         lifecycle.transition(session, old_device, DeviceState.SUSPENDED, actor, reason="Broadcast role handed over")
     designation = _start(session, service, new_device, actor, action)
     audit.record(session, actor, "broadcast.handed_over", target=designation,

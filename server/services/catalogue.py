@@ -1,6 +1,6 @@
 """The app catalogue: the only APKs PhoneGate will ever put on a phone.
 
-An APK is accepted only if its signatures verify (device_agent.apk.inspect_apk), its package is allowed for the
+An APK is accepted only if its signatures verify (phonegate.core.apk.inspect_apk), its package is allowed for the
 role (WhatsApp for individual phones; WhatsApp or WhatsApp Business for the Broadcast phone, from settings), and
 every signer certificate is pinned for that package. Accepted files are kept as instance/catalogue/<sha256>.apk.
 
@@ -33,76 +33,33 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phonegate.errors import BadInput
+from phonegate.core.apk import ApkInvalid, inspect_apk
 from server.models import CatalogueApp, DeviceRole, Role
 from server.services import audit
 from server.services.actor import Actor
 from server.services.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
 from server.services.refusals import refuse
+from server.settings import current_settings
 
-WHATSAPP_SIGNER_SHA256 = "3987d043d10aefaf5a8710b3671418fe57e0e19b653c9df82558feb5ffce5d44"
-DEFAULT_SIGNER_PINS: dict[str, tuple[str, ...]] = {
-    "com.whatsapp": (WHATSAPP_SIGNER_SHA256,),
-    "com.whatsapp.w4b": (WHATSAPP_SIGNER_SHA256,),
-}
-DEFAULT_ROLE_PACKAGES: dict[str, tuple[str, ...]] = {
-    DeviceRole.INDIVIDUAL.value: ("com.whatsapp",),
-    DeviceRole.BROADCAST.value: ("com.whatsapp", "com.whatsapp.w4b"),
-}
 CATALOGUE_DIR = "catalogue"
 
 
-def parse_signer_pins(text: str | None) -> dict[str, tuple[str, ...]]:
-    """"pkg=sha256[,sha256];pkg2=sha256" -> {pkg: (sha256, ...)}; empty -> the published defaults."""
-    if not text or not text.strip():
-        return dict(DEFAULT_SIGNER_PINS)
-    pins: dict[str, tuple[str, ...]] = {}
-    for part in text.split(";"):
-        if not part.strip():
-            continue
-        package, sep, digests = part.partition("=")
-        values = tuple(d.strip().lower().replace(":", "") for d in digests.split(",") if d.strip())
-        if not sep or not package.strip() or not values or any(len(v) != 64 or not _is_hex(v) for v in values):
-            raise ValueError("PHONEGATE_SIGNER_PINS must look like 'com.whatsapp=<64 hex digits>[,...];pkg=...'")
-        pins[package.strip()] = values
-    return pins
-
-
-def parse_packages(text: str | None, role: str) -> tuple[str, ...]:
-    if not text or not text.strip():
-        return DEFAULT_ROLE_PACKAGES[role]
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
-def _is_hex(value: str) -> bool:
-    return all(c in "0123456789abcdef" for c in value)
-
-
-def _settings():
-    from server.settings import current_settings
-
-    return current_settings()
-
-
-def signer_pins() -> dict[str, tuple[str, ...]]:
-    try:
-        return parse_signer_pins(getattr(_settings(), "signer_pins", ""))
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+def signer_pins() -> Mapping[str, tuple[str, ...]]:
+    return current_settings().signer_pins
 
 
 def allowed_packages(role: str) -> tuple[str, ...]:
-    field = "broadcast_packages" if role == DeviceRole.BROADCAST.value else "individual_packages"
-    return parse_packages(getattr(_settings(), field, ""), role)
+    return current_settings().packages_for(role)
 
 
 def catalogue_dir() -> Path:
-    return Path(_settings().instance_path) / CATALOGUE_DIR
+    return current_settings().instance_path / CATALOGUE_DIR
 
 
 def apk_path(app: CatalogueApp) -> Path:
@@ -124,12 +81,10 @@ def check_apk_allowed(package: str, signers: list[str], role: str) -> str | None
 
 def add_app(session: Session, source: Path, role: str, actor: Actor) -> tuple[CatalogueApp, bool]:
     """Verify the APK at `source` and add it to the catalogue. Returns (app, created); re-adding the same file is a no-op."""
-    from device_agent.apk import ApkInvalid, inspect_apk
-
     action = "catalogue.add_refused"
     if actor.user is not None and actor.user.role != Role.ADMIN.value:
         raise refuse(session, actor, action, Forbidden("Only an administrator can add apps to the catalogue."))
-    if role not in DEFAULT_ROLE_PACKAGES:
+    if role not in {r.value for r in DeviceRole}:
         raise InvalidInput("Unknown role.", errors={"role": ["Choose individual or broadcast."]})
     source = Path(source)
     if not source.is_file():

@@ -4,7 +4,7 @@ never contain personal data (say "the staff member", not their email)."""
 
 from __future__ import annotations
 
-from phonegate.errors import PhoneGateError
+from phonegate.core.errors import PhoneGateError
 
 
 class ServiceError(PhoneGateError):

@@ -18,15 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.models import CatalogueApp, Device, DeviceState, InstallGrant, Installation, Role, utcnow
+from server.models import HOLDS_APPROVAL, CatalogueApp, Device, DeviceState, Installation, InstallGrant, Role, utcnow
 from server.services import audit, lifecycle
 from server.services.actor import Actor
-from server.services.decisions import latest_approved_request, reacknowledgement_due
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused
+from server.services.reacknowledgement import latest_approved_request, reacknowledgement_due
 from server.services.refusals import refuse
-
-DEFAULT_GRANT_TTL_MINUTES = 60
-INSTALLABLE_STATES = (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)
+from server.settings import current_settings
 
 
 @dataclass(frozen=True)
@@ -44,13 +42,7 @@ def _secret_hash(secret: str) -> str:
 
 
 def grant_ttl() -> timedelta:
-    try:
-        from server.settings import current_settings
-
-        minutes = int(getattr(current_settings(), "grant_ttl_minutes", DEFAULT_GRANT_TTL_MINUTES))
-    except RuntimeError:
-        minutes = DEFAULT_GRANT_TTL_MINUTES
-    return timedelta(minutes=minutes)
+    return timedelta(minutes=current_settings().grant_ttl_minutes)
 
 
 def _check_provisioner(session: Session, actor: Actor, action: str, target) -> None:
@@ -61,7 +53,7 @@ def _check_provisioner(session: Session, actor: Actor, action: str, target) -> N
 
 def installability_problem(session: Session, device: Device, app: CatalogueApp | None) -> str | None:
     """Why `app` may not be installed on `device` now, or None. The server's rule, whatever the client claims."""
-    if device.state not in INSTALLABLE_STATES:
+    if device.state not in HOLDS_APPROVAL:
         return f"The phone is {device.state.replace('_', ' ')}; the app can be installed only after a manager approves it."
     approved = latest_approved_request(session, device)
     if approved is None:
@@ -186,7 +178,7 @@ def report_unauthorised_install(session: Session, device: Device, observed: Obse
         raise refuse(session, actor, "unauthorised_install.refused", Forbidden("This account cannot report installs."), target=device)
     if not observed.package:
         raise InvalidInput("Say which package was found.", errors={"package": ["Required."]})
-    approved = device.state in INSTALLABLE_STATES
+    approved = device.state in HOLDS_APPROVAL
     entry = audit.record(session, actor, "device.unauthorised_install", target=device, details={
         **_observed_details(observed), "device_state": device.state, "device_approved": approved,
     })

@@ -14,10 +14,6 @@ from server.services.actor import Actor
 from server.services.errors import InvalidTransition
 
 
-def can_transition(current: DeviceState | str, new: DeviceState | str) -> bool:
-    return DeviceState(new) in ALLOWED_TRANSITIONS[DeviceState(current)]
-
-
 def transition(
     session: Session, device: Device, new_state: DeviceState, actor: Actor, reason: str | None = None
 ) -> None:

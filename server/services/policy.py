@@ -1,6 +1,6 @@
 """Acceptable-use policy versions: publishing a new one and knowing which one is current.
 
-Publishing a version makes every earlier acknowledgement out of date (see decisions.needs_reacknowledgement):
+Publishing a version makes every earlier acknowledgement out of date (see reacknowledgement.needs_reacknowledgement):
 the manager confirms against the text's SHA-256, so "the current version" is exactly one text, never a label.
 """
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 PROFILE_DIR = Path(__file__).resolve().parent
 PROFILE_NAMES: list[str] = sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))

@@ -2,7 +2,7 @@
 and (administrators) the compliance rules' versions.
 
 Managers see their own team (and their service's Broadcast phones); administrators and auditors see all.
-The reading rules come from server.web.scope, so these pages and the rest of the site agree on who sees what.
+The reading rules come from server.services.access, so these pages and the rest of the site agree on who sees what.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from server.services.compliance_reports import TrendPoint
+from server.services.compliance.reports import TrendPoint
 
 # Bottom to top: the states people act on sit on top, where the eye lands.
 ORDER = ("compliant", "unknown", "in_grace", "non_compliant")

@@ -1,44 +1,37 @@
-"""Routes of the compliance pages (thin: scoping and rendering; the figures come from compliance_reports)."""
+"""Routes of the compliance pages (thin: scoping from services/access.py, figures from services/compliance/reports.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 
 from server.extensions import db
-from server.models import CompliancePolicyVersion, Device, DeviceRole, Role, Team, utcnow
-from server.services import compliance_policy as rules_versions
-from server.services import compliance_reports as reports
+from server.models import ComplianceRulesVersion, Device, Role, Team, utcnow
+from server.services import access
 from server.services.actor import Actor
+from server.services.compliance import reports
+from server.services.compliance import rules as rules_versions
 from server.services.errors import InvalidInput
 from server.web.auth import current_user, login_required
 from server.web.compliance import compliance_bp
 from server.web.compliance.chart import LABELS, render_trend_svg
 from server.web.compliance.csv_export import csv_response
-from server.web.scope import can_see_device, devices_query
 
-READERS = (Role.MANAGER.value, Role.ADMIN.value, Role.AUDITOR.value)
+READERS = access.COMPLIANCE_READER_ROLES
 TREND_DAYS = {"30": 30, "90": 90, "365": 365}
 
 
 def _team_or_404(team_id: int) -> Team:
-    team = db.session.get(Team, team_id)
-    if team is None:
-        abort(404)
-    user = current_user()
-    if user.role == Role.MANAGER.value and user.team_id != team_id:
+    team = db.get_or_404(Team, team_id)
+    if not access.can_see_team(current_user(), team):
         abort(403)  # a manager sees their own team only
     return team
 
 
 def _team_devices(team: Team) -> Select:
-    """The team's phones, plus its service's Broadcast phones (they belong to the service, not a team)."""
-    return devices_query(current_user()).where(or_(
-        Device.team_id == team.id,
-        and_(Device.role == DeviceRole.BROADCAST.value, Device.team_id.is_(None), Device.service_id == team.service_id),
-    ))
+    return access.team_devices_query(current_user(), team)
 
 
 def _trend_days() -> int:
@@ -51,7 +44,7 @@ def index():
     user = current_user()
     if user.role == Role.MANAGER.value:
         return redirect(url_for("compliance_web.team", team_id=user.team_id))
-    devices = devices_query(user)
+    devices = access.devices_query(user)
     days = _trend_days()
     points = reports.trend(db.session, days=days, today=utcnow().date())  # admins and auditors see every phone
     return render_template(
@@ -113,7 +106,7 @@ def team_history_csv(team_id: int):
 @login_required(Role.ADMIN.value, Role.AUDITOR.value)
 def all_current_csv():
     return csv_response("compliance-current.csv", reports.CURRENT_HEADER,
-                        reports.current_rows(db.session, devices_query(current_user())))
+                        reports.current_rows(db.session, access.devices_query(current_user())))
 
 
 @compliance_bp.route("/history.csv")
@@ -121,14 +114,14 @@ def all_current_csv():
 def all_history_csv():
     since = utcnow().date() - timedelta(days=_trend_days())
     return csv_response("compliance-history.csv", reports.HISTORY_HEADER,
-                        reports.history_rows(db.session, devices_query(current_user()), since=since))
+                        reports.history_rows(db.session, access.devices_query(current_user()), since=since))
 
 
 @compliance_bp.route("/devices/<int:device_id>")
 @login_required(*READERS)
 def device(device_id: int):
     device = db.session.get(Device, device_id)
-    if device is None or not can_see_device(current_user(), device):
+    if device is None or not access.can_see_device(db.session, current_user(), device):
         abort(404)  # not "forbidden": a manager need not learn which phone ids exist elsewhere
     today = utcnow().date()
     return render_template(
@@ -163,7 +156,7 @@ def rules():
             db.session.commit()
             flash(f"Compliance rules version {row.version} published. The next sweep uses it.")
             return redirect(url_for("compliance_web.rules"))
-    versions = db.session.scalars(select(CompliancePolicyVersion).order_by(CompliancePolicyVersion.version.desc()).limit(50)).all()
+    versions = db.session.scalars(select(ComplianceRulesVersion).order_by(ComplianceRulesVersion.version.desc()).limit(50)).all()
     return render_template("compliance/rules.html", versions=versions, document=document, comment=comment,
                            errors=errors, can_publish=user.role == Role.ADMIN.value), (400 if errors else 200)
 

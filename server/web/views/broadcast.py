@@ -10,12 +10,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
 from server.extensions import db
-from server.models import BroadcastDesignation, Device, DeviceRole, DeviceState, EnrolmentRequest, EnrolmentStatus, Role, Service
-from server.services import broadcast
+from server.models import BroadcastDesignation, Device, DeviceRole, DeviceState, EnrolmentRequest, EnrolmentStatus, Service
+from server.services import access, broadcast
 from server.services.actor import Actor
 from server.services.errors import Forbidden, ServiceError
 from server.services.refusals import refuse
-from server.web import scope
 from server.web.auth import current_user, login_required
 from server.web.forms import FormErrors
 from server.web.presentation import state_tag
@@ -29,16 +28,14 @@ UNUSABLE = (DeviceState.RETIRED.value, DeviceState.SUSPENDED.value, DeviceState.
 @login_required()
 def broadcast_list():
     user = current_user()
-    services = db.session.scalars(scope.services_query(user)).all()
+    services = db.session.scalars(access.services_query(user)).all()
     rows = [(service, broadcast.active_designation(db.session, service)) for service in services]
     return render_template("broadcast/list.html", rows=rows)
 
 
 def _service_for(user, service_id: int) -> Service:
-    service = db.session.get(Service, service_id)
-    if service is None:
-        abort(404)
-    if user.role == Role.MANAGER.value and scope.manager_service_id(user) != service.id:
+    service = db.get_or_404(Service, service_id)
+    if not access.can_see_service(user, service):
         abort(403)
     return service
 
@@ -52,10 +49,6 @@ def _candidates(service: Service) -> list[Device]:
             Device.state.not_in(UNUSABLE),
         ).order_by(Device.serial)
     ))
-
-
-def _can_change(user, service: Service) -> bool:
-    return user.role == Role.MANAGER.value and scope.manager_service_id(user) == service.id
 
 
 @pages_bp.get("/broadcast/<int:service_id>")
@@ -84,7 +77,7 @@ def _render(service: Service, errors: FormErrors, form, status: int = 200):
         for d in candidates
     ]
     return render_template("broadcast/service.html", service=service, current=current, history=history,
-                           candidates=candidates, device_items=device_items, waiting=waiting, can_change=_can_change(user, service), errors=errors,
+                           candidates=candidates, device_items=device_items, waiting=waiting, can_change=access.may_change_broadcast(user, service), errors=errors,
                            form=form), status
 
 
@@ -93,15 +86,13 @@ def _render(service: Service, errors: FormErrors, form, status: int = 200):
 def broadcast_change(service_id: int):
     """One form post: `action` is "designate" or "handover"; the service decides whether it is allowed."""
     user = current_user()
-    service = db.session.get(Service, service_id)
-    if service is None:
-        abort(404)
+    service = db.get_or_404(Service, service_id)
     form = request.form
     action = form.get("action", "")
     if action not in ("designate", "handover"):
         abort(400)
     actor = Actor.for_user(user)
-    if not _can_change(user, service):
+    if not access.may_change_broadcast(user, service):
         # Refused before looking at the form; audited like the service's own refusals.
         refusal = Forbidden("Only a manager of a team in this service can change its Broadcast phone.")
         refuse(db.session, actor, REFUSALS[action], refusal, target=service)

@@ -6,10 +6,9 @@ from flask import render_template
 from sqlalchemy import func
 
 from server.extensions import db
-from server.models import Device, DeviceState, EnrolmentRequest, EnrolmentStatus, Role
-from server.services import decisions
+from server.models import HOLDS_APPROVAL, Device, DeviceState, EnrolmentRequest, EnrolmentStatus, Role
+from server.services import access, reacknowledgement
 from server.services.policy import current_policy
-from server.web import scope
 from server.web.auth import current_user, login_required
 from server.web.views import pages_bp
 
@@ -20,16 +19,16 @@ LATEST = 5
 @login_required()
 def dashboard():
     user = current_user()
-    pending_query = scope.requests_query(user).where(EnrolmentRequest.status == EnrolmentStatus.PENDING.value)
+    pending_query = access.requests_query(user).where(EnrolmentRequest.status == EnrolmentStatus.PENDING.value)
     pending_count = db.session.scalar(pending_query.with_only_columns(func.count())) or 0
     pending = db.session.scalars(pending_query.order_by(EnrolmentRequest.requested_at).limit(LATEST)).all()
 
     team = user.team if user.role == Role.MANAGER.value else None
-    reacknowledgements = decisions.needs_reacknowledgement(db.session, team)
+    reacknowledgements = reacknowledgement.needs_reacknowledgement(db.session, team)
 
-    devices = scope.devices_query(user)
+    devices = access.devices_query(user)
     compliance = dict(db.session.execute(
-        devices.where(Device.state.in_((DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)))
+        devices.where(Device.state.in_(HOLDS_APPROVAL))
         .with_only_columns(Device.compliance_state, func.count()).group_by(Device.compliance_state)
     ).all())
     awaiting_install = db.session.scalar(

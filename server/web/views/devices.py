@@ -15,12 +15,11 @@ from server.models import (
     DeviceRole,
     DeviceState,
     EnrolmentRequest,
-    InstallGrant,
     Installation,
+    InstallGrant,
     User,
 )
-from server.services import decisions
-from server.web import scope
+from server.services import access, reacknowledgement
 from server.web.auth import current_user, login_required
 from server.web.presentation import state_tag
 from server.web.views import pages_bp
@@ -43,12 +42,12 @@ def devices():
     user = current_user()
     filters = {"state": _choice("state", STATES), "role": _choice("role", ROLES),
                "compliance": _choice("compliance", COMPLIANCE_STATES), "team": ""}
-    teams = db.session.scalars(scope.teams_query(user)).all()
+    teams = db.session.scalars(access.teams_query(user)).all()
     team_ids = {str(team.id) for team in teams}
     if request.args.get("team", "") in team_ids:
         filters["team"] = request.args["team"]
 
-    query = scope.devices_query(user)
+    query = access.devices_query(user)
     if filters["state"]:
         query = query.where(Device.state == filters["state"])
     if filters["role"]:
@@ -78,10 +77,8 @@ def _items(selected: str, choices: list[tuple[str, str]]) -> list[dict]:
 @login_required()
 def device_page(device_id: int):
     user = current_user()
-    device = db.session.get(Device, device_id)
-    if device is None:
-        abort(404)
-    if not scope.can_see_device(user, device):
+    device = db.get_or_404(Device, device_id)
+    if not access.can_see_device(db.session, user, device):
         abort(403)
     requests = db.session.scalars(
         select(EnrolmentRequest).where(EnrolmentRequest.device_id == device.id).order_by(EnrolmentRequest.id.desc())
@@ -90,8 +87,8 @@ def device_page(device_id: int):
         select(BroadcastDesignation).where(BroadcastDesignation.device_id == device.id)
         .order_by(BroadcastDesignation.id.desc())
     ).all()
-    # Only this phone's team is checked: the rule lives in decisions.needs_reacknowledgement.
-    due = next((item for item in decisions.needs_reacknowledgement(db.session, device.team) if item.device.id == device.id),
+    # Only this phone's team is checked: the rule lives in reacknowledgement.needs_reacknowledgement.
+    due = next((item for item in reacknowledgement.needs_reacknowledgement(db.session, device.team) if item.device.id == device.id),
                None)
     return render_template("devices/detail.html", device=device, requests=requests, designations=designations,
                            timeline=device_timeline(device), reacknowledgement=due,

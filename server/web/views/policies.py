@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import PolicyVersion, Role, User
-from server.services import decisions, policy
+from server.services import policy, reacknowledgement
 from server.services.actor import Actor
 from server.services.errors import Conflict, ServiceError
 from server.web.auth import current_user, login_required
@@ -27,7 +27,7 @@ def policies():
         .order_by(PolicyVersion.published_at.desc(), PolicyVersion.id.desc())
     ).all()
     team = user.team if user.role == Role.MANAGER.value else None
-    due = decisions.needs_reacknowledgement(db.session, team) if user.role != Role.IT.value else []
+    due = reacknowledgement.needs_reacknowledgement(db.session, team) if user.role != Role.IT.value else []
     return render_template("policies/list.html", versions=versions, current=policy.current_policy(db.session),
                            due=due, team=team)
 
@@ -35,9 +35,7 @@ def policies():
 @pages_bp.get("/policies/<int:version_id>")
 @login_required()
 def policy_page(version_id: int):
-    version = db.session.get(PolicyVersion, version_id)
-    if version is None:
-        abort(404)
+    version = db.get_or_404(PolicyVersion, version_id)
     current = policy.current_policy(db.session)
     return render_template("policies/detail.html", version=version, html=render_policy(version.text),
                            is_current=current is not None and current.id == version.id)

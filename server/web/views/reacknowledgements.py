@@ -2,7 +2,7 @@
 
 The same deliberate steps as approving a request (the acknowledgement box and the training date against the
 current text, then a "check before you confirm" page with one button), but nothing about the phones changes:
-the decisions service records the acknowledgement for the current version, and the phones stop being
+the re-confirmation service records the acknowledgement for the current version, and the phones stop being
 "re-acknowledgement due". The policy's SHA-256 travels in a hidden field, so a page opened before a newer
 publication is refused (and audited by the service) instead of confirming old text.
 """
@@ -15,8 +15,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Device, DeviceState, Role, StaffMember, utcnow
-from server.services import decisions
+from server.models import HOLDS_APPROVAL, Device, Role, StaffMember, utcnow
+from server.services import access, reacknowledgement, reconfirmation, training
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
@@ -30,9 +30,7 @@ READERS = (Role.MANAGER.value, Role.ADMIN.value, Role.AUDITOR.value)
 
 
 def _load(staff_id: int) -> StaffMember:
-    staff = db.session.get(StaffMember, staff_id)
-    if staff is None:
-        abort(404)
+    staff = db.get_or_404(StaffMember, staff_id)
     user = current_user()
     if user.role == Role.MANAGER.value and user.team_id != staff.team_id:
         abort(403)  # managers see their own team's staff only (as on the staff list)
@@ -50,9 +48,9 @@ def _render(staff: StaffMember, errors: FormErrors, form, status: int = 200):
     policy = current_policy(db.session)
     phones = db.session.scalars(select(Device).where(
         Device.staff_member_id == staff.id,
-        Device.state.in_((DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)),
+        Device.state.in_(HOLDS_APPROVAL),
     ).order_by(Device.serial)).all()
-    due = {item.device.id: item for item in decisions.needs_reacknowledgement(db.session, staff.team)
+    due = {item.device.id: item for item in reacknowledgement.needs_reacknowledgement(db.session, staff.team)
            if item.device.staff_member_id == staff.id}
     context = {
         "staff": staff,
@@ -60,11 +58,11 @@ def _render(staff: StaffMember, errors: FormErrors, form, status: int = 200):
         "due": due,
         "policy": policy,
         "policy_html": render_policy(policy.text) if policy else None,
-        "can_confirm": decisions.can_reacknowledge(user, staff) and staff.active,
+        "can_confirm": access.may_reconfirm(user, staff) and staff.active,
         "errors": errors,
         "form": form,
         "training": DateParts.from_form(form, "training"),
-        "training_valid_days": decisions.training_valid_days(),
+        "training_valid_days": training.valid_days(),
         "today": utcnow().date(),
     }
     return render_template("reacknowledgements/form.html", **context), status
@@ -75,12 +73,10 @@ def _render(staff: StaffMember, errors: FormErrors, form, status: int = 200):
 def reconfirm(staff_id: int):
     """Step 1 checks the answers and shows the check page; step 2 (confirm=yes) records the acknowledgement."""
     user = current_user()
-    staff = db.session.get(StaffMember, staff_id)
-    if staff is None:
-        abort(404)
+    staff = db.get_or_404(StaffMember, staff_id)
     form = request.form
     actor = Actor.for_user(user)
-    if not decisions.can_reacknowledge(user, staff):
+    if not access.may_reconfirm(user, staff):
         # Let the service refuse it: it knows the precise reason and audits the attempt.
         return _call_service(staff, actor, form, training_on=None)
 
@@ -89,7 +85,7 @@ def reconfirm(staff_id: int):
         errors.add("acknowledged", "Confirm that the staff member has read and acknowledged the current policy")
     training_on, problem = parse_date(DateParts.from_form(form, "training"), "the training completion date")
     if problem is None:
-        problem = decisions.training_problem(training_on, utcnow().date())
+        problem = training.training_problem(training_on, utcnow().date(), training.valid_days())
     if problem is not None:
         errors.add("training", problem)
     policy = current_policy(db.session)
@@ -105,7 +101,7 @@ def reconfirm(staff_id: int):
 
 def _call_service(staff: StaffMember, actor: Actor, form, training_on: date | None):
     try:
-        decisions.reacknowledge(db.session, staff, actor, policy_sha256=form.get("policy_sha256", ""),
+        reconfirmation.reacknowledge(db.session, staff, actor, policy_sha256=form.get("policy_sha256", ""),
                                 acknowledged=form.get("acknowledged") == "yes", training_completed_on=training_on)
         db.session.commit()
     except ServiceError as exc:

@@ -11,15 +11,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from server.extensions import db
 from server.models import BroadcastDesignation, DeviceRole, EnrolmentRequest, EnrolmentStatus, utcnow
-from server.services import broadcast, decisions
+from server.services import access, broadcast, decisions, training
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
-from server.web import scope
 from server.web.auth import current_user, login_required
 from server.web.forms import DateParts, FormErrors, parse_date
 from server.web.policy_text import render_policy
@@ -38,22 +37,20 @@ def requests():
     status = request.args.get("status", EnrolmentStatus.PENDING.value)
     if status not in (*STATUSES, "all"):
         status = EnrolmentStatus.PENDING.value
-    query = scope.requests_query(user)
+    query = access.requests_query(user)
     if status != "all":
         query = query.where(EnrolmentRequest.status == status)
     page = db.paginate(query.order_by(EnrolmentRequest.requested_at.desc(), EnrolmentRequest.id.desc()),
                        per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     counts = dict(db.session.execute(
-        scope.requests_query(user).with_only_columns(EnrolmentRequest.status, func.count())
+        access.requests_query(user).with_only_columns(EnrolmentRequest.status, func.count())
         .group_by(EnrolmentRequest.status)
     ).all())
     return render_template("requests/list.html", page=page, status=status, statuses=STATUSES, counts=counts)
 
 
 def _load(request_id: int) -> EnrolmentRequest:
-    enrolment = db.session.get(EnrolmentRequest, request_id)
-    if enrolment is None:
-        abort(404)
+    enrolment = db.get_or_404(EnrolmentRequest, request_id)
     return enrolment
 
 
@@ -62,7 +59,7 @@ def _load(request_id: int) -> EnrolmentRequest:
 def request_page(request_id: int):
     user = current_user()
     enrolment = _load(request_id)
-    if not scope.can_see_request(user, enrolment):
+    if not access.can_see_request(user, enrolment):
         abort(403)
     return _render_request(enrolment, FormErrors(), form={})
 
@@ -84,12 +81,12 @@ def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, statu
         "staff": enrolment.staff_member,
         "policy": policy,
         "policy_html": render_policy(policy.text) if policy else None,
-        "can_decide": enrolment.status == EnrolmentStatus.PENDING.value and decisions.can_decide(user, enrolment),
+        "can_decide": enrolment.status == EnrolmentStatus.PENDING.value and access.may_decide_enrolment(user, enrolment),
         "is_requester": user.id == enrolment.requested_by_id,
         "errors": errors,
         "form": form,
         "training": DateParts.from_form(form, "training"),
-        "training_valid_days": decisions.training_valid_days(),
+        "training_valid_days": training.valid_days(),
         "is_broadcast": enrolment.role == DeviceRole.BROADCAST.value,
         "handover_from": _handover_from(enrolment),
         "today": utcnow().date(),
@@ -107,7 +104,7 @@ def request_decision(request_id: int):
     decision = form.get("decision", "")
     actor = Actor.for_user(user)
 
-    if not decisions.can_decide(user, enrolment) or enrolment.status != EnrolmentStatus.PENDING.value:
+    if not access.may_decide_enrolment(user, enrolment) or enrolment.status != EnrolmentStatus.PENDING.value:
         # Let the service refuse it: it knows the precise reason and audits the attempt.
         return _call_service(enrolment, actor, decision, form, training_on=None)
 
@@ -123,7 +120,7 @@ def request_decision(request_id: int):
         if enrolment.role == DeviceRole.INDIVIDUAL.value:
             training_on, problem = parse_date(DateParts.from_form(form, "training"), "the training completion date")
             if problem is None:
-                problem = decisions.training_problem(training_on, utcnow().date())
+                problem = training.training_problem(training_on, utcnow().date(), training.valid_days())
             if problem is not None:
                 errors.add("training", problem)
         if _handover_from(enrolment) is not None:
@@ -172,7 +169,7 @@ def _call_service(enrolment: EnrolmentRequest, actor: Actor, decision: str, form
 def _refused(enrolment: EnrolmentRequest, exc: ServiceError, form):
     db.session.expire_all()  # reload what the refused attempt may have touched
     user = current_user()
-    if isinstance(exc, Forbidden) and not isinstance(exc, PolicyRefused) and not scope.can_see_request(user, enrolment):
+    if isinstance(exc, Forbidden) and not isinstance(exc, PolicyRefused) and not access.can_see_request(user, enrolment):
         return render_template("error.html", status=403, phrase="Forbidden", message=exc.message, errors={}), 403
     errors = FormErrors()
     if isinstance(exc, InvalidInput) and exc.errors:

@@ -5,18 +5,15 @@ A new user gets a one-time password shown once on the page and must change it at
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import render_template, request
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Acknowledgement, Role, StaffMember, Team, User, utcnow
-from server.services import decisions, passwords, people
+from server.services import access, passwords, people, training
 from server.services.actor import Actor
 from server.services.errors import ServiceError
 from server.services.policy import current_policy
-from server.web import scope
 from server.web.auth import current_user, login_required
 from server.web.forms import DateParts, FormErrors, parse_date
 from server.web.presentation import ROLE_NAMES
@@ -31,7 +28,7 @@ USER_FIELDS = {"email": "email", "role": "role", "team": "team"}
 @login_required(Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value)
 def staff():
     user = current_user()
-    page = db.paginate(scope.staff_query(user).order_by(StaffMember.name, StaffMember.id),
+    page = db.paginate(access.staff_query(user).order_by(StaffMember.name, StaffMember.id),
                        per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     policy = current_policy(db.session)
     acknowledged: set[int] = set()
@@ -39,9 +36,9 @@ def staff():
     if policy is not None and ids:
         acknowledged = set(db.session.scalars(select(Acknowledgement.staff_member_id).where(
             Acknowledgement.policy_version_id == policy.id, Acknowledgement.staff_member_id.in_(ids))))
-    oldest_valid = utcnow().date() - timedelta(days=decisions.training_valid_days())
-    return render_template("staff/list.html", page=page, policy=policy, acknowledged=acknowledged,
-                           oldest_valid=oldest_valid)
+    today, valid_days = utcnow().date(), training.valid_days()
+    trained = {member.id for member in page.items if training.is_current(member.training_completed_on, today, valid_days)}
+    return render_template("staff/list.html", page=page, policy=policy, acknowledged=acknowledged, trained=trained)
 
 
 def _team_items(selected: str) -> list[dict]:

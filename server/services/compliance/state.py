@@ -17,17 +17,15 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from server.models import Acknowledgement, ComplianceResult, Device, DeviceRuleState, StaffMember, Sweep
+from server.models import ENROLLED, Acknowledgement, ComplianceResult, Device, DeviceRuleState, StaffMember, Sweep
 from server.services import audit
 from server.services.actor import Actor
-from server.services.compliance_ingest import CHUNK, ENROLLED_STATES, dialect_insert, insert_results
-from server.services.compliance_policy import (
-    ACKNOWLEDGEMENT_CURRENT,
-    SEEN_RECENTLY,
-    TRAINING_CURRENT,
-    RuleConsequences,
-)
-from server.services.compliance_settings import ComplianceSettings
+from server.services.compliance.ingest import CHUNK, dialect_insert, insert_results
+from server.services.compliance.rules import RuleConsequences
+from server.services.compliance.server_rules import ACKNOWLEDGEMENT_CURRENT, SEEN_RECENTLY, TRAINING_CURRENT
+from server.services.policy import current_policy
+from server.services.training import is_current
+from server.settings import Settings
 
 STATES = ("compliant", "in_grace", "non_compliant", "unknown")
 
@@ -40,43 +38,39 @@ class PhoneState:
     failing_rules: tuple[str, ...]
 
 
-def seen_within_days(rules: dict[str, RuleConsequences], settings: ComplianceSettings) -> int:
-    """How long a phone may go unreached before its state is unknown: the document's seen_recently.max_days."""
-    rule = rules.get(SEEN_RECENTLY)
-    return int(rule.params.get("max_days", settings.seen_within_days)) if rule else settings.seen_within_days
+def seen_within_days(rules: dict[str, RuleConsequences], settings: Settings) -> int:
+    """How long a phone may go unreached before its state is unknown: the document's seen_recently.max_days,
+    or PHONEGATE_COMPLIANCE_SEEN_DAYS when the rule is switched off."""
+    rule = rules.get(SEEN_RECENTLY.rule)
+    return int(rule.params["max_days"]) if rule else settings.compliance_seen_days
 
 
-def evaluate_server_rules(session: Session, sweep: Sweep, now: datetime, settings: ComplianceSettings,
+def evaluate_server_rules(session: Session, sweep: Sweep, now: datetime, settings: Settings,
                           rules: dict[str, RuleConsequences]) -> int:
     """Record this sweep's results for the rules the server checks from its own records. Returns rows stored."""
-    from server.services.policy import current_policy  # the acceptable-use paper's versions (enrolment part)
-
-    enabled = [rule for rule in (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY) if rule in rules]
+    enabled = [spec.rule for spec in (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY) if spec.rule in rules]
     if not enabled:
         return 0
     paper = current_policy(session)
     acknowledged: set[int] = set()
-    if paper is not None and ACKNOWLEDGEMENT_CURRENT in rules:
+    if paper is not None and ACKNOWLEDGEMENT_CURRENT.rule in rules:
         acknowledged = set(session.scalars(select(Acknowledgement.staff_member_id).where(
             Acknowledgement.policy_version_id == paper.id)))
-    training = rules.get(TRAINING_CURRENT)
-    validity = int(training.params.get("max_age_days", settings.training_validity_days)) if training else 0
-    training_cutoff = now.date() - timedelta(days=validity)
     seen_cutoff = now - timedelta(days=seen_within_days(rules, settings))
     query = (
         select(Device.id, Device.role, Device.staff_member_id, Device.last_seen_at, StaffMember.training_completed_on)
         .outerjoin(StaffMember, StaffMember.id == Device.staff_member_id)
-        .where(Device.state.in_(ENROLLED_STATES))
+        .where(Device.state.in_(ENROLLED))
     )
     rows: list[dict[str, Any]] = []
     for device_id, role, holder_id, last_seen, trained_on in session.execute(query):
         for rule in enabled:
             if role not in rules[rule].roles:
                 outcome, observed = "not_applicable", f"rule does not apply to {role} phones"
-            elif rule == ACKNOWLEDGEMENT_CURRENT:
+            elif rule == ACKNOWLEDGEMENT_CURRENT.rule:
                 outcome, observed = _acknowledgement(holder_id, paper, acknowledged)
-            elif rule == TRAINING_CURRENT:
-                outcome, observed = _training(holder_id, trained_on, training_cutoff)
+            elif rule == TRAINING_CURRENT.rule:
+                outcome, observed = _training(holder_id, trained_on, now.date(), settings.training_valid_days)
             else:
                 outcome, observed = _seen(last_seen, seen_cutoff)
             rows.append({"sweep_id": sweep.id, "device_id": device_id, "rule": rule, "outcome": outcome,
@@ -94,12 +88,12 @@ def _acknowledgement(holder_id, paper, acknowledged) -> tuple[str, str]:
     return "fail", f"not acknowledged: current version is {paper.label}"
 
 
-def _training(holder_id, trained_on: date | None, cutoff: date) -> tuple[str, str]:
+def _training(holder_id, trained_on: date | None, today: date, valid_days: int) -> tuple[str, str]:
     if holder_id is None:
         return "fail", "no holder recorded"
     if trained_on is None:
         return "fail", "no training recorded"
-    if trained_on <= cutoff:
+    if not is_current(trained_on, today, valid_days):
         return "fail", f"training completed {trained_on.isoformat()}: out of date"
     return "pass", f"training completed {trained_on.isoformat()}"
 
@@ -182,7 +176,7 @@ def _rule_states(session: Session, device_ids: set[int]) -> dict[tuple[int, str]
     return found
 
 
-def compute_phone_states(session: Session, device_ids: set[int], now: datetime, settings: ComplianceSettings,
+def compute_phone_states(session: Session, device_ids: set[int], now: datetime, settings: Settings,
                          rules: dict[str, RuleConsequences]) -> dict[int, PhoneState]:
     seen_cutoff = now - timedelta(days=seen_within_days(rules, settings))
     failing: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
@@ -244,5 +238,5 @@ def store_phone_states(session: Session, states: dict[int, PhoneState], now: dat
 
 def scope_of(session: Session, reached: set[int]) -> set[int]:
     """Phones a finished sweep decides about: every enrolled phone, and any other phone it reached."""
-    enrolled = set(session.scalars(select(Device.id).where(Device.state.in_(ENROLLED_STATES))))
+    enrolled = set(session.scalars(select(Device.id).where(Device.state.in_(ENROLLED))))
     return enrolled | reached

@@ -20,17 +20,16 @@ from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from server.models import CatalogueApp, ComplianceResult, Device, DeviceState, Sweep, SweepClaim, utcnow
+from phonegate.core.sweep_queues import UNASSIGNED_SITE
+from server.models import ENROLLED, CatalogueApp, ComplianceResult, Device, DeviceState, Sweep, SweepClaim, utcnow
 from server.services import audit
 from server.services.actor import Actor
-from server.services.compliance_policy import ensure_current_version
+from server.services.compliance.rules import ensure_current_version
 from server.services.errors import Conflict, InvalidInput, NotFound
 
 SOURCES = ("cli", "scheduler", "celery")
 # Phones a sweep visits: enrolled ones, plus phones not (yet) approved, where the app would be an unauthorised install.
-ENROLLED_STATES = (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value, DeviceState.SUSPENDED.value)
-PLAN_STATES = ENROLLED_STATES + (DeviceState.REGISTERED.value, DeviceState.PENDING_APPROVAL.value)
-UNASSIGNED_SITE = "unassigned"  # as a plan's site: the phones that have no site (their own Celery queue)
+PLAN_STATES = tuple(ENROLLED) + (DeviceState.REGISTERED.value, DeviceState.PENDING_APPROVAL.value)
 CHUNK = 500  # rows per multi-row INSERT / serials per IN (): well inside SQLite's and PostgreSQL's parameter limits
 
 
@@ -61,7 +60,7 @@ def start_sweep(session: Session, sweep_id: str, source: str, actor: Actor) -> t
         return existing, False
     policy = ensure_current_version(session)
     stmt = dialect_insert(session, Sweep.__table__).values(
-        id=sweep_id, source=source, policy_version_id=policy.id, started_at=utcnow(),
+        id=sweep_id, source=source, rules_version_id=policy.id, started_at=utcnow(),
         started_by_id=actor.user.id if actor.user else None, device_count=0, non_compliant_count=0,
     ).on_conflict_do_nothing(index_elements=["id"]).returning(Sweep.__table__.c.id)
     created = session.execute(stmt).scalar() is not None
@@ -132,7 +131,7 @@ def signer_certificates(app: CatalogueApp) -> list[str]:
 
 @functools.lru_cache(maxsize=64)
 def _certificates_of(path: str, sha256: str) -> tuple[str, ...]:  # sha256 in the key: a replaced file is re-read
-    from device_agent.apk import ApkInvalid, inspect_apk
+    from phonegate.core.apk import ApkInvalid, inspect_apk
 
     try:
         return tuple(base64.b64encode(cert).decode("ascii") for cert in inspect_apk(path).certificates)

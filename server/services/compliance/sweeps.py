@@ -1,8 +1,7 @@
 """Finishing a compliance sweep: server-side rules, per-rule and per-phone state, actions, daily summaries.
 
-The pieces live in compliance_ingest (create/claim/store), compliance_state (rules and states),
-compliance_actions (mail, escalation, suspension) and compliance_retention (summaries, pruning); this module
-puts them in order. Finishing twice runs the actions once: the second call only reports.
+The pieces live beside it: ingest (create/claim/store), state (server rules and states), actions (mail,
+escalation, suspension) and retention (summaries, pruning); this module puts them in order. Finishing twice runs the actions once: the second call only reports.
 """
 
 from __future__ import annotations
@@ -13,15 +12,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.models import CompliancePolicyVersion, ComplianceResult, Device, Sweep, utcnow
+from server.models import ComplianceResult, ComplianceRulesVersion, Device, Sweep, utcnow
 from server.services import audit
 from server.services.actor import Actor
-from server.services.compliance_actions import ActionReport, run_actions
-from server.services.compliance_ingest import get_sweep
-from server.services.compliance_policy import consequences, ensure_current_version
-from server.services.compliance_retention import prune_results, update_daily
-from server.services.compliance_settings import ComplianceSettings, compliance_settings
-from server.services.compliance_state import (
+from server.services.compliance.actions import ActionReport, run_actions
+from server.services.compliance.ingest import get_sweep
+from server.services.compliance.retention import prune_results, update_daily
+from server.services.compliance.rules import consequences, ensure_current_version
+from server.services.compliance.state import (
     STATES,
     apply_results,
     compute_phone_states,
@@ -29,15 +27,16 @@ from server.services.compliance_state import (
     scope_of,
     store_phone_states,
 )
+from server.settings import Settings, current_settings
 
 
 def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime | None = None,
-                 settings: ComplianceSettings | None = None) -> dict[str, Any]:
+                 settings: Settings | None = None) -> dict[str, Any]:
     sweep = get_sweep(session, sweep_id)
     if sweep.finished_at is not None:
         return sweep_summary(session, sweep, already_finished=True)
     now = now or utcnow()
-    settings = settings or compliance_settings()
+    settings = settings or current_settings()
     # Take the sweep first: of two finishes at once (two schedulers), the second waits on this row and then
     # finds it finished, so actions run (and e-mails go) once.
     taken = session.execute(update(Sweep).where(Sweep.id == sweep.id, Sweep.finished_at.is_(None))
@@ -45,9 +44,9 @@ def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime
     if taken is None:
         session.refresh(sweep)
         return sweep_summary(session, sweep, already_finished=True)
-    policy = session.get(CompliancePolicyVersion, sweep.policy_version_id) if sweep.policy_version_id else None
-    policy = policy or ensure_current_version(session)
-    rules = consequences(policy.document)
+    version = session.get(ComplianceRulesVersion, sweep.rules_version_id) if sweep.rules_version_id else None
+    version = version or ensure_current_version(session)
+    rules = consequences(version.document)
 
     evaluate_server_rules(session, sweep, now, settings, rules)
     reached = apply_results(session, sweep, rules)
@@ -57,7 +56,7 @@ def finish_sweep(session: Session, sweep_id: str, actor: Actor, *, now: datetime
     report = run_actions(session, sweep.id, scope, rules, now, settings, actor)
     update_daily(session, states, now)
     # Also here, not only in the scheduler: a site that runs sweeps from the CLI alone still forgets old evidence.
-    prune_results(session, now, settings.result_retention_days)
+    prune_results(session, now, settings.compliance_retention_days)
 
     sweep.finished_at = now
     sweep.device_count = len(states)
@@ -79,13 +78,13 @@ def sweep_summary(session: Session, sweep: Sweep, *, report: ActionReport | None
     counts = {state: 0 for state in STATES}
     for row in rows:
         counts[row.compliance_state] = counts.get(row.compliance_state, 0) + 1
-    version = session.scalar(select(CompliancePolicyVersion.version).where(CompliancePolicyVersion.id == sweep.policy_version_id))
+    version = session.scalar(select(ComplianceRulesVersion.version).where(ComplianceRulesVersion.id == sweep.rules_version_id))
     return {
         "sweep_id": sweep.id,
         "source": sweep.source,
         "started_at": sweep.started_at,
         "finished_at": sweep.finished_at,
-        "policy_version": version,
+        "rules_version": version,
         "device_count": sweep.device_count if sweep.finished_at else len(rows),
         "counts": counts,
         "non_compliant": sorted(row.serial for row in rows if row.compliance_state == "non_compliant"),

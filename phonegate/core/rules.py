@@ -1,9 +1,13 @@
 """The compliance rules document: versioned YAML that admins edit, validated here before anyone relies on it.
 
+("Policy" in PhoneGate means the acceptable-use paper only; this document is the compliance *rules*.)
+
 One document configures every rule, wherever it is evaluated: device rules run in the sweep agent
-(device_agent.checks), server rules (acknowledgement, training, last seen) on the server. Unknown keys, unknown
-rules and wrong types are refused with a message naming the rule and the field, so a typo never silently
-switches a rule off. A rule missing from the document is off; the shipped default lists every rule.
+(device_agent.checks; their metadata is phonegate.core.device_rules), server rules (acknowledgement, training,
+last seen) on the server (server.services.compliance.server_rules). Whoever parses passes the rules it knows as
+`specs`. Unknown keys, unknown rules and wrong types are refused with a message naming the rule and the field, so
+a typo never silently switches a rule off. A rule missing from the document is off; the shipped default lists
+every rule.
 
 Shape (see compliance_default.yaml):
     schema: 1
@@ -20,60 +24,62 @@ Shape (see compliance_default.yaml):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from device_agent.checks.base import ROLES, Param
-from device_agent.checks.registry import CHECKS
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 SCHEMA_VERSION = 1
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+ROLES: tuple[str, ...] = ("individual", "broadcast")
 DEFAULT_DOCUMENT = "compliance_default.yaml"
 
 
 @dataclass(frozen=True)
-class ServerRule:
-    """A rule the server evaluates from its own records; listed here so admins configure it with the rest."""
+class Param:
+    """One tunable of a rule, as the rules document spells it; `kind` is int, bool, str or list[str].
+
+    A `deprecated` parameter is still accepted (older stored versions name it) but has no effect; the text
+    says what replaced it.
+    """
+
+    name: str
+    kind: Literal["int", "bool", "str", "list[str]"]
+    default: Any
+    help: str
+    minimum: int | None = None
+    deprecated: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What a rule is, for the document: its id, its title, where it is evaluated, and its defaults."""
 
     rule: str
     title: str
+    evaluated_by: Literal["device", "server"]
     params: tuple[Param, ...] = ()
     default_roles: tuple[str, ...] = ROLES
-    default_severity: str = "high"
+    default_severity: str = "medium"
+
+    def with_defaults(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        merged = {param.name: _copy(param.default) for param in self.params if param.deprecated is None}
+        merged.update(params or {})
+        return merged
 
 
-SERVER_RULES: dict[str, ServerRule] = {
-    rule.rule: rule
-    for rule in (
-        ServerRule("acknowledgement_current", "Holder acknowledged the current acceptable-use policy", default_roles=("individual",)),
-        ServerRule(
-            "training_current",
-            "Holder's data-protection training is current",
-            params=(Param("max_age_days", "int", 365, "training older than this many days is out of date", minimum=1),),
-            default_roles=("individual",),
-        ),
-        ServerRule(
-            "seen_recently",
-            "Phone answered a sweep recently",
-            params=(Param("max_days", "int", 7, "days without a successful sweep before the phone fails", minimum=1),),
-            default_severity="medium",
-        ),
-    )
-}
-
-
-class PolicyInvalid(BadInput):
+class RulesInvalid(BadInput):
     """The document was refused; `errors` maps "rules.<rule>.<field>" to messages."""
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
         first = "; ".join(f"{where}: {msgs[0]}" for where, msgs in list(errors.items())[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        super().__init__(f"The compliance policy is not valid: {first}{more}.")
+        super().__init__(f"The compliance rules are not valid: {first}{more}.")
 
 
 @dataclass(frozen=True)
@@ -96,12 +102,9 @@ class RuleConfig:
     params: dict[str, Any]
     description: str | None = None
 
-    def applies_to(self, role: str) -> bool:
-        return self.enabled and role in self.roles
-
 
 @dataclass(frozen=True)
-class CompliancePolicy:
+class RulesDocument:
     schema: int
     rules: dict[str, RuleConfig] = field(default_factory=dict)
 
@@ -116,17 +119,22 @@ _RULE_KEYS = {"enabled", "severity", "roles", "grace_days", "on_failure", "param
 _ON_FAILURE_KEYS = {"mark", "email_manager", "escalate_after_days", "suspend"}
 
 
-def parse_policy(text: str) -> CompliancePolicy:
-    """Validate a rules document and return it with every default filled in; raise PolicyInvalid otherwise."""
+def parse_rules(text: str, specs: Mapping[str, RuleSpec], *, others_evaluated_elsewhere: bool = False) -> RulesDocument:
+    """Validate a rules document against the rules in `specs` and return it with every default filled in.
+
+    Raises RulesInvalid naming every problem. With `others_evaluated_elsewhere` (the agent, which knows only the
+    device rules), rules not in `specs` are left out instead of refused: the server validated the whole document
+    against every rule when it was published.
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
-        raise PolicyInvalid({where: [f"not valid YAML ({getattr(exc, 'problem', None) or exc})"]}) from None
+        raise RulesInvalid({where: [f"not valid YAML ({getattr(exc, 'problem', None) or exc})"]}) from None
     errors: dict[str, list[str]] = {}
     if not isinstance(data, dict):
-        raise PolicyInvalid({"document": ["must be a mapping with 'schema' and 'rules'"]})
+        raise RulesInvalid({"document": ["must be a mapping with 'schema' and 'rules'"]})
     for key in sorted(set(data) - {"schema", "rules"}, key=str):
         errors.setdefault(str(key), []).append("unknown key")
     schema = data.get("schema")
@@ -138,35 +146,31 @@ def parse_policy(text: str) -> CompliancePolicy:
         errors.setdefault("rules", []).append("must be a mapping of rule id to settings")
         raw_rules = {}
     for rule_id, raw in raw_rules.items():
-        config = _parse_rule(str(rule_id), raw, errors)
+        spec = specs.get(str(rule_id))
+        if spec is None:
+            if not others_evaluated_elsewhere:
+                errors.setdefault(f"rules.{rule_id}", []).append(f"unknown rule (known: {', '.join(sorted(specs))})")
+            continue
+        config = _parse_rule(spec, raw, errors)
         if config is not None:
             rules[config.rule] = config
     if errors:
-        raise PolicyInvalid(errors)
-    return CompliancePolicy(schema=SCHEMA_VERSION, rules=rules)
+        raise RulesInvalid(errors)
+    return RulesDocument(schema=SCHEMA_VERSION, rules=rules)
 
 
-def default_policy_text() -> str:
-    return resources.files("device_agent").joinpath(DEFAULT_DOCUMENT).read_text(encoding="utf-8")
+def default_rules_text() -> str:
+    """The packaged default document (every rule, each explained), which a fresh server publishes as version 1."""
+    return resources.files("phonegate.core").joinpath(DEFAULT_DOCUMENT).read_text(encoding="utf-8")
 
 
-def load_default_policy() -> CompliancePolicy:
-    return parse_policy(default_policy_text())
-
-
-def _parse_rule(rule_id: str, raw: Any, errors: dict[str, list[str]]) -> RuleConfig | None:
+def _parse_rule(spec: RuleSpec, raw: Any, errors: dict[str, list[str]]) -> RuleConfig | None:
+    rule_id = spec.rule
     where = f"rules.{rule_id}"
 
     def complain(field_name: str, message: str) -> None:
         errors.setdefault(f"{where}.{field_name}" if field_name else where, []).append(message)
 
-    check = CHECKS.get(rule_id)
-    server_rule = SERVER_RULES.get(rule_id)
-    if check is None and server_rule is None:
-        complain("", f"unknown rule (known: {', '.join(sorted([*CHECKS, *SERVER_RULES]))})")
-        return None
-    spec = check if check is not None else server_rule
-    assert spec is not None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -194,7 +198,7 @@ def _parse_rule(rule_id: str, raw: Any, errors: dict[str, list[str]]) -> RuleCon
         complain("description", "must be text")
     return RuleConfig(
         rule=rule_id,
-        evaluated_by="device" if check is not None else "server",
+        evaluated_by=spec.evaluated_by,
         enabled=bool(enabled),
         severity=str(severity),
         roles=tuple(dict.fromkeys(roles)),
@@ -228,7 +232,7 @@ def _parse_on_failure(raw: Any, complain: Any) -> OnFailure:
 
 
 def _parse_params(specs: tuple[Param, ...], raw: Any, complain: Any) -> dict[str, Any]:
-    params = {spec.name: _copy(spec.default) for spec in specs}
+    params = {spec.name: _copy(spec.default) for spec in specs if spec.deprecated is None}
     if raw is None:
         return params
     if not isinstance(raw, dict):
@@ -245,7 +249,8 @@ def _parse_params(specs: tuple[Param, ...], raw: Any, complain: Any) -> dict[str
         if message:
             complain(f"params.{key}", message)
             continue
-        params[key] = _copy(value)
+        if spec.deprecated is None:
+            params[key] = _copy(value)
     return params
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.models import ComplianceDaily, ComplianceResult, Device
-from server.services.compliance_ingest import CHUNK, dialect_insert
-from server.services.compliance_state import PhoneState
+from server.services.compliance.ingest import CHUNK, dialect_insert
+from server.services.compliance.state import PhoneState
 
 
 def update_daily(session: Session, states: dict[int, PhoneState], now: datetime) -> int:

@@ -24,9 +24,9 @@ from xml.etree import ElementTree
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from phonegate.errors import BadInput
-from device_agent.apk.jar_signature import JarSignatureError, signature_files, verify_jar
-from device_agent.apk.signing_block import V2_ID, V3_ID, SigningBlockError, find_signing_block, verify_scheme, zip_layout
+from phonegate.core.apk.jar_signature import JarSignatureError, signature_files, verify_jar
+from phonegate.core.apk.signing_block import V2_ID, V3_ID, SigningBlockError, find_signing_block, verify_scheme, zip_layout
+from phonegate.core.errors import BadInput
 
 ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 

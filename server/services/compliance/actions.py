@@ -19,13 +19,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.mail import MailMessage, send_messages
-from server.models import Device, DeviceRuleState, DeviceState, Role, Team, User
+from server.models import HOLDS_APPROVAL, Device, DeviceRuleState, DeviceState, Role, Team, User
 from server.services import audit
 from server.services.actor import Actor
-from server.services.compliance_policy import RuleConsequences
-from server.services.compliance_settings import ComplianceSettings
-
-SUSPENDABLE = (DeviceState.APPROVED.value, DeviceState.PROVISIONED.value)
+from server.services.compliance.rules import RuleConsequences
+from server.settings import Settings, public_root
 
 
 @dataclass
@@ -56,7 +54,7 @@ class FailingItem:
 
 
 def run_actions(session: Session, sweep_id: str, device_ids: set[int], rules: dict[str, RuleConsequences],
-                now: datetime, settings: ComplianceSettings, actor: Actor) -> ActionReport:
+                now: datetime, settings: Settings, actor: Actor) -> ActionReport:
     report = ActionReport()
     items = _failing_items(session, device_ids)
     _suspend(session, items, rules, now, actor, report)
@@ -94,7 +92,7 @@ def _suspend(session: Session, items: list[FailingItem], rules: dict[str, RuleCo
             due[item.device_id].append(item.rule)
     for device_id, failing in sorted(due.items()):
         device = session.get(Device, device_id)
-        if device is None or device.state not in SUSPENDABLE:
+        if device is None or device.state not in HOLDS_APPROVAL:
             continue
         transition(session, device, DeviceState.SUSPENDED, actor,
                    reason=f"compliance: {', '.join(sorted(failing))} failing past grace")
@@ -117,7 +115,7 @@ def _teams_of(item: FailingItem, service_teams: dict[int, list[int]]) -> list[in
 
 
 def _notify_managers(session: Session, sweep_id: str, items: list[FailingItem], rules: dict[str, RuleConsequences],
-                     now: datetime, settings: ComplianceSettings, actor: Actor, report: ActionReport) -> None:
+                     now: datetime, settings: Settings, actor: Actor, report: ActionReport) -> None:
     mailable = [item for item in items if item.rule in rules and "email_manager" in rules[item.rule].actions]
     if not mailable:
         return
@@ -134,7 +132,7 @@ def _notify_managers(session: Session, sweep_id: str, items: list[FailingItem], 
     for team_id, team_items in sorted(by_team.items()):
         if not any(not item.notified for item in team_items):
             continue  # nothing new for this team since the last message
-        link = f"{settings.public_url}/compliance/teams/{team_id}"
+        link = f"{public_root()}/compliance/teams/{team_id}"
         for manager in managers.get(team_id, []):
             outgoing.append((team_id, manager, MailMessage(
                 to=manager.email,
@@ -155,7 +153,7 @@ def _notify_managers(session: Session, sweep_id: str, items: list[FailingItem], 
 
 
 def _escalate(session: Session, sweep_id: str, items: list[FailingItem], rules: dict[str, RuleConsequences],
-              now: datetime, settings: ComplianceSettings, actor: Actor, report: ActionReport) -> None:
+              now: datetime, settings: Settings, actor: Actor, report: ActionReport) -> None:
     due = []
     for item in items:
         rule = rules.get(item.rule)
@@ -166,7 +164,7 @@ def _escalate(session: Session, sweep_id: str, items: list[FailingItem], rules: 
     if not due:
         return
     admins = list(session.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)))
-    link = f"{settings.public_url}/compliance/"
+    link = f"{public_root()}/compliance/"
     messages = [MailMessage(to=admin.email, subject=f"PhoneGate escalation: {len({i.device_id for i in due})} phone(s) still failing compliance",
                             body=_escalation_body(due, rules, link, sweep_id, now)) for admin in admins]
     accepted = send_messages(settings.smtp, messages)

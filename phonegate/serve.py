@@ -1,4 +1,9 @@
-"""`phonegate serve`: the production WSGI server (waitress) for the web pages and /api/v1."""
+"""`phonegate serve`: the production WSGI server (waitress) for the web pages and /api/v1, composed here.
+
+This is the edge where the parts meet: the server app (server.create_app), the sweep scheduler (server.scheduling)
+with the device agent as its in-process agent (device_agent.sweep.scheduler_agent: the server itself never
+imports the agent), and the demo phones of the walkthrough (phonegate/demo.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import threading
 
 import click
 
-from phonegate.errors import BadInput
+from phonegate.core.errors import BadInput
 
 
 @click.command()
@@ -63,8 +68,8 @@ def _raise_system_exit(_signum, _frame) -> None:
 
 
 def _start_demo_phones(app):
-    """Simulated phones for the walkthrough (PHONEGATE_DEMO_PHONES, default 3; 0 = none). See provisioning/demo.py."""
-    from provisioning.demo import start_demo_phones
+    """Simulated phones for the walkthrough (PHONEGATE_DEMO_PHONES, default 3; 0 = none). See phonegate/demo.py."""
+    from phonegate.demo import start_demo_phones
 
     demo = start_demo_phones(app.config["PHONEGATE"].demo_phones)
     for line in demo.lines() if demo else []:
@@ -73,11 +78,13 @@ def _start_demo_phones(app):
 
 
 def _start_scheduler(app, own_url: str):
-    """The embedded sweep scheduler (server/scheduling.py, from the compliance part) when it is present."""
-    import importlib.util
+    """The embedded sweep scheduler, with this process as its agent (unless PHONEGATE_BROKER_URL sends the sweeps
+    to Celery workers near the phones)."""
+    import os
+    import socket
 
-    if importlib.util.find_spec("server.scheduling") is None:
-        return None
+    from device_agent.sweep import scheduler_agent
     from server import scheduling
 
-    return scheduling.start(app, server_url=own_url)  # the scheduler's agent calls this server's own API
+    agent = scheduler_agent(worker=f"scheduler:{socket.gethostname()}:{os.getpid()}")
+    return scheduling.start(app, server_url=own_url, agent=agent)  # the agent calls this server's own API

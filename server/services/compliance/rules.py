@@ -1,8 +1,8 @@
-"""Compliance rule-document versions: publish (admins), find the current one, and read each rule's consequences.
+"""Compliance rules versions: publish (admins), find the current one, and read each rule's consequences.
 
-The document itself (which checks, their parameters) is the sweep agent's business and is validated by its
-pure parser `device_agent.compliance_policy.parse_policy` (the server may import that module: it has no device
-or network code). The server reads only what happens when a rule fails: severity, grace, actions, escalation.
+A document is validated by the shared core's parser (phonegate.core.rules) against every rule there is: the
+device rules' specs (phonegate.core.device_rules) and the server's own (server_rules.py). The server reads what
+happens when a rule fails (severity, grace, actions, escalation) and the parameters of its own rules.
 Every version is kept, so a result can always be read against the rules it was checked under.
 """
 
@@ -15,19 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from device_agent.compliance_policy import CompliancePolicy, PolicyInvalid, default_policy_text, parse_policy
-from server.models import CompliancePolicyVersion, Role
+from phonegate.core.rules import RulesDocument, RulesInvalid, default_rules_text, parse_rules
+from server.models import ComplianceRulesVersion, Role
 from server.services import audit
 from server.services.actor import Actor
+from server.services.compliance.server_rules import KNOWN_RULES
 from server.services.errors import Forbidden, InvalidInput
 
 ACTIONS = ("mark", "email_manager", "escalate", "suspend")
-
-# Rules the server evaluates itself at the end of a sweep, from its own records.
-ACKNOWLEDGEMENT_CURRENT = "acknowledgement_current"
-TRAINING_CURRENT = "training_current"
-SEEN_RECENTLY = "seen_recently"
-SERVER_RULES = (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY)
 DOCUMENT_MAX_CHARS = 200_000
 
 
@@ -44,25 +39,25 @@ class RuleConsequences:
     params: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def parse_document(document: str) -> CompliancePolicy:
-    """Validate a rule document with the agent's parser; raise InvalidInput naming every problem."""
+def parse_document(document: str) -> RulesDocument:
+    """Validate a rules document against every known rule; raise InvalidInput naming every problem."""
     if not isinstance(document, str) or not document.strip():
         raise InvalidInput("The compliance rules document is empty.", errors={"document": ["The document is empty."]})
     if len(document) > DOCUMENT_MAX_CHARS:
         raise InvalidInput("The compliance rules document is too long.",
                            errors={"document": [f"Longer than {DOCUMENT_MAX_CHARS} characters."]})
     try:
-        return parse_policy(document)
-    except PolicyInvalid as exc:
+        return parse_rules(document, KNOWN_RULES)
+    except RulesInvalid as exc:
         problems = [f"{where}: {message}" for where, messages in exc.errors.items() for message in messages]
         raise InvalidInput(str(exc), errors={"document": problems}) from exc
 
 
 def consequences(document: str) -> dict[str, RuleConsequences]:
     """Per enabled rule id, what failing it means. A rule left out of the document (or disabled) is off."""
-    policy = parse_document(document)
+    rules = parse_document(document)
     found: dict[str, RuleConsequences] = {}
-    for config in policy.rules.values():
+    for config in rules.rules.values():
         if not config.enabled:
             continue
         on_failure = config.on_failure
@@ -79,27 +74,27 @@ def consequences(document: str) -> dict[str, RuleConsequences]:
     return found
 
 
-def current_version(session: Session) -> CompliancePolicyVersion | None:
-    return session.scalar(select(CompliancePolicyVersion).order_by(CompliancePolicyVersion.version.desc()).limit(1))
+def current_version(session: Session) -> ComplianceRulesVersion | None:
+    return session.scalar(select(ComplianceRulesVersion).order_by(ComplianceRulesVersion.version.desc()).limit(1))
 
 
-def get_version(session: Session, version: int) -> CompliancePolicyVersion | None:
-    return session.scalar(select(CompliancePolicyVersion).where(CompliancePolicyVersion.version == version))
+def get_version(session: Session, version: int) -> ComplianceRulesVersion | None:
+    return session.scalar(select(ComplianceRulesVersion).where(ComplianceRulesVersion.version == version))
 
 
 def list_versions(session: Session):
-    return select(CompliancePolicyVersion).order_by(CompliancePolicyVersion.version.desc())
+    return select(ComplianceRulesVersion).order_by(ComplianceRulesVersion.version.desc())
 
 
-def publish_version(session: Session, document: str, actor: Actor, comment: str | None = None) -> CompliancePolicyVersion:
+def publish_version(session: Session, document: str, actor: Actor, comment: str | None = None) -> ComplianceRulesVersion:
     """Store `document` as the next version. Admins (or the operator's CLI / the system) only."""
     if actor.user is not None and actor.user.role != Role.ADMIN.value:
         raise Forbidden("Only an administrator can publish compliance rules.")
     parse_document(document)
     comment = (comment or "").strip()[:500] or None
     for _ in range(3):  # two admins publishing at once: the unique version number decides, the loser takes the next
-        number = (session.scalar(select(func.max(CompliancePolicyVersion.version))) or 0) + 1
-        row = CompliancePolicyVersion(version=number, document=document, comment=comment,
+        number = (session.scalar(select(func.max(ComplianceRulesVersion.version))) or 0) + 1
+        row = ComplianceRulesVersion(version=number, document=document, comment=comment,
                                       created_by_id=actor.user.id if actor.user else None)
         try:
             with session.begin_nested():
@@ -107,12 +102,12 @@ def publish_version(session: Session, document: str, actor: Actor, comment: str 
                 session.flush()
         except IntegrityError:
             continue
-        audit.record(session, actor, "compliance_policy.published", target=row, details={"version": number})
+        audit.record(session, actor, "compliance_rules.published", target=row, details={"version": number})
         return row
     raise InvalidInput("Another version was being published at the same time; try again.", errors={})
 
 
-def ensure_current_version(session: Session) -> CompliancePolicyVersion:
+def ensure_current_version(session: Session) -> ComplianceRulesVersion:
     """The current version; on a fresh install, the agent's packaged default becomes version 1 (audited)."""
     row = current_version(session)
     if row is not None:
@@ -122,4 +117,4 @@ def ensure_current_version(session: Session) -> CompliancePolicyVersion:
 
 
 def default_document() -> str:
-    return default_policy_text()
+    return default_rules_text()

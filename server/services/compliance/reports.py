@@ -1,6 +1,6 @@
 """Read-only compliance views for people: per-team counts, who is failing what, history, the trend, CSV rows.
 
-Every query takes a `Select` of the devices the reader may see (server.web.scope decides; managers see their
+Every query takes a `Select` of the devices the reader may see (server.services.access decides; managers see their
 team), so access control is one filter applied in the database, and every figure is an aggregate query over
 indexed columns: a team page must stay fast with 5,000 phones and a year of daily summaries.
 """
@@ -16,8 +16,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.models import ComplianceDaily, ComplianceResult, Device, DeviceRuleState, StaffMember, Team
-from server.services.compliance_ingest import PLAN_STATES
-from server.services.compliance_state import STATES
+from server.services.compliance.ingest import PLAN_STATES
+from server.services.compliance.state import STATES
 
 FAILING_LIST_LIMIT = 100  # the page lists the oldest failures (a manager acts on those first); the CSV has all
 
