@@ -40,11 +40,11 @@ def scan(file: Path, as_json: bool) -> None:
             sender = printable(finding.sender or "")[:20]
             click.echo(printable(f"{finding.line:>6}  {finding.kind:<26} {finding.time:<19}  {sender:<20}  {finding.excerpt}"))
     else:
-        click.echo(f"No personal data found in {report.messages} messages.")
+        click.echo(f"No personal data found in {_count(report.messages, 'message')}.")
     if report.findings:
         counts = ", ".join(f"{kind} {count}" for kind, count in report.counts.items() if count)
-        raise PersonalDataFound(f"Personal data found in {printable(str(file))}: {len(report.findings)} findings "
-                                f"in {report.messages} messages ({counts}).")
+        raise PersonalDataFound(f"Personal data found in {printable(str(file))}: {_count(len(report.findings), 'finding')} "
+                                f"in {_count(report.messages, 'message')} ({counts}).")
 
 
 @chat.command()
@@ -69,7 +69,11 @@ def transcript(file: Path, output_format: str, output: Path) -> None:
 
         content = render_text(chat_log, file.name, made_at).encode("utf-8")
     _write_private(output, content)
-    click.echo(printable(f"Wrote a transcript of {len(chat_log.messages)} messages to {output}."))
+    click.echo(printable(f"Wrote a transcript of {_count(len(chat_log.messages), 'message')} to {output}."))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _write_private(path: Path, content: bytes) -> None:

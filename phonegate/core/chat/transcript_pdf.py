@@ -19,7 +19,8 @@ from phonegate.errors import PhoneGateError
 
 FONT_FOLDERS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts/truetype/dejavu"),
                 Path("/usr/share/fonts/TTF"), Path("/usr/share/fonts/dejavu"))
-_INVISIBLE = {"Mn", "Me", "Cf"}  # joiners, variation selectors, skin-tone and other combining marks: nothing to say
+_INVISIBLE = {"Mn", "Me", "Cf"}  # joiners, variation selectors and other combining marks: nothing to say
+_SKIN_TONES = range(0x1F3FB, 0x1F400)  # they only modify the emoji before them, already named
 
 
 class FontMissing(PhoneGateError):
@@ -80,6 +81,6 @@ def _drawable(text: str, glyphs: set[int]) -> str:
     for char in text:
         if ord(char) in glyphs or char == "\n":
             out.append(char)
-        elif unicodedata.category(char) not in _INVISIBLE:
+        elif unicodedata.category(char) not in _INVISIBLE and ord(char) not in _SKIN_TONES:
             out.append(f"[{unicodedata.name(char, f'U+{ord(char):04X}').lower()}]")
     return "".join(out)
