@@ -16,6 +16,7 @@ evidence day-first (the council's phones are set up for the UK).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -52,13 +53,6 @@ class Chat:
     day_first: bool
 
 
-@dataclass(frozen=True)
-class _Header:
-    fields: tuple[str | None, ...]  # day-or-month, month-or-day, year, hour, minute, second, am/pm
-    rest: str
-    ios: bool
-
-
 def parse_chat(text: str, name: str = "The file") -> Chat:
     """The messages of an export's text; NotAnExport when it does not start like one."""
     lines = text.split("\n")
@@ -71,7 +65,7 @@ def parse_chat(text: str, name: str = "The file") -> Chat:
     day_first = _day_first(header for header in headers if header is not None)
     messages: list[Message] = []
     pending: list[str] = []  # the current message's lines
-    start: tuple[int, datetime, _Header] | None = None
+    start: tuple[int, datetime, re.Match[str]] | None = None
     for index, (line, header) in enumerate(zip(lines, headers)):
         sent_at = _timestamp(header, day_first) if header is not None else None
         if sent_at is None:
@@ -88,31 +82,30 @@ def parse_chat(text: str, name: str = "The file") -> Chat:
     return Chat(messages=messages, day_first=day_first)
 
 
-def _header(line: str) -> _Header | None:
+def _header(line: str) -> re.Match[str] | None:
+    """The header's match: groups day-or-month, month-or-day, year, hour, minute, second, am/pm, then the rest."""
     if not line:
         return None
     lead = line[0]
     if lead.isdigit():
-        match = _ANDROID.fullmatch(line)
-        return _Header(match.groups()[:7], match.group(8), ios=False) if match else None
+        return _ANDROID.fullmatch(line)
     if lead in "[\u200e":
-        match = _IOS.fullmatch(line)
-        return _Header(match.groups()[:7], match.group(8), ios=True) if match else None
+        return _IOS.fullmatch(line)
     return None
 
 
-def _day_first(headers) -> bool:
+def _day_first(headers: Iterable[re.Match[str]]) -> bool:
     month_first_seen = False
     for header in headers:
-        if int(header.fields[0]) > 12:
+        if int(header.group(1)) > 12:
             return True
-        if int(header.fields[1]) > 12:
+        if int(header.group(2)) > 12:
             month_first_seen = True
     return not month_first_seen
 
 
-def _timestamp(header: _Header, day_first: bool) -> datetime | None:
-    first, second, year, hour, minute, seconds, half = header.fields
+def _timestamp(header: re.Match[str], day_first: bool) -> datetime | None:
+    first, second, year, hour, minute, seconds, half, _ = header.groups()
     day, month = (first, second) if day_first else (second, first)
     full_year = int(year) + 2000 if len(year) == 2 else int(year)
     hours = int(hour)
@@ -126,8 +119,8 @@ def _timestamp(header: _Header, day_first: bool) -> datetime | None:
         return None  # 31/02, 25:00: not a header after all, so a continuation line
 
 
-def _message(line: int, sent_at: datetime, header: _Header, continuation: list[str]) -> Message:
-    rest = header.rest.rstrip("\r")
+def _message(line: int, sent_at: datetime, header: re.Match[str], continuation: list[str]) -> Message:
+    rest = header.group(8)
     named = _NAME_AND_TEXT.fullmatch(rest)
     if named is None:  # Android system line: no "Name: "
         return Message(line, sent_at, None, "\n".join([rest, *continuation]), "system")
@@ -136,8 +129,9 @@ def _message(line: int, sent_at: datetime, header: _Header, continuation: list[s
     marked = first_text.startswith("\u200e")
     first_text = first_text.lstrip(_MARKS)
     text = "\n".join([first_text, *continuation])
-    if _MEDIA.fullmatch(first_text) and not any(part.strip() for part in continuation):
+    if ("omitted" in first_text or "attached" in first_text) and _MEDIA.fullmatch(first_text) \
+            and not any(part.strip() for part in continuation):
         return Message(line, sent_at, sender, text, "media")
-    if marked and header.ios:  # iOS marks its own lines ("Sam added Alex", "Messages ... encrypted") with U+200E
+    if marked and header.re is _IOS:  # iOS marks its own lines ("Sam added Alex", "Messages ... encrypted") with U+200E
         return Message(line, sent_at, None, text, "system")
     return Message(line, sent_at, sender, text, "text")
