@@ -129,6 +129,15 @@ def test_date_of_birth_look_alikes(text: str) -> None:
     assert found(text) == []
 
 
+def test_only_the_date_a_birth_word_speaks_of_is_a_birth_date() -> None:
+    assert found("born 12/03/1990, last seen on 02/03/2024") == [("date_of_birth", "12/03/1990")]
+
+
+def test_two_birth_dates_in_one_message() -> None:
+    assert found("DOB 12/03/1990 and her brother's DOB 01/02/1993") == [
+        ("date_of_birth", "12/03/1990"), ("date_of_birth", "01/02/1993")]
+
+
 @pytest.mark.parametrize(("text", "value"), [
     ("sort code 12-34-56 account 12345678", "12-34-56 account 12345678"),
     ("Pay it into 40-47-84 71234567", "40-47-84 71234567"),

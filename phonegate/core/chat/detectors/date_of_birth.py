@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from phonegate.core.chat.detectors.context import near
 from phonegate.core.chat.detectors.hit import Hit
 
 KIND = "date_of_birth"
+_BEFORE, _AFTER = 40, 30  # how far a context word reaches before and after a date
 _MONTH_NAMES = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
     "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9,
@@ -37,15 +37,34 @@ _BIRTHDAY_OR_AGE = re.compile(
 
 
 def find(text: str, sent_at: datetime, day_first: bool) -> Iterator[Hit]:
+    possible = []  # (span, date) of the dates that could be birth dates
     for match in _DATES.finditer(text):
         when = _date(match, day_first, sent_at.year)
-        if when is None or when.year < 1900 or when > sent_at.date():
-            continue
-        start, end = match.span()
-        if near(text, start, end, _BIRTH):
+        if when is not None and 1900 <= when.year and when <= sent_at.date():
+            possible.append((match.span(), when))
+    if not possible:
+        return
+    born = _nearest_dates(text, [span for span, _ in possible], _BIRTH)
+    birthday_or_age = _nearest_dates(text, [span for span, _ in possible], _BIRTHDAY_OR_AGE)
+    for index, ((start, end), when) in enumerate(possible):
+        if index in born or (index in birthday_or_age and when.year < sent_at.year):
             yield Hit(KIND, start, end)
-        elif near(text, start, end, _BIRTHDAY_OR_AGE) and when.year < sent_at.year:
-            yield Hit(KIND, start, end)
+
+
+def _nearest_dates(text: str, spans: list[tuple[int, int]], words: re.Pattern[str]) -> set[int]:
+    """The dates that `words` speak of: for each occurrence, the nearest date within reach (40 characters before
+    the date, 30 after it), so "born 12/03/1990, seen on 02/03/2024" makes only the first a birth date."""
+    chosen = set()
+    for word in words.finditer(text):
+        reach = []
+        for index, (start, end) in enumerate(spans):
+            if word.end() <= start and start - word.end() <= _BEFORE:
+                reach.append((start - word.end(), index))
+            elif end <= word.start() and word.start() - end <= _AFTER:
+                reach.append((word.start() - end, index))
+        if reach:
+            chosen.add(min(reach)[1])
+    return chosen
 
 
 def _date(match: re.Match[str], day_first: bool, this_year: int) -> date | None:
