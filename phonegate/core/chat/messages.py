@@ -74,7 +74,7 @@ def parse_chat(text: str, name: str = "The file") -> Chat:
             continue
         if start is not None:
             messages.append(_message(*start, pending))
-        start, pending = (index + 1, sent_at, header), []  # type: ignore[assignment]
+        start, pending = (index + 1, sent_at, header), []
     if start is not None:
         messages.append(_message(*start, pending))
     if not messages:
