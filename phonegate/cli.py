@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("device_agent.cli:inspect", "Read a phone's facts over ADB; change nothing."),
     "sweep": ("device_agent.cli:sweep", "Run one compliance sweep now."),
     "provision": ("provisioning.cli:provision", "Enrol phones and, once approved, install the approved app."),
+    "chat": ("phonegate.chat_cli:chat", "WhatsApp chat exports: find personal data (chat scan), make a transcript (chat transcript)."),
 }
 
 

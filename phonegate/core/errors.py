@@ -38,3 +38,9 @@ class NonCompliant(PhoneGateError):
     """A sweep finished and found non-compliant phones."""
 
     exit_code = 5
+
+
+class PersonalDataFound(PhoneGateError):
+    """A chat scan finished and found personal data (the same exit code as a sweep's non-compliant phones)."""
+
+    exit_code = 5
