@@ -28,12 +28,14 @@ import secrets
 from collections.abc import Iterable
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.facts import AppInfo, DeviceFacts, RootIndicators
 from device_agent.parsers import (
     decode_output, parse_account_types, parse_dumpsys_package, parse_getprop, parse_lock_settings,
     parse_media_listing, parse_pm_list, parse_settings_list,
 )
+from device_agent.parsers.dumpsys_package import java_signature_hashcode
 from device_agent.parsers.media import MEDIA_ROOTS
 from device_agent.parsers.text import note
 from phonegate.errors import BadInput
@@ -171,7 +173,7 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
     if (clock := sections.get("clock")) is not None:
         _check_clock(clock, now, problems)
 
-    hashcode_to_sha256 = {_java_hashcode(cert): hashlib.sha256(cert).hexdigest() for cert in known_certificates}
+    hashcode_to_sha256 = {java_signature_hashcode(cert): hashlib.sha256(cert).hexdigest() for cert in known_certificates}
     for name in dict.fromkeys(catalogue_packages):
         dump_text = missing(f"app:{name}")
         if dump_text is None:
@@ -220,8 +222,6 @@ def _date(value: str | None) -> date | None:
 
 
 def _zone(name: str | None) -> tzinfo:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         return ZoneInfo(name) if name and len(name) < 64 and ".." not in name else timezone.utc
     except (ZoneInfoNotFoundError, ValueError):
@@ -233,8 +233,3 @@ def _check_clock(text: str, now: datetime, problems: list[str]) -> None:
     if value.isdigit() and len(value) < 12 and abs(int(value) - now.timestamp()) > 86400:
         note(problems, "clock: the phone's clock is more than a day off")
 
-
-def _java_hashcode(cert: bytes) -> str:
-    from device_agent.simulator.packages import java_signature_hashcode  # one implementation of Android's rule
-
-    return java_signature_hashcode(cert)

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from device_agent.parsers import parse_dumpsys_package
-from device_agent.simulator.packages import java_signature_hashcode, simulated_certificate
+from device_agent.parsers.dumpsys_package import java_signature_hashcode
+from device_agent.simulator.packages import simulated_certificate
 from device_agent.simulator.phone import VirtualPhone
 from test_parsers_getprop import CORPUS, corpus_text
 

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device_agent.simulator.phone import Faults, VirtualPhone
-from device_agent.simulator.profiles import PROFILE_DIR, PROFILE_NAMES, ProfileInvalid, load_profile, parse_profile
+from device_agent.simulator.phone import VirtualPhone
+from device_agent.simulator.profiles import PROFILE_DIR, PROFILE_NAMES, Faults, ProfileInvalid, load_profile, parse_profile
 from phonegate.errors import BadInput
 
 

@@ -13,18 +13,12 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 
+from device_agent.parsers.dumpsys_package import java_signature_hashcode
+
 
 def simulated_certificate(label: str) -> bytes:
     """Stand-in certificate bytes for a profile's signer label (only ever hashed, never parsed)."""
     return b"PhoneGate simulated signing certificate: " + label.encode("utf-8")
-
-
-def java_signature_hashcode(cert_der: bytes) -> str:
-    """Android's Signature.hashCode(): Java Arrays.hashCode over signed bytes, shown as Integer.toHexString."""
-    value = 1
-    for byte in cert_der:
-        value = (31 * value + (byte - 256 if byte > 127 else byte)) & 0xFFFFFFFF
-    return format(value, "x")
 
 
 @dataclass

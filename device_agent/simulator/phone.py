@@ -7,15 +7,17 @@ so profile ages ("40 days ago") stay true however long a simulation runs.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
-from dataclasses import dataclass, field, fields
+import zlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.simulator.commands import build_commands
 from device_agent.simulator.packages import InstalledPackage, PackageDatabase, simulated_certificate
-from device_agent.simulator.profiles import Profile, ProfileInvalid, load_profile
+from device_agent.simulator.profiles import Faults, Profile, load_profile
 from device_agent.simulator.shell import Shell
 from device_agent.simulator.vfs import VirtualFileSystem
 
@@ -48,36 +50,6 @@ class FileStat:
 
 
 @dataclass
-class Faults:
-    """Misbehaviour switches from the profile's `faults:` section; tests may change them at run time."""
-
-    latency_ms: float = 0.0
-    drop_after_bytes: int | None = None
-    hang: bool = False
-    refuse_auth: bool = False
-    install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
-    garbage_output: bool = False
-
-    @classmethod
-    def from_mapping(cls, data: dict) -> Faults:
-        known = {f.name: f for f in fields(cls)}
-        values = {}
-        for key, value in data.items():
-            if key not in known:
-                raise ProfileInvalid(f"Profile field faults.{key} is not a known fault.")
-            if key in ("hang", "refuse_auth", "garbage_output") and not isinstance(value, bool):
-                raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
-            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 3_600_000):
-                raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
-            if key == "drop_after_bytes" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ProfileInvalid("Profile field faults.drop_after_bytes must be a whole number >= 0 or null.")
-            if key == "install_failure" and value is not None and (not isinstance(value, str) or not value.startswith("INSTALL_")):
-                raise ProfileInvalid("Profile field faults.install_failure must be an INSTALL_FAILED_... code or null.")
-            values[key] = float(value) if key == "latency_ms" else value
-        return cls(**values)
-
-
-@dataclass
 class VirtualPhone:
     serial: str
     profile: Profile
@@ -89,7 +61,7 @@ class VirtualPhone:
         now = self.now()
         self.vfs = VirtualFileSystem(now)
         self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
-        self.shell = Shell(build_commands(self), self._glob, self._write_from_shell)
+        self.shell = Shell(build_commands(self), self.vfs.glob, self._write_from_shell)
         self._garbage_rng = random.Random(self.serial)
         self._populate(now)
 
@@ -104,7 +76,7 @@ class VirtualPhone:
         properties["ro.boot.serialno"] = serial
         settings = {namespace: dict(values) for namespace, values in profile.settings.items()}
         return cls(serial=serial, profile=profile, properties=properties, settings=settings,
-                   faults=Faults.from_mapping(profile.faults))
+                   faults=dataclasses.replace(profile.faults))
 
     def _populate(self, now: int) -> None:
         for entry in self.profile.files:
@@ -231,9 +203,6 @@ class VirtualPhone:
         return self.vfs.write(path, data, mode, mtime or self.now())
 
     # ---- helpers for commands -------------------------------------------------------------------------
-    def _glob(self, pattern: str) -> list[str]:
-        return self.vfs.glob(pattern)
-
     def _write_from_shell(self, path: str, data: bytes, append: bool) -> str | None:
         existing = self.vfs.get(path)
         if append and existing is not None and not existing.is_dir:
@@ -245,25 +214,6 @@ class VirtualPhone:
             return "Linux\n"
         kernel = "6.1.75-android14-11" if self.sdk >= 34 else ("5.10.177-android13" if self.sdk >= 31 else "4.4.153-perf")
         return f"Linux localhost {kernel} #1 SMP PREEMPT Mon Sep 1 00:00:00 UTC 2026 aarch64 Toybox\n"
-
-    def dumpsys_account(self) -> str:
-        lines = ["User UserInfo{0:Owner:c13}:", f"  Accounts: {len(self.profile.accounts)}"]
-        lines += [f"    Account {{name={a.name}, type={a.type}}}" for a in self.profile.accounts]
-        lines += ["", "  Active Sessions: 0", "", "  RegisteredServicesCache: 3 services"]
-        lines += [f"    ServiceInfo: AuthenticatorDescription {{type={t}}}, ComponentInfo{{{t}/.Authenticator}}, uid 10{i:03d}"
-                  for i, t in enumerate(sorted({a.type for a in self.profile.accounts}))]
-        return "\n".join(lines) + "\n"
-
-    def dumpsys_lock_settings(self) -> str:
-        credential = {"none": "None", "swipe": "None", "pin": "Pin", "password": "Password", "pattern": "Pattern"}[self.profile.lock]
-        lines = ["Current lock settings service state:", "", "User State:", " User 0"]
-        if self.sdk >= 28:
-            lines += [f" CredentialType: {credential}", f" SeparateChallenge: {str(credential != 'None').lower()}"]
-        else:  # older releases show only the password quality
-            quality = {"None": 0, "Pattern": 65536, "Pin": 131072, "Password": 262144}[credential]
-            lines += [f"  Quality: {quality}"]
-        lines += ["", "StrongAuth:", "PrimaryAuthFlags state:", " userId=0, primaryAuthFlags=0"]
-        return "\n".join(lines) + "\n"
 
 
 def phone_zone(properties: dict[str, str]) -> tzinfo:
@@ -277,10 +227,6 @@ def phone_zone(properties: dict[str, str]) -> tzinfo:
 def _default_apk_path(name: str, system: bool) -> str:
     if system:
         return f"/system/priv-app/{name.rsplit('.', 1)[-1].capitalize()}/{name.rsplit('.', 1)[-1].capitalize()}.apk"
-    token = format(abs(hash_name(name)) % (1 << 60), "x")
+    # Android's random install folder, made stable per package name so the same phone prints the same paths
+    token = format(zlib.crc32(name.encode()) * 2654435761 % (1 << 60), "x")
     return f"/data/app/~~{token[:11]}A==/{name}-{token[3:14]}Q==/base.apk"
-
-
-def hash_name(name: str) -> int:
-    import zlib
-    return zlib.crc32(name.encode()) * 2654435761

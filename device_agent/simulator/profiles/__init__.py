@@ -8,7 +8,7 @@ instead of silently simulating a different phone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,40 @@ from phonegate.errors import BadInput
 PROFILE_DIR = Path(__file__).resolve().parent
 PROFILE_NAMES: list[str] = sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))
 
-FAULT_KEYS = {"latency_ms", "drop_after_bytes", "hang", "refuse_auth", "install_failure", "garbage_output"}
 LOCK_TYPES = {"none", "swipe", "pin", "password", "pattern"}
 
 
 class ProfileInvalid(BadInput, ValueError):
     """A profile file is malformed; the message names the field."""
+
+
+@dataclass
+class Faults:
+    """Misbehaviour switches from the profile's `faults:` section. Each phone gets its own copy (VirtualPhone.faults),
+    which tests may change while it runs."""
+
+    latency_ms: float = 0.0
+    drop_after_bytes: int | None = None
+    hang: bool = False
+    refuse_auth: bool = False
+    install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    garbage_output: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> Faults:
+        _no_unknown(data, {f.name for f in fields(cls)}, "faults")
+        values = {}
+        for key, value in data.items():
+            if key in ("hang", "refuse_auth", "garbage_output") and not isinstance(value, bool):
+                raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
+            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 3_600_000):
+                raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
+            if key == "drop_after_bytes" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ProfileInvalid("Profile field faults.drop_after_bytes must be a whole number >= 0 or null.")
+            if key == "install_failure" and value is not None and (not isinstance(value, str) or not value.startswith("INSTALL_")):
+                raise ProfileInvalid("Profile field faults.install_failure must be an INSTALL_FAILED_... code or null.")
+            values[key] = float(value) if key == "latency_ms" else value
+        return cls(**values)
 
 
 @dataclass
@@ -67,7 +95,7 @@ class Profile:
     su_paths: list[str] = field(default_factory=list)
     accounts: list[ProfileAccount] = field(default_factory=list)
     files: list[ProfileFile] = field(default_factory=list)
-    faults: dict[str, Any] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)
     storage_free_mb: int = 4096
     adb_features: list[str] | None = None  # None: what adbd of this Android release advertises
 
@@ -132,11 +160,7 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         files.append(ProfileFile(path=path, age_days=_number(entry.get("age_days", 0), f"files[{i}].age_days"),
                                  size=_int(entry.get("size", 0), f"files[{i}].size"),
                                  mode=_int(entry.get("mode", 0o660), f"files[{i}].mode")))
-    faults = _mapping(top.get("faults", {}) or {}, "faults")
-    _no_unknown(faults, FAULT_KEYS, "faults")
-    from device_agent.simulator.phone import Faults  # late: phone.py imports this module
-
-    Faults.from_mapping(faults)  # checks the values' types now, not when a phone is built
+    faults = Faults.from_mapping(_mapping(top.get("faults", {}) or {}, "faults"))
     return Profile(
         name=_text(top.get("name", default_name), "name"),
         description=_text(top.get("description", ""), "description", allow_empty=True),
@@ -148,7 +172,7 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         su_paths=su_paths,
         accounts=accounts,
         files=files,
-        faults=dict(faults),
+        faults=faults,
         storage_free_mb=_int(top.get("storage_free_mb", 4096), "storage_free_mb"),
         adb_features=None if top.get("adb_features") is None else
         [_text(f, f"adb_features[{i}]") for i, f in enumerate(_list(top["adb_features"], "adb_features"))],
