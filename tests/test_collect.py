@@ -22,6 +22,8 @@ EXPECTED = {
                                accounts=["com.google", "com.microsoft.workaccount", "com.whatsapp"], media=4),
     "google-pixel-9": dict(model="Pixel 9", sdk=35, patch=date(2026, 11, 5), encrypted=True, lock=True, su=[],
                            boot="green", locked=True, test_keys=False, apps={}, accounts=["com.google"], media=0),
+    "google-pixel-9-adb-network": dict(model="Pixel 9", sdk=35, patch=date(2026, 11, 5), encrypted=True, lock=True, su=[],
+                                       boot="green", locked=True, test_keys=False, apps={}, accounts=["com.google"], media=0),
     "motorola-moto-g6": dict(model="moto g(6)", sdk=26, patch=date(2019, 3, 1), encrypted=False, lock=False, su=[],
                              boot="green", locked=True, test_keys=False, apps={"com.whatsapp": (219000, "2.19.360")},
                              accounts=["com.google", "com.whatsapp"], media=3),

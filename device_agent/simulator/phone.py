@@ -11,13 +11,14 @@ import dataclasses
 import random
 import time
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.simulator.commands import build_commands
 from device_agent.simulator.packages import InstalledPackage, PackageDatabase, simulated_certificate
-from device_agent.simulator.profiles import Faults, Profile, load_profile
+from device_agent.simulator.profiles import LOCK_TYPES, Faults, Profile, ProfileInvalid, load_profile
 from device_agent.simulator.shell import Shell
 from device_agent.simulator.vfs import VirtualFileSystem
 
@@ -58,30 +59,32 @@ class VirtualPhone:
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
-        now = self.now()
-        self.vfs = VirtualFileSystem(now)
-        self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
-        self.shell = Shell(build_commands(self), self.vfs.glob, self._write_from_shell)
         self._garbage_rng = random.Random(self.serial)
-        self._populate(now)
+        self._build()
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod
     def from_profile(cls, profile: Profile | str, serial: str | None = None) -> VirtualPhone:
-        if not isinstance(profile, Profile):
-            profile = load_profile(profile)
+        profile = profile if isinstance(profile, Profile) else load_profile(profile)
         serial = serial or profile.serial
-        properties = dict(profile.properties)
-        properties["ro.serialno"] = serial
-        properties["ro.boot.serialno"] = serial
-        settings = {namespace: dict(values) for namespace, values in profile.settings.items()}
+        properties, settings = _state_from(profile, serial)
         return cls(serial=serial, profile=profile, properties=properties, settings=settings,
                    faults=dataclasses.replace(profile.faults))
+
+    def _build(self) -> None:
+        """The phone's storage, packages, lock and shell from self.profile (at start, and after a reflash)."""
+        now = self.now()
+        self.lock = self.profile.lock
+        self.su_paths = list(self.profile.su_paths)
+        self.vfs = VirtualFileSystem(now)
+        self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
+        self.shell = Shell(build_commands(self), self.vfs.glob, self._write_from_shell)
+        self._populate(now)
 
     def _populate(self, now: int) -> None:
         for entry in self.profile.files:
             self.vfs.write(entry.path, b"\0" * min(entry.size, 64), entry.mode, int(now - entry.age_days * 86400))
-        for path in self.profile.su_paths:
+        for path in self.su_paths:
             self.vfs.write(path, b"\x7fELF", 0o6755, now - 86400 * 90, as_system=True)
         for item in self.profile.packages:
             system = item.system
@@ -97,6 +100,48 @@ class VirtualPhone:
                 first_install=installed, last_update=installed, min_sdk=item.min_sdk or 21,
                 target_sdk=item.target_sdk or self.sdk, signing_version=2 if self.sdk >= 24 else 1,
             ))
+
+    # ---- changes while it runs (tests, demos) ---------------------------------------------------------
+    def change(self, *, properties: Mapping[str, str | None] | None = None,
+               settings: Mapping[str, Mapping[str, str | None]] | None = None, lock: str | None = None,
+               su_paths: Sequence[str] | None = None, uninstall: Iterable[str] = ()) -> None:
+        """Change the running phone the way a person would (IT removes root, the holder sets a PIN, someone runs
+        `adb tcpip 5555`). A property or setting given as None is removed; `su_paths` replaces the su binaries;
+        `uninstall` removes packages, preinstalled ones too. Bad values raise ProfileInvalid naming the field and
+        change nothing."""
+        checked_properties = {str(key): _change_text(value, f"properties.{key}") for key, value in (properties or {}).items()}
+        checked_settings = {}
+        for namespace, values in (settings or {}).items():
+            if namespace not in self.settings:
+                raise ProfileInvalid(f"Phone change settings.{namespace} is unknown: use global, secure or system.")
+            checked_settings[namespace] = {str(k): _change_text(v, f"settings.{namespace}.{k}") for k, v in values.items()}
+        if lock is not None and lock not in LOCK_TYPES:
+            raise ProfileInvalid(f"Phone change lock must be one of {', '.join(sorted(LOCK_TYPES))}, not {lock!r}.")
+        if su_paths is not None and not all(isinstance(path, str) and path.startswith("/") for path in su_paths):
+            raise ProfileInvalid("Phone change su_paths must be absolute paths.")
+        for key, value in checked_properties.items():
+            _set_or_remove(self.properties, key, value)
+        for namespace, values in checked_settings.items():
+            for key, value in values.items():
+                _set_or_remove(self.settings[namespace], key, value)
+        if lock is not None:
+            self.lock = lock
+        if su_paths is not None:
+            for path in self.su_paths:
+                self.vfs.remove(path)
+            self.su_paths = list(su_paths)
+            for path in self.su_paths:
+                self.vfs.write(path, b"\x7fELF", 0o6755, self.now(), as_system=True)
+        for name in uninstall:
+            self.package_db.packages.pop(name, None)
+
+    def reflash(self, profile: Profile | str) -> None:
+        """Flash another profile's system and wipe the phone (how IT makes a rooted phone clean): properties,
+        settings, packages, files, lock and root all come from `profile`; the serial and the fault switches stay,
+        and so do open connections, as on a phone that was re-imaged between two plug-ins."""
+        self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
+        self.properties, self.settings = _state_from(self.profile, self.serial)
+        self._build()
 
     # ---- what the ADB server asks -----------------------------------------------------------------
     @property
@@ -214,6 +259,27 @@ class VirtualPhone:
             return "Linux\n"
         kernel = "6.1.75-android14-11" if self.sdk >= 34 else ("5.10.177-android13" if self.sdk >= 31 else "4.4.153-perf")
         return f"Linux localhost {kernel} #1 SMP PREEMPT Mon Sep 1 00:00:00 UTC 2026 aarch64 Toybox\n"
+
+
+def _state_from(profile: Profile, serial: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """A phone's own copies of the profile's properties (with its serial) and settings."""
+    properties = dict(profile.properties)
+    properties["ro.serialno"] = serial
+    properties["ro.boot.serialno"] = serial
+    return properties, {namespace: dict(values) for namespace, values in profile.settings.items()}
+
+
+def _change_text(value: object, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ProfileInvalid(f"Phone change {where} must be a text value or None.")
+
+
+def _set_or_remove(values: dict[str, str], key: str, value: str | None) -> None:
+    if value is None:
+        values.pop(key, None)
+    else:
+        values[key] = value
 
 
 def phone_zone(properties: dict[str, str]) -> tzinfo:

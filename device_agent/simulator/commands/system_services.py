@@ -46,7 +46,7 @@ def dumpsys_account(phone: VirtualPhone) -> str:
 
 
 def dumpsys_lock_settings(phone: VirtualPhone) -> str:
-    credential = CREDENTIAL_TYPES[phone.profile.lock]
+    credential = CREDENTIAL_TYPES[phone.lock]
     lines = ["Current lock settings service state:", "", "User State:", " User 0"]
     if phone.sdk >= 28:
         lines += [f" CredentialType: {credential}", f" SeparateChallenge: {str(credential != 'None').lower()}"]

@@ -113,18 +113,53 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise ProfileInvalid(
             f"No phone profile called {str(name_or_path)!r}: use one of {', '.join(PROFILE_NAMES)} or a YAML file path."
         )
+    return parse_profile(_read_yaml(path), default_name=path.stem)
+
+
+def _read_yaml(path: Path) -> Any:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ProfileInvalid(f"Profile {path.name} is not valid YAML: {exc}") from None
-    return parse_profile(data, default_name=path.stem)
+
+
+# `extends: NAME` starts from a shipped profile: these sections are merged key by key over the base's (settings per
+# namespace), every other field given replaces the base's, and the name is the new profile's own.
+MERGED_SECTIONS = ("properties", "settings", "faults", "root", "adb_network")
+MAX_EXTENDS_DEPTH = 4
+
+
+def _with_base(top: dict, depth: int = 0) -> dict:
+    if "extends" not in top:
+        return top
+    base_name = top["extends"]
+    if not isinstance(base_name, str) or base_name not in PROFILE_NAMES:
+        raise ProfileInvalid(f"Profile field extends must name a shipped profile ({', '.join(PROFILE_NAMES)}).")
+    if depth >= MAX_EXTENDS_DEPTH:
+        raise ProfileInvalid(f"Profile field extends goes more than {MAX_EXTENDS_DEPTH} profiles deep (a loop?).")
+    base = _with_base(_mapping(_read_yaml(PROFILE_DIR / f"{base_name}.yaml"), "profile"), depth + 1)
+    merged = {key: value for key, value in base.items() if key != "name"}
+    for key, value in top.items():
+        if key == "extends":
+            continue
+        merged[key] = _merge(base.get(key), value) if key in MERGED_SECTIONS else value
+    return merged
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base.get(key), value)
+    return merged
 
 
 def parse_profile(data: Any, default_name: str = "custom") -> Profile:
     where = "profile"
-    top = _mapping(data, where)
+    top = _with_base(_mapping(data, where))
     _no_unknown(top, {"name", "description", "serial", "properties", "packages", "settings", "lock", "root",
-                      "accounts", "files", "faults", "storage_free_mb", "adb_features"}, where)
+                      "accounts", "files", "faults", "storage_free_mb", "adb_features", "adb_network"}, where)
     properties = {str(k): _scalar_text(v, f"properties.{k}") for k, v in _mapping(top.get("properties"), "properties").items()}
     for required in ("ro.product.model", "ro.product.manufacturer", "ro.build.version.sdk", "ro.build.version.release"):
         if required not in properties:
@@ -160,6 +195,7 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         files.append(ProfileFile(path=path, age_days=_number(entry.get("age_days", 0), f"files[{i}].age_days"),
                                  size=_int(entry.get("size", 0), f"files[{i}].size"),
                                  mode=_int(entry.get("mode", 0o660), f"files[{i}].mode")))
+    _switch_on_adb_network(_mapping(top.get("adb_network", {}) or {}, "adb_network"), properties, settings)
     faults = Faults.from_mapping(_mapping(top.get("faults", {}) or {}, "faults"))
     return Profile(
         name=_text(top.get("name", default_name), "name"),
@@ -177,6 +213,29 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         adb_features=None if top.get("adb_features") is None else
         [_text(f, f"adb_features[{i}]") for i, f in enumerate(_list(top["adb_features"], "adb_features"))],
     )
+
+
+WIRELESS_DEBUGGING_PORT = "37099"  # adbd's TLS port is random on a phone; a fixed one keeps output stable
+
+
+def _switch_on_adb_network(section: dict, properties: dict[str, str], settings: dict[str, dict[str, str]]) -> None:
+    """`adb_network:` as the phone shows it: `tcp_port` is what `adb tcpip PORT` sets; `wireless_debugging` is the
+    Developer options switch (Android 11+), which the framework keeps in a setting and adbd in two properties."""
+    _no_unknown(section, {"tcp_port", "wireless_debugging"}, "adb_network")
+    port = section.get("tcp_port")
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ProfileInvalid("Profile field adb_network.tcp_port must be a port number from 1 to 65535, or null.")
+        properties["service.adb.tcp.port"] = str(port)
+    wireless = section.get("wireless_debugging", False)
+    if not isinstance(wireless, bool):
+        raise ProfileInvalid("Profile field adb_network.wireless_debugging must be true or false.")
+    if wireless:
+        if int(properties["ro.build.version.sdk"]) < 30:
+            raise ProfileInvalid("Profile field adb_network.wireless_debugging needs Android 11 (ro.build.version.sdk 30) or later.")
+        settings["global"]["adb_wifi_enabled"] = "1"
+        properties["persist.adb.tls_server.enable"] = "1"
+        properties["service.adb.tls.port"] = WIRELESS_DEBUGGING_PORT
 
 
 def _package(item: Any, where: str) -> ProfilePackage:
