@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.simulator.commands import build_commands
-from device_agent.simulator.packages import InstalledPackage, PackageDatabase, simulated_certificate
+from device_agent.simulator.installer import PackageInstaller
+from device_agent.simulator.packages import InstalledPackage, PackageDatabase, default_apk_path, simulated_certificate
 from device_agent.simulator.profiles import LOCK_TYPES, Faults, Profile, ProfileInvalid, load_profile
 from device_agent.simulator.shell import Shell
 from device_agent.simulator.vfs import VirtualFileSystem
@@ -78,6 +78,7 @@ class VirtualPhone:
         self.su_paths = list(self.profile.su_paths)
         self.vfs = VirtualFileSystem(now)
         self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
+        self.installer = PackageInstaller(self)
         self.shell = Shell(build_commands(self), self.vfs.glob, self._write_from_shell)
         self._populate(now)
 
@@ -94,7 +95,7 @@ class VirtualPhone:
             uid = 1000 if item.name == "android" else self.package_db.allocate_uid()
             self.package_db.add(InstalledPackage(
                 name=item.name, version_code=item.version_code, uid=uid,
-                apk_path=item.apk_path or _default_apk_path(item.name, system),
+                apk_path=item.apk_path or default_apk_path(item.name, system),
                 certificates=[simulated_certificate(item.signer or f"{item.name}-release")],
                 version_name=item.version_name, installer=item.installer, system=system,
                 first_install=installed, last_update=installed, min_sdk=item.min_sdk or 21,
@@ -173,6 +174,17 @@ class VirtualPhone:
             stdout = self._garble(stdout)
         return ShellOutcome(stdout=stdout, stderr=stderr, exit_code=code)
 
+    def run_command(self, argv: list[str], stdin: bytes = b"") -> ShellOutcome:
+        """One command from the phone's table, without a shell: abb_exec, and streamed installs whose bytes
+        arrived on the ADB stream."""
+        command = self.shell.commands.get(argv[0]) if argv else None
+        if command is None:
+            return ShellOutcome(b"", f"/system/bin/sh: {argv[0] if argv else ''}: inaccessible or not found\n".encode(), 127)
+        stdout, stderr, code = command(argv, stdin)
+        if self.faults.garbage_output:
+            stdout = self._garble(stdout)
+        return ShellOutcome(stdout=stdout, stderr=stderr, exit_code=code)
+
     def _garble(self, data: bytes) -> bytes:
         """A flaky phone: output cut short, with random bytes spliced in."""
         rng = self._garbage_rng
@@ -184,47 +196,8 @@ class VirtualPhone:
         return data[:middle] + noise + data[middle:cut]
 
     def install_apk(self, data: bytes, options: list[str]) -> str:
-        """Install rules of Android's package manager, for the cases PhoneGate meets. Returns pm's reply line."""
-        from device_agent.apk import ApkInvalid, inspect_apk_bytes  # the apk reader is only needed for installs
-
-        try:
-            apk = inspect_apk_bytes(data)
-        except ApkInvalid as exc:
-            reason = str(exc)
-            if "not a zip" in reason.lower() or "not an apk" in reason.lower():
-                return "Failure [INSTALL_PARSE_FAILED_NOT_APK: Failed to parse /data/app/vmdl.tmp/base.apk]"
-            if "unsigned" in reason.lower() or "no signature" in reason.lower():
-                return "Failure [INSTALL_PARSE_FAILED_NO_CERTIFICATES: No APK Signature Scheme signature found]"
-            return f"Failure [INSTALL_FAILED_INVALID_APK: {reason}]"
-        if apk.min_sdk is not None and apk.min_sdk > self.sdk:
-            return (f"Failure [INSTALL_FAILED_OLDER_SDK: Failed parse during installPackageLI: /data/app/vmdl.tmp/base.apk "
-                    f"(at Binary XML file line #7): Requires newer sdk version #{apk.min_sdk} (current version is #{self.sdk})]")
-        if self.faults.install_failure:
-            return f"Failure [{self.faults.install_failure}: simulated failure]"
-        if len(data) * 2 > self.profile.storage_free_mb * 1024 * 1024:  # the APK plus its optimised code must fit
-            return "Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE: Failed to allocate space for the package]"
-        existing = self.package_db.packages.get(apk.package)
-        if existing is not None:
-            if sorted(existing.certificates) != sorted(apk.certificates):
-                return (f"Failure [INSTALL_FAILED_UPDATE_INCOMPATIBLE: Existing package {apk.package} "
-                        "signatures do not match newer version; ignoring!]")
-            if self.sdk < 24 and "-r" not in options:
-                return f"Failure [INSTALL_FAILED_ALREADY_EXISTS: Attempt to re-install {apk.package} without first uninstalling.]"
-            if apk.version_code < existing.version_code and "-d" not in options:
-                return (f"Failure [INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code "
-                        f"{apk.version_code} is older than current {existing.version_code}]")
-        now = datetime.fromtimestamp(self.now(), timezone.utc)
-        installer = options[options.index("-i") + 1] if "-i" in options and options.index("-i") + 1 < len(options) else None
-        self.package_db.add(InstalledPackage(
-            name=apk.package, version_code=apk.version_code, version_name=apk.version_name,
-            uid=existing.uid if existing else self.package_db.allocate_uid(),
-            apk_path=existing.apk_path if existing else _default_apk_path(apk.package, False),
-            certificates=list(apk.certificates), installer=installer if installer else (existing.installer if existing else None),
-            system=False, first_install=existing.first_install if existing else now, last_update=now,
-            min_sdk=apk.min_sdk or 1, target_sdk=apk.target_sdk or apk.min_sdk or self.sdk,
-            signing_version=max((int(s[1]) for s in apk.schemes if s[1:].isdigit()), default=1),
-        ))
-        return "Success"
+        """Install one APK by Android's rules (simulator.installer); returns pm's reply line."""
+        return self.installer.install(data, options)
 
     # ---- sync service -------------------------------------------------------------------------------
     def stat(self, path: str) -> FileStat | None:
@@ -288,11 +261,3 @@ def phone_zone(properties: dict[str, str]) -> tzinfo:
         return ZoneInfo(properties.get("persist.sys.timezone") or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return timezone.utc
-
-
-def _default_apk_path(name: str, system: bool) -> str:
-    if system:
-        return f"/system/priv-app/{name.rsplit('.', 1)[-1].capitalize()}/{name.rsplit('.', 1)[-1].capitalize()}.apk"
-    # Android's random install folder, made stable per package name so the same phone prints the same paths
-    token = format(zlib.crc32(name.encode()) * 2654435761 % (1 << 60), "x")
-    return f"/data/app/~~{token[:11]}A==/{name}-{token[3:14]}Q==/base.apk"

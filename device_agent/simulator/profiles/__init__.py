@@ -33,6 +33,9 @@ class Faults:
 
     latency_ms: float = 0.0
     drop_after_bytes: int | None = None
+    # the cable is pulled once, halfway through an APK (streamed install, install-write, or a push of an .apk);
+    # the switch then turns itself off and the phone takes the reconnection like a phone plugged back in
+    drop_mid_install: bool = False
     hang: bool = False
     refuse_auth: bool = False
     install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
@@ -43,7 +46,7 @@ class Faults:
         _no_unknown(data, {f.name for f in fields(cls)}, "faults")
         values = {}
         for key, value in data.items():
-            if key in ("hang", "refuse_auth", "garbage_output") and not isinstance(value, bool):
+            if key in ("hang", "refuse_auth", "garbage_output", "drop_mid_install") and not isinstance(value, bool):
                 raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
             if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 3_600_000):
                 raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
