@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 
 import pytest
@@ -168,3 +170,10 @@ def test_collect_over_adb_from_a_phone_that_sends_garbage(phone_simulator, adb_k
 
     facts = asyncio.run(once())
     assert facts.problems and facts.collected_at is not None
+
+
+def test_fact_collection_does_not_load_the_simulator() -> None:
+    probe = ("import sys, device_agent.collect, device_agent.facts, device_agent.parsers; "
+             "print(sorted(m for m in sys.modules if m.startswith('device_agent.simulator')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert loaded.strip() == "[]"
