@@ -5,6 +5,7 @@ first through its shell, then as `adb install-multiple` drives them: Debian's ad
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -164,3 +165,18 @@ def trusting(phone_simulator, tmp_path: Path, server, profile: str):  # type: ig
     keys = phone.simulated.keys.path
     keys.write_text(server.key.public_line + "\n")
     return phone
+
+
+@pytest.mark.adb
+def test_adb_shell_install_with_stdin_arrives_in_shell_v2_packets(adb_servers, phone_simulator, tmp_path: Path,
+                                                                  small_signed_apk: Path) -> None:
+    server = adb_servers("debian")
+    phone = trusting(phone_simulator, tmp_path, server, "google-pixel-9")
+    assert server.connect(phone.endpoint) == "device"
+    size = small_signed_apk.stat().st_size
+    with small_signed_apk.open("rb") as apk:
+        result = subprocess.run([server.binary, "-s", phone.endpoint, "shell", f"cmd package install -S {size}"], stdin=apk,
+                                env=server.env, capture_output=True, timeout=60, check=False)
+    assert result.stdout == b"Success\n"
+    assert result.returncode == 0
+    assert "org.phonegate.testapp" in phone.phone.package_db.packages

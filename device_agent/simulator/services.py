@@ -53,8 +53,8 @@ def open_service(destination: str, phone: VirtualPhone) -> Service | None:
 
 async def _shell(stream: DeviceStream, phone: VirtualPhone, command: str, framed: bool) -> None:
     streamed = _streamed(_split(command)) if _may_stream(command) else None
-    if streamed is not None:
-        outcome = await _run_streamed(stream, phone, *streamed)
+    if streamed is not None:  # `adb shell cmd package install -S N < app.apk`: stdin comes framed with shell_v2
+        outcome = await _run_streamed(stream, phone, *streamed, framed_stdin=framed)
     else:
         outcome = phone.run_shell(command)
     if not framed:
@@ -128,10 +128,11 @@ def _streamed(argv: list[str]) -> tuple[int | None, list[str]] | None:
     return (int(size_text) if size_text.isdigit() else None), argv
 
 
-async def _run_streamed(stream: DeviceStream, phone: VirtualPhone, size: int | None, argv: list[str]) -> ShellOutcome:
+async def _run_streamed(stream: DeviceStream, phone: VirtualPhone, size: int | None, argv: list[str], *,
+                        framed_stdin: bool = False) -> ShellOutcome:
     if size is None:
         return ShellOutcome(b"Error: -S needs the APK size in bytes\n", b"", 255)
-    data = await _receive_apk(stream, phone, size)
+    data = await (_receive_framed_stdin(stream, phone, size) if framed_stdin else _receive_apk(stream, phone, size))
     return phone.run_command(argv, data)
 
 
@@ -140,6 +141,22 @@ async def _receive_apk(stream: DeviceStream, phone: VirtualPhone, size: int) -> 
         await stream.read_exactly(size // 2)
         _pull_cable(stream, phone)
     return await stream.read_exactly(size)
+
+
+async def _receive_framed_stdin(stream: DeviceStream, phone: VirtualPhone, size: int) -> bytes:
+    """Up to `size` bytes of stdin from shell-v2 packets; fewer if the host closes stdin first."""
+    data = bytearray()
+    while len(data) < size:
+        header = await stream.read_exactly(5)
+        kind, length = header[0], int.from_bytes(header[1:], "little")
+        payload = await stream.read_exactly(length)
+        if kind == SHELL_CLOSE_STDIN:
+            break
+        if kind == SHELL_STDIN:
+            data += payload
+            if phone.faults.drop_mid_install and len(data) >= size // 2:
+                _pull_cable(stream, phone)
+    return bytes(data[:size])
 
 
 def _pull_cable(stream: DeviceStream, phone: VirtualPhone) -> None:
