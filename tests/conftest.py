@@ -4,6 +4,7 @@ pytest_plugins = [
     "fixtures_server",
     "fixtures_phones",
     "fixtures_apks",
+    "fixtures_split_apks",
     "fixtures_web",
     "fixtures_enrolment",
     "fixtures_compliance",
