@@ -38,7 +38,7 @@ from device_agent.adb.errors import (
     InstallFailed,
     LocalFileError,
 )
-from device_agent.adb.host_protocol import HostProtocolError, RemoteStat, check_serial
+from device_agent.adb.host_protocol import ENDPOINT_PREFIX, HostProtocolError, RemoteStat, check_serial
 from device_agent.adb.keys import AdbKey
 from device_agent.adb.message import banner_features, parse_banner, parse_shell_v2
 from device_agent.adb.usb import UsbBackend
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_TCP_PORT = 5555
 LEGACY_INSTALL_DIR = "/data/local/tmp"
-ADB_SERVER_PREFIX = "adb:"
+ADB_SERVER_PREFIX = ENDPOINT_PREFIX
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+ENDPOINT_PREFIX = "adb:"  # `adb:SERIAL` names a phone of the adb server wherever PhoneGate takes an endpoint
 OKAY = b"OKAY"
 FAIL = b"FAIL"
 MAX_REQUEST = 0xFFFF  # 4 hex digits of length
