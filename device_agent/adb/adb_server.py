@@ -40,6 +40,7 @@ from device_agent.adb import host_protocol as hp
 from device_agent.adb.backends import ConnectionClosedByPhone, PhoneRefused, Progress, ReadTimedOut
 from device_agent.adb.errors import AdbServerUnavailable, AdbTimeout, BadEndpoint, DeviceUnauthorised
 from device_agent.adb.keys import adb_server_key_path, fingerprint_of_key_file
+from device_agent.adb.message import merge_shell_v2
 from phonegate.errors import DeviceUnreachable
 
 log = logging.getLogger(__name__)
@@ -337,6 +338,7 @@ class AdbServerBackend:
         self.settle_s = settle_s  # how long a phone may stay offline/connecting/authorizing (just plugged in)
         self.endpoint = f"adb:{serial}"
         self.transport_id: int | None = None
+        self.features: set[str] = set()
         self._streams: set[HostStream] = set()
 
     def unauthorised(self, endpoint: str, key: Any) -> DeviceUnauthorised:
@@ -355,8 +357,8 @@ class AdbServerBackend:
             raise DeviceUnreachable(f"The phone {self.endpoint} {STATE_SENTENCES.get(phone.state, f'is {phone.state}, not ready')}.")
         self.transport_id = phone.transport_id
         with self._errors():
-            features = await self.server.features(self.serial)
-        return hp.banner_for(phone, features)
+            self.features = await self.server.features(self.serial)
+        return hp.banner_for(phone, self.features)
 
     async def _settled(self, wait_s: float) -> hp.AttachedPhone:
         """The phone's entry, once it has left the states a just-plugged phone passes through (or after wait_s)."""
@@ -404,7 +406,7 @@ class AdbServerBackend:
 
     async def _open(self, service: str | bytes, read_timeout_s: float) -> HostStream:
         with self._errors():
-            stream = await self.server.open_service(self.serial, service, self.transport_id)
+            stream = await self._lost_as_phone(self.server.open_service(self.serial, service, self.transport_id))
         self._streams.add(stream)
         return stream
 
@@ -413,18 +415,32 @@ class AdbServerBackend:
         self._streams.discard(stream)
 
     async def shell(self, command: str, read_timeout_s: float) -> bytes:
-        return await self.service("shell", command, read_timeout_s)
+        """stdout and stderr together, as a direct connection's legacy `shell:` gives them. Where the phone speaks
+        shell v2 it is asked through v2 and the frames merged: its exit frame proves the answer is whole (a
+        legacy stream cut short by a stopped adb server or a pulled cable looks like a short answer)."""
+        if "shell_v2" not in self.features:
+            return await self.service("shell", command, read_timeout_s)
+        merged, _exit_code = merge_shell_v2(await self.service("shell,v2,raw", command, read_timeout_s))
+        return merged
 
     async def service(self, service: str, command: str, read_timeout_s: float) -> bytes:
         stream = await self._open(f"{service}:{command}", read_timeout_s)
         try:
-            return await self._lost_as_phone(stream.read_to_end(read_timeout_s))
+            output = await self._lost_as_phone(stream.read_to_end(read_timeout_s))
         finally:
             self._done(stream)
+        if service.startswith("shell,v2") and merge_shell_v2(output)[1] is None:
+            raise ConnectionClosedByPhone("the shell ended without its exit code", await self._why_lost())
+        return output
 
     async def _lost_as_phone(self, step: Any) -> Any:
+        """A broken connection, with the reason found out (unless it is known already)."""
         try:
             return await step
+        except ConnectionClosedByPhone as exc:
+            if exc.hint is None:
+                exc.hint = await self._why_lost()
+            raise
         except (ConnectionError, OSError) as exc:
             raise ConnectionClosedByPhone(str(exc), await self._why_lost()) from exc
 

@@ -42,9 +42,9 @@ logging.getLogger("adb_shell").setLevel(logging.INFO)
 class ConnectionClosedByPhone(ConnectionError):
     """The phone (or the cable, or the adb server in between) closed the connection; `hint` says what to check."""
 
-    def __init__(self, message: str, hint: str = "is the phone still connected?") -> None:
+    def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
-        self.hint = hint
+        self.hint = hint  # None: nobody knows yet why (the adb server backend then looks)
 
 
 class PhoneRefused(Exception):

@@ -202,7 +202,7 @@ def _translate(exc: BaseException, endpoint: str, what: str, read_timeout_s: flo
     if isinstance(exc, (adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError, ReadTimedOut)):
         return AdbTimeout(f"{endpoint} stopped answering while {what} (read_timeout_s={read_timeout_s:g}).")
     if isinstance(exc, (ConnectionClosedByPhone, ConnectionError, OSError, asyncio.IncompleteReadError)):
-        hint = getattr(exc, "hint", "is the phone still connected?")
+        hint = getattr(exc, "hint", None) or "is the phone still connected?"
         return DeviceUnreachable(f"The connection to {endpoint} was lost while {what}: {hint}.")
     if isinstance(exc, (adb_exceptions.InvalidResponseError, adb_exceptions.InvalidCommandError, adb_exceptions.InvalidChecksumError,
                         HostProtocolError)):
