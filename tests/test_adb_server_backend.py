@@ -306,3 +306,23 @@ def test_sixteen_phones_at_once(adb_server, attached_phones, adb_key, small_sign
     results = run(everyone())
     assert [serial for serial, _ in results] == [attached.serial for attached in phones]
     assert {listed for _, listed in results} == {"package:org.phonegate.testapp"}
+
+
+def test_phone_pulled_mid_install_is_unreachable_and_a_second_try_installs(adb_server, attached_phones, adb_key, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fixtures_phones import build_signed_apk
+
+    (attached,) = attached_phones(1)
+    apk = build_signed_apk(tmp_path / "apk", "org.phonegate.pulled", asset_bytes=3_000_000)
+    server = adb_server.client()
+    attached.phone.faults.drop_after_bytes = 1_000_000
+
+    async def install() -> None:
+        async with session(attached.endpoint, adb_key, server=server) as phone:
+            await phone.install(apk)
+
+    with pytest.raises(DeviceUnreachable, match="was lost while installing"):
+        run(install())
+    attached.phone.faults.drop_after_bytes = None
+    assert adb_server.connect(attached.adb_serial) == "device"  # plugged back in (adb may already have reconnected)
+    run(install())
+    assert "package:org.phonegate.pulled" in adb_server.run("-s", attached.adb_serial, "shell", "pm list packages").stdout.decode()

@@ -482,8 +482,9 @@ class AdbServerBackend:
                 if progress is not None:
                     progress(sent, size)
             output, broken = await answer
-            if broken is not None and not _verdict(output):
-                raise ConnectionClosedByPhone(f"the answer broke off: {broken}", await self._why_lost())
+            if not _verdict(output) and (broken is not None or not output.strip()):
+                # No verdict at all: the phone (or the adb server) went away before the package manager answered.
+                raise ConnectionClosedByPhone(f"no answer after the APK was sent ({broken or 'closed'})", await self._why_lost())
             return output
         finally:
             answer.cancel()
