@@ -93,6 +93,7 @@ class AdbServer:
         self.use_tport = True  # False for servers older than 1.0.41 (learnt from host:version), or forced in tests
         self._contacted = False
         self._start: asyncio.Future[bool] | None = None
+        self._listing: asyncio.Task[list[hp.AttachedPhone]] | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **options: Any) -> AdbServer:
@@ -203,7 +204,18 @@ class AdbServer:
         return hp.decode_version(await self.query("host:version"))
 
     async def devices(self) -> list[hp.AttachedPhone]:
-        """Every phone the server knows, in any state (`adb devices -l`)."""
+        """Every phone the server knows, in any state (`adb devices -l`).
+
+        Callers that ask while a listing is already on its way share its answer (it left the server after they
+        asked for nothing older than a few milliseconds): 200 phones connecting at once cost one listing of 200
+        lines, not 200 of them (that parsing was a third of the collector's time)."""
+        loop = asyncio.get_running_loop()
+        listing = self._listing
+        if listing is None or listing.done() or listing.get_loop() is not loop:
+            listing = self._listing = loop.create_task(self._list_devices())
+        return list(await asyncio.shield(listing))
+
+    async def _list_devices(self) -> list[hp.AttachedPhone]:
         return hp.parse_devices(await self.query("host:devices-l"))
 
     async def find(self, serial: str) -> hp.AttachedPhone | None:
