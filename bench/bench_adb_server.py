@@ -153,13 +153,14 @@ def run_facts(args: argparse.Namespace) -> list[dict]:
 
 INSTALLER = """
 import asyncio, json, sys, time
+from pathlib import Path
 sys.path.insert(0, {root!r})
 from device_agent.adb import AdbKey, connect
 from device_agent.adb.adb_server import AdbServer
 
 async def main():
     server = AdbServer.from_environment(read_timeout_s=120)
-    key = AdbKey.load({key!r})
+    key = AdbKey.load(Path({key!r}))
     async def one(endpoint):
         session = await connect(endpoint, key, server=server, read_timeout_s=120)
         try:
