@@ -276,10 +276,12 @@ def facts_body(args: argparse.Namespace, rows: list[dict]) -> str:
             f"| **{med['server'] / med['direct']:.2f}x** | **{med['script'] / med['server']:.1f}x** |")
     lines.append(
         f"\nMedians of {args.rounds} rounds, every round in brackets; 1-minute load average at the end "
-        f"{', '.join('%.1f' % row['load'] for row in rows)}. Through the server a phone costs three requests "
-        "(`host:devices-l` to check its state, its features, then `host:tport` + one `shell,v2,raw` with the whole "
-        "collection script); direct TCP costs a TCP connect and the RSA handshake instead. The script through the "
-        "same server pays one `adb` process per read.\n")
+        f"{', '.join('%.1f' % row['load'] for row in rows)}. Through the server a phone costs its features "
+        "and `host:tport` + one `shell,v2,raw` with the whole collection script, plus a share of one `host:devices-l` "
+        "(phones connecting at once share the listing that checks their state); direct TCP costs a TCP connect and the "
+        "RSA handshake instead, which is why the server path can be the faster. The script through the same server pays "
+        "one `adb` process per read. Other work on this shared 2-core machine (the load figures) slows all three ways; "
+        "the ratios are from the same rounds.\n")
     return "\n".join(lines)
 
 
