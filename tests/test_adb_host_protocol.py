@@ -198,3 +198,34 @@ def test_a_garbage_server_gives_a_clear_error_quickly(answer: bytes, keep_open: 
             await asyncio.sleep(0.01)  # let the closed transports release their sockets
 
     asyncio.run(asyncio.wait_for(scenario(), 10))  # the client's own limits end it first: never a hang
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answer=st.one_of(
+    st.binary(max_size=64),
+    st.builds(lambda body: b"OKAY" + b"%04x" % len(body) + body, st.binary(max_size=200)),
+    st.builds(lambda body: b"OKAY" + body, st.binary(max_size=100)),
+))
+def test_following_a_garbage_server_ends_with_one_clear_error(answer: bytes) -> None:
+    from device_agent.adb.errors import AdbServerUnavailable
+
+    async def scenario() -> None:
+        writers: set[asyncio.StreamWriter] = set()
+        listener = await _garbage_server(answer, False, writers)
+        port = listener.sockets[0].getsockname()[1]
+        server = AdbServer.from_environment({"PATH": "", "ANDROID_ADB_SERVER_PORT": str(port)}, read_timeout_s=0.3)
+        tracker = server.track_devices()
+        try:
+            async for event in tracker:
+                assert event.kind in ("arrived", "changed", "removed")
+        except AdbServerUnavailable as exc:  # the one way following ends
+            assert str(exc)
+        finally:
+            await tracker.aclose()
+            listener.close()
+            for writer in writers:
+                writer.close()
+            await listener.wait_closed()
+            await asyncio.sleep(0.01)
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))

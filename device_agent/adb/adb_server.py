@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 
 from device_agent.adb import host_protocol as hp
 from device_agent.adb.backends import ConnectionClosedByPhone, PhoneRefused, Progress, ReadTimedOut
-from device_agent.adb.errors import AdbServerUnavailable, AdbTimeout, BadEndpoint, DeviceUnauthorised
+from device_agent.adb.errors import AdbServerUnavailable, BadEndpoint, DeviceUnauthorised
 from device_agent.adb.keys import adb_server_key_path, fingerprint_of_key_file
 from device_agent.adb.message import merge_shell_v2
 from phonegate.errors import DeviceUnreachable
@@ -226,16 +226,21 @@ class AdbServer:
 
     async def track_devices(self) -> AsyncIterator[hp.DeviceEvent]:
         """Arrivals, state changes (Allow tapped) and removals, as they happen; the phones already attached
-        arrive first. Ends with AdbServerUnavailable when the server stops."""
-        reader, writer = await self.request("host:track-devices-l")
+        arrive first. Waits as long as nothing changes; ends only with AdbServerUnavailable (the server stopped,
+        refused, or answered something that is not its protocol)."""
+        try:
+            reader, writer = await self.request("host:track-devices-l")
+        except (ServerSaidFail, ReadTimedOut, ConnectionClosedByPhone, hp.HostProtocolError) as exc:
+            raise AdbServerUnavailable(f"The adb server at {self.address} would not report its phones ({exc}).") from exc
         known: dict[str, hp.AttachedPhone] = {}
         try:
             while True:
                 try:
                     length = hp.decode_length(await reader.readexactly(4))  # no limit: waits for the next change
                     block = await read_exactly(reader, length, self.read_timeout_s)
-                except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                    raise AdbServerUnavailable(f"The adb server at {self.address} stopped while phones were being followed.") from exc
+                except (asyncio.IncompleteReadError, ConnectionError, ReadTimedOut, hp.HostProtocolError) as exc:
+                    raise AdbServerUnavailable(f"The adb server at {self.address} stopped while phones were being "
+                                               f"followed ({exc or type(exc).__name__}).") from exc
                 phones = hp.parse_devices(block)
                 for event in hp.device_changes(known, phones):
                     yield event
