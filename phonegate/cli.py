@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("server.commands.catalogue:app", "Manage the approved-app catalogue (app add APK --role ...)."),
     "audit": ("server.commands.audit:audit", "Check the audit log's hash chain (audit verify)."),
     "simulate": ("device_agent.cli:simulate", "Run simulated phones that speak ADB over TCP."),
-    "inspect": ("device_agent.cli:inspect", "Read a phone's facts over ADB; change nothing."),
+    "inspect": ("device_agent.cli:inspect", "Read phones' facts over ADB (--tcp, --serial, --usb); change nothing."),
     "sweep": ("device_agent.cli:sweep", "Run one compliance sweep now."),
     "provision": ("provisioning.cli:provision", "Enrol phones and, once approved, install the approved app."),
     "chat": ("phonegate.chat_cli:chat", "WhatsApp chat exports: find personal data (chat scan), make a transcript (chat transcript)."),

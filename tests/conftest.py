@@ -3,6 +3,7 @@
 pytest_plugins = [
     "fixtures_server",
     "fixtures_phones",
+    "fixtures_adb_server",
     "fixtures_apks",
     "fixtures_split_apks",
     "fixtures_web",
