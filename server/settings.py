@@ -41,6 +41,33 @@ def _int(value: str | None, default: int, name: str) -> int:
         raise BadInput(f"{name} must be a whole number, got {value!r}.") from None
 
 
+# --- Parsers for the sign-in, sessions, headers and operations block (issue 9, web security part).
+def _positive(value: str | None, default: int, name: str) -> int:
+    number = _int(value, default, name)
+    if number < 1:
+        raise BadInput(f"{name} must be 1 or more, got {value!r}.")
+    return number
+
+
+def _choice(value: str | None, default: str, allowed: tuple[str, ...], name: str) -> str:
+    chosen = (value or default).strip().lower()
+    if chosen not in allowed:
+        raise BadInput(f"{name} must be one of {', '.join(allowed)}, got {value!r}.")
+    return chosen
+
+
+def _proxy_hops(value: str | None) -> int:
+    # "1"/"yes" = one proxy; a number = that many proxies in a chain; "0"/"no"/unset = none.
+    if value is not None and value.strip().lower() in {"yes", "true", "on"}:
+        return 1
+    if value is not None and value.strip().lower() in {"no", "false", "off"}:
+        return 0
+    hops = _int(value, 0, "PHONEGATE_TRUST_PROXY")
+    if not 0 <= hops <= 5:
+        raise BadInput(f"PHONEGATE_TRUST_PROXY must be a number of proxies from 0 to 5, got {value!r}.")
+    return hops
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_path: Path
@@ -73,6 +100,20 @@ class Settings:
     login_rate_limit: str = "10 per minute"  # Flask-Limiter syntax, per client address, POSTs to /login
     login_max_failures: int = 5  # wrong passwords in a row before the account locks
     login_lockout_minutes: int = 15
+    # --- Sign-in, sessions, headers and operations (issue 9, web security part). Kept together as one block:
+    # server/web/session.py, server/web/oidc.py, server/http_headers.py, server/operations.py, server/log_format.py.
+    session_idle_minutes: int = 30  # a web session unused this long ends
+    session_max_hours: int = 8  # a web session ends this long after log-in, however busy
+    trust_proxy: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed; 0 = none
+    password_login: str = "all"  # "all": everyone may use a password; "admins": administrators only (break-glass)
+    oidc_issuer: str = ""  # the council's OpenID provider; empty = no "sign in with the council account" button
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_groups_claim: str = "groups"  # the ID token claim holding the person's groups
+    oidc_email_claim: str = "email"  # the claim holding the address used to match a PhoneGate user
+    oidc_roles: str = ""  # "GROUP=ROLE[:TEAM];@DOMAIN=ROLE[:TEAM];...": first matching rule wins
+    metrics_token: str = field(default="", repr=False)  # empty = /metrics from loopback only
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,6 +152,19 @@ class Settings:
             login_rate_limit=env.get("PHONEGATE_LOGIN_RATE_LIMIT") or "10 per minute",
             login_max_failures=_int(env.get("PHONEGATE_LOGIN_MAX_FAILURES"), 5, "PHONEGATE_LOGIN_MAX_FAILURES"),
             login_lockout_minutes=_int(env.get("PHONEGATE_LOGIN_LOCKOUT_MINUTES"), 15, "PHONEGATE_LOGIN_LOCKOUT_MINUTES"),
+            # --- Sign-in, sessions, headers and operations (issue 9, web security part).
+            session_idle_minutes=_positive(env.get("PHONEGATE_SESSION_IDLE_MINUTES"), 30, "PHONEGATE_SESSION_IDLE_MINUTES"),
+            session_max_hours=_positive(env.get("PHONEGATE_SESSION_MAX_HOURS"), 8, "PHONEGATE_SESSION_MAX_HOURS"),
+            trust_proxy=_proxy_hops(env.get("PHONEGATE_TRUST_PROXY")),
+            password_login=_choice(env.get("PHONEGATE_PASSWORD_LOGIN"), "all", ("all", "admins"), "PHONEGATE_PASSWORD_LOGIN"),
+            oidc_issuer=(env.get("PHONEGATE_OIDC_ISSUER") or "").strip().rstrip("/"),
+            oidc_client_id=(env.get("PHONEGATE_OIDC_CLIENT_ID") or "").strip(),
+            oidc_client_secret=env.get("PHONEGATE_OIDC_CLIENT_SECRET") or "",
+            oidc_groups_claim=(env.get("PHONEGATE_OIDC_GROUPS_CLAIM") or "groups").strip(),
+            oidc_email_claim=(env.get("PHONEGATE_OIDC_EMAIL_CLAIM") or "email").strip(),
+            oidc_roles=env.get("PHONEGATE_OIDC_ROLES") or "",
+            metrics_token=(env.get("PHONEGATE_METRICS_TOKEN") or "").strip(),
+            log_format=_choice(env.get("PHONEGATE_LOG_FORMAT"), "text", ("text", "json"), "PHONEGATE_LOG_FORMAT"),
         )
 
 
