@@ -37,8 +37,14 @@ PROVIDER_TIMEOUT_SECONDS = 10
 
 
 def init_app(app: Flask) -> None:
-    settings: Settings = app.config["PHONEGATE"]
     app.register_blueprint(oidc_bp)
+    configure(app)
+
+
+def configure(app: Flask) -> None:
+    """Set up the provider's client from the app's settings (again, when a test gives the app new ones)."""
+    settings: Settings = app.config["PHONEGATE"]
+    app.extensions.pop(EXTENSION, None)
     if not settings.oidc_issuer:
         return
     _check_settings(settings)
@@ -114,6 +120,10 @@ def callback():
     if not is_configured():
         return _refused("Signing in with a council account is not set up on this PhoneGate.", 404)
     settings = current_settings()
+    # RFC 9207: a provider that names itself in the answer must be ours (a mix-up with another provider).
+    if "iss" in request.args and request.args.get("iss") != settings.oidc_issuer:
+        log.info("OpenID sign-in refused: the answer came from another issuer")
+        return _refused("The answer did not come from the council's sign-in service. Try again from the log-in page.")
     if request.args.get("error"):
         return _refused("The council's sign-in service did not sign you in. Try again from the log-in page.")
     if len(request.query_string) > 4096:
