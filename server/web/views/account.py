@@ -109,7 +109,7 @@ def login_code():
                 return _after_login(user, local_path(next_path))
             db.session.commit()
             errors.add("code", CODE_FAILED)
-            if _pending_user() is None or (user.locked_until is not None):
+            if user.locked_until is not None:  # locked by this failure: start again from the password
                 session.pop(PENDING, None)
     status = 400 if errors else 200
     return render_template("account/code.html", errors=errors), status
@@ -117,11 +117,8 @@ def login_code():
 
 @account_bp.post("/logout")
 def logout():
-    if current_user() is not None:
-        end_session(web_sessions.LOGGED_OUT)
-        db.session.commit()
-    else:
-        end_session(web_sessions.LOGGED_OUT)
+    end_session(web_sessions.LOGGED_OUT)
+    db.session.commit()
     flash("You have logged out.")
     return redirect(url_for("auth.login"))
 
