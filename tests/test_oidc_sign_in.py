@@ -3,12 +3,9 @@ Flask test client: who gets in with which role, and every way a sign-in must be 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
-from fixtures_web import csrf_from
 from server.extensions import db
 from server.models import AuditEntry, User, WebSession
 
@@ -37,11 +34,6 @@ def _user(email: str) -> User | None:
 def _actions(user_id: int) -> list[str]:
     return list(db.session.scalars(select(AuditEntry.action).where(
         AuditEntry.target_type == "user", AuditEntry.target_id == str(user_id)).order_by(AuditEntry.id)))
-
-
-def _session_data(client) -> dict:
-    with client.session_transaction() as session:
-        return dict(session)
 
 
 def test_sign_in_creates_the_user_with_the_role_their_groups_give(client, provider, web):

@@ -188,3 +188,29 @@ def test_a_log_in_and_approve_cycle_logs_no_email_or_name(client, web, json_log)
     for personal in (web.manager.email, web.staff.email, web.staff.name, web.password):
         assert personal not in output
     assert EMAIL.search(output) is None
+
+
+def test_json_format_is_given_to_the_loggers_handlers():
+    from server.log_format import JsonFormatter, use_format
+
+    logger = logging.getLogger("phonegate.test-json-format")
+    handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(handler)
+    try:
+        use_format("json", logger)
+        assert isinstance(handler.formatter, JsonFormatter)
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_an_exception_is_logged_by_type_and_frames_not_by_message():
+    from server.log_format import JsonFormatter
+
+    row = ("sam@" + "example.test", "Sam Jones")  # built at run time: the traceback quotes source lines
+    try:
+        raise ValueError(f"row {row} violates a constraint")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, __import__("sys").exc_info())
+    line = json.loads(JsonFormatter().format(record))
+    assert line["exception"] == "ValueError"
+    assert row[0] not in json.dumps(line)

@@ -12,7 +12,6 @@ import json
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from fixtures_web import csrf_from
