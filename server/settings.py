@@ -101,7 +101,7 @@ class Settings:
     login_max_failures: int = 5  # wrong passwords in a row before the account locks
     login_lockout_minutes: int = 15
     # --- Sign-in, sessions, headers and operations (issue 9, web security part). Kept together as one block:
-    # server/web/session.py, server/web/oidc.py, server/http_headers.py, server/operations.py, server/log_format.py.
+    # server/web/session.py, server/web/oidc.py, server/http_security.py, server/operations.py, server/log_format.py.
     session_idle_minutes: int = 30  # a web session unused this long ends
     session_max_hours: int = 8  # a web session ends this long after log-in, however busy
     trust_proxy: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed; 0 = none
@@ -157,7 +157,7 @@ class Settings:
             session_max_hours=_positive(env.get("PHONEGATE_SESSION_MAX_HOURS"), 8, "PHONEGATE_SESSION_MAX_HOURS"),
             trust_proxy=_proxy_hops(env.get("PHONEGATE_TRUST_PROXY")),
             password_login=_choice(env.get("PHONEGATE_PASSWORD_LOGIN"), "all", ("all", "admins"), "PHONEGATE_PASSWORD_LOGIN"),
-            oidc_issuer=(env.get("PHONEGATE_OIDC_ISSUER") or "").strip().rstrip("/"),
+            oidc_issuer=(env.get("PHONEGATE_OIDC_ISSUER") or "").strip(),  # exact: some issuers end in "/"
             oidc_client_id=(env.get("PHONEGATE_OIDC_CLIENT_ID") or "").strip(),
             oidc_client_secret=env.get("PHONEGATE_OIDC_CLIENT_SECRET") or "",
             oidc_groups_claim=(env.get("PHONEGATE_OIDC_GROUPS_CLAIM") or "groups").strip(),

@@ -53,7 +53,7 @@ def configure(app: Flask) -> None:
         CLIENT_NAME,
         client_id=settings.oidc_client_id,
         client_secret=settings.oidc_client_secret or None,
-        server_metadata_url=settings.oidc_issuer + "/.well-known/openid-configuration",
+        server_metadata_url=settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
         client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256",
                        "default_timeout": PROVIDER_TIMEOUT_SECONDS},
     )
