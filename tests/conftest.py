@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures_web",
     "fixtures_enrolment",
     "fixtures_compliance",
+    "fixtures_oidc",
 ]

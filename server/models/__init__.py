@@ -23,6 +23,7 @@ from server.models.enrolment import EnrolmentRequest, EnrolmentStatus
 from server.models.org import Service, Team
 from server.models.people import Role, StaffMember, User
 from server.models.policy import Acknowledgement, PolicyVersion
+from server.models.sessions import WebSession
 from server.models.tokens import ApiToken
 from server.models.types import UTCDateTime, utcnow
 
@@ -56,5 +57,6 @@ __all__ = [
     "Team",
     "UTCDateTime",
     "User",
+    "WebSession",
     "utcnow",
 ]
