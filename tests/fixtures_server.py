@@ -53,6 +53,28 @@ def _database_params() -> list[Any]:
 # --------------------------------------------------------------------------------------------- databases
 
 
+def worker_database(url: str) -> str:
+    """With pytest-xdist (`make test` runs several workers) each worker gets its own PostgreSQL database beside
+    the one named in PHONEGATE_TEST_POSTGRES_URL (<name>_gw0, <name>_gw1, ...), created on first use, since
+    every test empties the tables it finds."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 class MigratedDatabase:
     """One database, migrated once per session, emptied before every test."""
 
@@ -132,6 +154,7 @@ def db_url(request: pytest.FixtureRequest, _databases: dict[str, MigratedDatabas
             url = os.environ.get(POSTGRES_ENV, "")
             if not url:
                 pytest.fail(f"{REQUIRE_ENV}=1 but {POSTGRES_ENV} is not set: PostgreSQL tests cannot run.")
+            url = worker_database(url)
         database = MigratedDatabase(url, base / "instance")
         database.migrate()
         _databases[kind] = database
