@@ -29,7 +29,7 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
     ChecklistItem("inactive_deleted", "Conversations that are no longer active or relevant have been deleted",
                   "The paper: delete conversations that are no longer active and/or relevant."),
     ChecklistItem("media_retention", "Old WhatsApp media and exported chats were entered in the case record, then deleted",
-                  "The evidence below lists media older than the retention period and chat exports in shared storage."),
+                  "The evidence above lists media older than the retention period and chat exports in shared storage."),
     ChecklistItem("service_users_told", "Service users were told WhatsApp is for working hours only, and that other ways to "
                   "contact the council exist", "The paper: it is not a way of reaching key workers 24/7; service users "
                   "need not use WhatsApp.", roles=("individual",)),
