@@ -40,9 +40,9 @@ def spot_check(tcp: tuple[str, ...], as_json: bool, timeout_s: float, auth_timeo
     from phonegate.core.text import printable
 
     endpoints = _chosen_endpoints(tcp)
-    key = AdbKey.load_or_create()
     codes = []
     with PhoneGateClient() as client:  # PHONEGATE_SERVER, PHONEGATE_TOKEN: BadInput (exit 2) without a token
+        key = AdbKey.load_or_create()  # after the token check: a command that cannot run makes no key
         for endpoint in endpoints:
             report = asyncio.run(_one(endpoint, key, client, timeout_s, auth_timeout_s))
             codes.append(report.error.exit_code if isinstance(report.error, PhoneGateError) else (1 if report.error else 0))

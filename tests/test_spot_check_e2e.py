@@ -147,6 +147,12 @@ def test_a_phone_that_has_not_allowed_the_key_exits_4(client, web, runner, facto
     assert phone.endpoint in result.stderr
 
 
-def test_bad_input_is_refused_before_any_phone_is_touched(runner):
+def test_bad_input_is_refused_before_any_phone_is_touched(runner, tmp_path):
+    key = tmp_path / "adbkey"
     assert runner.invoke(["spot-check"]).exit_code == 2
     assert runner.invoke(["spot-check", "--tcp", "not-an-endpoint"]).exit_code == 2
+    no_token = runner.invoke(["spot-check", "--tcp", "127.0.0.1:5555"],
+                             env={"PHONEGATE_TOKEN": "", "PHONEGATE_ADB_KEY": str(key)})
+    assert no_token.exit_code == 2
+    assert "PHONEGATE_TOKEN" in no_token.stderr
+    assert not key.exists()

@@ -310,3 +310,23 @@ def test_the_report_page_and_the_list_render(client, web, factory, smtp_settings
     assert client.get("/spot-checks/report").status_code == 200
     page = client.get("/spot-checks").get_data(as_text=True)
     assert "Draw the sample for" in page
+
+
+def test_a_broadcast_phone_is_spot_checked_by_its_services_managers(client, web, factory, smtp_settings, smtp_server):
+    """The Broadcast phone belongs to the service: any of its teams' managers calls it in; nobody is e-mailed
+    (it has no holder); a manager of another service sees nothing of it."""
+    broadcast = factory.device(serial="BCSPOT1", state="provisioned", role="broadcast", service_id=web.service.id)
+    check = starting.start_spot_check(db.session, broadcast, Actor.for_user(web.other_manager), smtp_settings)
+    db.session.commit()
+    assert (check.team_id, check.service_id, check.staff_member_id) == (None, web.service.id, None)
+    assert smtp_server.messages == []
+    completion.complete_spot_check(db.session, check, Actor.for_user(web.manager), answers={
+        "no_sensitive_data": "yes", "inactive_deleted": "yes", "media_retention": "yes", "broadcast_only": "yes"},
+        outcome="no_concerns", notes=None, drafts=[])
+    db.session.commit()
+    assert {a.item: a.answer for a in check.answers}["case_record"] == "not_applicable"
+    elsewhere = factory.user("manager", team=factory.team(service=factory.service()))
+    elsewhere.password_hash = web.manager.password_hash  # a password, so the session counts (argon2 is slow)
+    db.session.commit()
+    web.sign_in(client, elsewhere)
+    assert client.get(f"/spot-checks/{check.id}").status_code == 404
