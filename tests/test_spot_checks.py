@@ -330,3 +330,10 @@ def test_a_broadcast_phone_is_spot_checked_by_its_services_managers(client, web,
     db.session.commit()
     web.sign_in(client, elsewhere)
     assert client.get(f"/spot-checks/{check.id}").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["it", "auditor", "admin"])
+def test_a_sample_drawn_by_someone_without_a_team_is_refused_and_audited(client, web, role):
+    web.sign_in(client, getattr(web, role))
+    assert client.post("/spot-checks/sample", data={"csrf_token": web.csrf(client)}).status_code == 403
+    assert len(_audits("spot_check.sample_refused")) == 1

@@ -260,9 +260,9 @@ def may_decide_spot_check(user: User | None, spot_check: SpotCheck) -> bool:
     return spot_check_decision_problem(user, spot_check) is None
 
 
-def sample_problem(user: User | None, team: Team) -> str | None:
+def sample_problem(user: User | None, team: Team | None) -> str | None:
     """Why `user` may not draw `team`'s random sample of phones for spot checks; None when they may."""
-    if not manages_team(user, team.id):
+    if team is None or not manages_team(user, team.id):
         return "Only the team's manager can draw its sample of phones for spot checks."
     return None
 

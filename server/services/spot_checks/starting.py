@@ -105,13 +105,14 @@ def open_spot_check(session: Session, device_id: int) -> SpotCheck | None:
     return session.scalar(select(SpotCheck).where(SpotCheck.device_id == device_id, SpotCheck.status.in_(OPEN_SPOT_CHECK)))
 
 
-def draw_sample(session: Session, team: Team, actor: Actor, settings: Settings, *, today: date | None = None,
+def draw_sample(session: Session, team: Team | None, actor: Actor, settings: Settings, *, today: date | None = None,
                 seed: int | None = None) -> tuple[SpotCheckSample, list[SpotCheck]]:
-    """Draw `team`'s sample for the current period and start a spot check for each phone drawn."""
+    """Draw `team`'s sample for the current period and start a spot check for each phone drawn (`team` None: the
+    signed-in person has no team, and is refused like anyone else who is not its manager)."""
     action = "spot_check.sample_refused"
     problem = access.sample_problem(actor.user, team)
-    if problem is not None:
-        raise refuse(session, actor, action, Forbidden(problem), target=team)
+    if problem is not None or team is None:
+        raise refuse(session, actor, action, Forbidden(problem or ""), target=team)
     today = today or utcnow().date()
     rules = spot_check_rules(session)
     if rules.sample_rate_percent == 0:

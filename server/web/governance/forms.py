@@ -38,6 +38,8 @@ def field_id(name: str) -> str:
         return "follow_up-" + name.split(".", 1)[1].replace(".", "-")
     if name == "follow_ups":
         return "follow_up-0-action"
+    if name == "device":
+        return "phone"  # the incident form names its phone in the "phone" field
     return name.replace("_", "-")
 
 

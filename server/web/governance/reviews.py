@@ -128,7 +128,7 @@ def _record(user, staff, chat, action: str, name: str = ""):  # type: ignore[no-
         db.session.rollback()
         errors = FormErrors()
         errors.add("action", str(exc))
-        return _render_upload({}, errors, 500)
+        return _render_upload({}, errors, 503)  # the server lacks the PDF font: not the person's doing
     if action != "scan":
         made = f"transcript-{datetime.now(timezone.utc):%Y-%m-%d-%H%M}.{suffix}"
         return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{made}"',

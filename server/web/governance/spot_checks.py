@@ -58,11 +58,8 @@ def spot_checks():
 @login_required()
 def draw_sample():
     user = current_user()
-    team = user.team
-    if team is None:  # not a manager: the service would refuse; there is no team to refuse it for
-        abort(403)
     try:
-        sample, checks = starting.draw_sample(db.session, team, Actor.for_user(user), current_settings())
+        sample, checks = starting.draw_sample(db.session, user.team, Actor.for_user(user), current_settings())
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
