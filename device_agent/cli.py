@@ -14,7 +14,10 @@ from pathlib import Path
 
 import click
 
+from device_agent.phones import phone_selection_options
 from phonegate.core.errors import BadInput
+
+INSPECT_CONCURRENCY = 16
 
 
 @click.command()
@@ -123,10 +126,9 @@ async def _serve(phones: list, addresses: list[tuple[str, int]], keys_file: Path
 
 
 @click.command()
-@click.option("--tcp", "endpoint", metavar="HOST:PORT", help="Phone reachable over TCP (adb tcpip / simulator).")
-@click.option("--usb", "use_usb", is_flag=True, help="Phone on a USB cable.")
-@click.option("--serial", help="With --usb: which phone, when several are plugged in.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+@phone_selection_options("A phone reachable over TCP (wireless debugging, a simulated phone); repeat for several.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: one object for one phone, a list of objects (one per phone read) with --usb or several phones.")
 @click.option("--catalogue", "catalogue", multiple=True, metavar="PKG",
               help="Package to read in detail (repeat). Default: com.whatsapp and com.whatsapp.w4b.")
 @click.option("--signer-apk", "signer_apks", multiple=True, metavar="APK",
@@ -134,20 +136,24 @@ async def _serve(phones: list, addresses: list[tuple[str, int]], keys_file: Path
               help="An approved APK (repeat): apps signed by its certificate get their signer SHA-256 filled in.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=30, show_default=True,
               help="Seconds allowed for collecting facts once connected.")
-@click.option("--auth-timeout", "auth_timeout_s", type=click.FloatRange(0.1, 600), default=10, show_default=True,
+@click.option("--auth-timeout", "auth_timeout_s", type=click.FloatRange(0, 600), default=10, show_default=True,
               help="Seconds to wait for 'Allow USB debugging?' to be accepted.")
-def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bool, catalogue: tuple[str, ...],
+def inspect(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, as_json: bool, catalogue: tuple[str, ...],
             signer_apks: tuple[Path, ...], timeout_s: float, auth_timeout_s: float) -> None:
-    """Read a phone's facts over ADB and print them; changes nothing on the phone."""
+    """Read phones' facts over ADB and print them; changes nothing on the phones.
+
+    A phone that cannot be read (unauthorised, offline, unplugged) gets one line on stderr, with what to do, and
+    the others are still read; the exit code is then 4.
+    """
     import json
 
-    from device_agent.collect import DEFAULT_CATALOGUE, collect_facts, collection_script
+    from device_agent.collect import DEFAULT_CATALOGUE, collection_script
     from device_agent.inspect_report import render_summary
+    from device_agent.phones import phone_options
 
-    if bool(endpoint) == use_usb:
-        raise BadInput("Say which phone: either --tcp HOST:PORT or --usb.")
-    if serial and not use_usb:
-        raise BadInput("--serial goes with --usb.")
+    options = phone_options(tcp, serials, usb)
+    if not options.given:
+        raise BadInput("Say which phone: --tcp HOST:PORT, --serial SERIAL or --usb.")
     packages = list(catalogue) or list(DEFAULT_CATALOGUE)
     collection_script(packages)  # refuses bad package names before connecting
     certificates = []
@@ -157,60 +163,95 @@ def inspect(endpoint: str | None, use_usb: bool, serial: str | None, as_json: bo
         for apk in signer_apks:
             certificates.extend(inspect_apk(apk).certificates)
 
-    async def run():
-        from device_agent.adb import AdbKey, connect_tcp, connect_usb
-
-        key = AdbKey.load_or_create()
-        session = await (connect_usb(key, serial, auth_timeout_s=auth_timeout_s) if use_usb
-                         else connect_tcp(endpoint, key, auth_timeout_s=auth_timeout_s))
-        try:
-            return await collect_facts(session, packages, timeout_s=timeout_s, known_certificates=certificates)
-        finally:
-            await session.close()
-
-    facts = asyncio.run(run())
+    chosen, results = asyncio.run(_inspect_all(options, packages, certificates, timeout_s, auth_timeout_s))
+    read = [(endpoint, facts) for endpoint, facts, _ in results if facts is not None]
+    errors = [missing.error for missing in chosen.missing] + [error for _, _, error in results if error is not None]
+    if not options.several and errors:
+        raise errors[0]  # one phone: its own sentence and exit code, as always
+    for error in errors:
+        click.echo(f"Error: {error}", err=True)
     if as_json:
-        click.echo(json.dumps(facts.to_json(), indent=2, sort_keys=True))
+        objects = [dict(facts.to_json(), endpoint=endpoint) for endpoint, facts in read]
+        click.echo(json.dumps(objects if options.several else objects[0], indent=2, sort_keys=True))
     else:
-        click.echo(render_summary(facts, packages))
+        for endpoint, facts in read:
+            if options.several:
+                click.echo(f"== {facts.serial or 'unknown serial'} ({endpoint}) ==")
+            click.echo(render_summary(facts, packages))
+    if errors:
+        from device_agent.phones import SomePhonesFailed, worst_exit_code
+
+        total = len(results) + len(chosen.missing)
+        raise SomePhonesFailed(f"{len(errors)} of {total} phones could not be read (see the lines above).",
+                               worst_exit_code([error.exit_code for error in errors]))
+
+
+async def _inspect_all(options, packages, certificates, timeout_s: float, auth_timeout_s: float):  # type: ignore[no-untyped-def]
+    from device_agent.adb import AdbKey, connect
+    from device_agent.collect import collect_facts
+    from device_agent.phones import choose_phones
+    from phonegate.core.errors import PhoneGateError
+
+    key = AdbKey.load_or_create()
+    chosen = await choose_phones(options)
+    limit = asyncio.Semaphore(INSPECT_CONCURRENCY)
+
+    async def one(endpoint: str):  # type: ignore[no-untyped-def]
+        async with limit:
+            try:
+                session = await connect(endpoint, key, auth_timeout_s=auth_timeout_s)
+                try:
+                    return endpoint, await collect_facts(session, packages, timeout_s=timeout_s, known_certificates=certificates), None
+                finally:
+                    await session.close()
+            except PhoneGateError as exc:
+                return endpoint, None, exc
+
+    return chosen, await asyncio.gather(*(one(endpoint) for endpoint in chosen.endpoints))
 
 
 @click.command()
-@click.option("--tcp", "endpoints", multiple=True, metavar="HOST:PORT",
-              help="Also check the phone at this endpoint (repeat); the server's enrolled phones are always included.")
+@phone_selection_options("Also check the phone at this endpoint (repeat); the server's enrolled phones are always included.")
 @click.option("--concurrency", type=click.IntRange(1, 2000), default=20, show_default=True, help="Phones checked at once.")
 @click.option("--timeout-per-phone", "timeout_s", type=click.FloatRange(0.1, 3600), default=60, show_default=True,
               help="Seconds one phone may take (connect, read facts, check); past it the phone is an error.")
 @click.option("--site", help="Only the server's phones at this site.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary table.")
-def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: str | None, as_json: bool) -> None:
-    """Run one compliance sweep now: check every enrolled phone (and --tcp phones), send the results.
+def sweep(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, concurrency: int, timeout_s: float,
+          site: str | None, as_json: bool) -> None:
+    """Run one compliance sweep now: check every enrolled phone (and the phones named), send the results.
 
-    Exit 5 when a phone is non-compliant (the server's verdict, with grace periods, when it was reached).
+    Exit 5 when a phone is non-compliant (the server's verdict, with grace periods, when it was reached); else
+    exit 4 when a phone named with --tcp/--serial/--usb could not be read (each has its line in the table).
     Without PHONEGATE_TOKEN or a reachable server, results wait in the instance folder's outbox.
     """
     import logging
     import sys
 
     from device_agent.adb import AdbKey
-    from device_agent.adb.connection import parse_tcp_endpoint
+    from device_agent.phones import choose_phones, phone_options
     from device_agent.settings import AgentSettings
     from device_agent.sweep import SweepOptions, default_outbox, run_sweep
     from device_agent.sweep_api import ComplianceApi, ServerUnreachable
     from device_agent.sweep_render import print_json, print_summary, progress_for
     from phonegate.core.errors import DeviceUnreachable, NonCompliant
 
-    tcp = [f"{host}:{port}" for host, port in (parse_tcp_endpoint(e) for e in endpoints)]  # bad ones: exit 2
+    phones = phone_options(tcp, serials, usb)  # bad ones: exit 2
     api = ComplianceApi.from_environment() if AgentSettings.from_environ().token else None
     if api is None:
         logging.getLogger("phonegate").warning("PHONEGATE_TOKEN is not set: results stay in the outbox")
-        if not tcp:
-            raise BadInput("Nothing to sweep: set PHONEGATE_TOKEN to sweep the server's phones, or give --tcp HOST:PORT.")
+        if not phones.given:
+            raise BadInput("Nothing to sweep: set PHONEGATE_TOKEN to sweep the server's phones, or name phones with "
+                           "--tcp HOST:PORT, --serial SERIAL or --usb.")
+    chosen = asyncio.run(choose_phones(phones, identify=True))
+    for missing in chosen.missing:
+        click.echo(f"Error: {missing.error}", err=True)
+    named = chosen.endpoints
     options = SweepOptions(key=AdbKey.load_or_create(), concurrency=concurrency, timeout_per_phone_s=timeout_s, site=site)
     progress = progress_for(sys.stderr)
     try:
         outcome = run_sweep(
-            api, default_outbox(), options, tcp,
+            api, default_outbox(), options, named, serial_numbers=chosen.serial_numbers,
             on_plan=progress.start if progress else (lambda plan: None),
             on_phone=progress.phone if progress else (lambda report: None),
         )
@@ -219,8 +260,10 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
             progress.stop()
         if api is not None:
             api.close()
-    if not outcome.plan.online and not tcp:
-        raise ServerUnreachable("The server could not be reached for the list of phones, and no --tcp phone was given; "
+    if not outcome.plan.online and not named:
+        if chosen.missing:
+            raise DeviceUnreachable("None of the phones named could be found; see the lines above.")
+        raise ServerUnreachable("The server could not be reached for the list of phones, and no phone was named; "
                                 "check PHONEGATE_SERVER and that the server is running.")
     (print_json if as_json else print_summary)(outcome)
     if outcome.non_compliant:
@@ -228,3 +271,7 @@ def sweep(endpoints: tuple[str, ...], concurrency: int, timeout_s: float, site: 
         raise NonCompliant(f"{len(outcome.non_compliant)} phone(s) non-compliant: {names}.")
     if outcome.reports and all(report.error for report in outcome.reports):
         raise DeviceUnreachable("No phone could be read; see the table above.")
+    unread = [report for report in outcome.reports if report.error and report.target.endpoint in named]
+    if unread or chosen.missing:
+        raise DeviceUnreachable(f"{len(unread) + len(chosen.missing)} of the phones named could not be read; "
+                                "see the lines above.")

@@ -28,6 +28,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.facts import AppInfo, DeviceFacts, RootIndicators
 from device_agent.parsers import (
@@ -40,9 +41,11 @@ from device_agent.parsers import (
     parse_pm_list,
     parse_settings_list,
 )
+from device_agent.parsers.adb_exposure import parse_adb_exposure
+from device_agent.parsers.dumpsys_package import java_signature_hashcode
 from device_agent.parsers.media import MEDIA_ROOTS
+from device_agent.parsers.property_defaults import android_bool, is_full_listing, with_android_defaults
 from device_agent.parsers.text import note
-from phonegate.core.apk.android_signature import java_signature_hashcode
 from phonegate.core.errors import BadInput
 from phonegate.core.packages import MESSAGING_PACKAGES
 
@@ -150,10 +153,15 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
         note(problems, "collection: output ended early (no end marker)")
     missing = lambda name: sections.get(name) if name in sections else note(problems, f"collection: {name} section missing")  # noqa: E731
 
+    noted = len(problems)
     properties = parse_getprop(sections["getprop"], problems) if "getprop" in sections else {}
     if "getprop" not in sections:
         note(problems, "collection: getprop section missing")
     facts.properties = {k: REDACTED if k.endswith(PERSONAL_PROPERTY_SUFFIXES) and v else v for k, v in properties.items()}
+    # Android's defaults fill only a whole, cleanly read listing: a cut-off one leaves out properties the phone has.
+    full_listing = _ended(sections, "getprop") and len(problems) == noted and is_full_listing(properties)
+    if full_listing:
+        properties, facts.property_defaults = with_android_defaults(properties)
     _read_properties(facts, properties)
     zone = _zone(properties.get("persist.sys.timezone"))
 
@@ -167,6 +175,9 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
         if (values := missing(f"settings_{namespace}")) is not None:
             parsed = parse_settings_list(values, problems, namespace)
             facts.settings[namespace] = {k: REDACTED if k in PERSONAL_SETTINGS and v else v for k, v in parsed.items()}
+    facts.adb_over_network, facts.adb_network_evidence = parse_adb_exposure(
+        properties, full_listing=full_listing, sdk=facts.sdk,
+        global_settings=facts.settings.get("global") if _ended(sections, "settings_global") else None)
     if (lock := missing("lock")) is not None:
         facts.secure_lock = parse_lock_settings(lock, problems)
     if (su := missing("su")) is not None:
@@ -195,7 +206,15 @@ def parse_collection(text: str | bytes, catalogue_packages: Iterable[str], now: 
     return facts
 
 
+def _ended(sections: dict[str, str], name: str) -> bool:
+    """The section is there and another one followed it, so it was not cut short."""
+    names = list(sections)
+    return name in sections and names.index(name) + 1 < len(names)
+
+
 def _read_properties(facts: DeviceFacts, props: dict[str, str]) -> None:
+    """The typed facts from properties as Android reads them (parsers.property_defaults already applied when the
+    listing allowed it); a property still missing leaves its fact unknown."""
     text = lambda key: (props.get(key) or "").strip() or None  # noqa: E731
     facts.serial = text("ro.serialno") or text("ro.boot.serialno")
     facts.manufacturer = text("ro.product.manufacturer")
@@ -217,7 +236,21 @@ def _read_properties(facts: DeviceFacts, props: dict[str, str]) -> None:
         debuggable=None if text("ro.debuggable") is None else text("ro.debuggable") == "1",
         verified_boot_state=(text("ro.boot.verifiedbootstate") or "").lower() or None,
         bootloader_locked={"1": True, "0": False}.get(locked or "", {"locked": True, "unlocked": False}.get(vbmeta or "")),
+        adbd_root=_adbd_root(text("ro.secure"), text("ro.debuggable"), props.get("service.adb.root")),
     )
+
+
+def _adbd_root(secure: str | None, debuggable: str | None, adb_root: str | None) -> bool | None:
+    """adbd's should_drop_privileges() (system/core adb/daemon/main.cpp), negated. Only debuggable builds compile
+    in ALLOW_ADBD_ROOT; there ro.secure=0 keeps root, `adb root` (service.adb.root=1) regains it, 0 drops it."""
+    if debuggable is None:
+        return None
+    if debuggable != "1":
+        return False
+    if adb_root is None or secure is None:
+        return None
+    keep_root = not android_bool(secure, True) or adb_root == "1"
+    return keep_root and adb_root != "0"
 
 
 def _date(value: str | None) -> date | None:
@@ -228,8 +261,6 @@ def _date(value: str | None) -> date | None:
 
 
 def _zone(name: str | None) -> tzinfo:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         return ZoneInfo(name) if name and len(name) < 64 and ".." not in name else timezone.utc
     except (ZoneInfoNotFoundError, ValueError):

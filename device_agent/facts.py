@@ -46,6 +46,8 @@ class RootIndicators:
     debuggable: bool | None = None  # ro.debuggable=1
     verified_boot_state: str | None = None  # green / yellow / orange / red
     bootloader_locked: bool | None = None
+    # adbd keeps root, so `adb shell` is root: ro.secure=0 or `adb root` (service.adb.root=1) on a debuggable build
+    adbd_root: bool | None = None
 
 
 @dataclass
@@ -74,6 +76,12 @@ class DeviceFacts:
     root: RootIndicators = field(default_factory=RootIndicators)
     account_types: list[str] | None = None  # types only (com.google, ...), never account names
     media_files: list[MediaFile] | None = None
+    # ADB reachable over the network: adbd on a TCP port (service./persist.adb.tcp.port) or Wireless debugging;
+    # the evidence holds the properties and the setting that decided it (parsers.adb_exposure)
+    adb_over_network: bool | None = None
+    adb_network_evidence: dict[str, str | None] = field(default_factory=dict)
+    # properties the phone did not report, with the default Android itself reads for them (parsers.property_defaults)
+    property_defaults: dict[str, str] = field(default_factory=dict)
     collected_at: datetime | None = None
     problems: list[str] = field(default_factory=list)  # sections that could not be parsed, for evidence
 
@@ -122,19 +130,28 @@ class DeviceFacts:
             security_patch=date.fromisoformat(data["security_patch"]) if data.get("security_patch") else None,
             build_fingerprint=data.get("build_fingerprint"),
             properties=dict(data.get("properties") or {}),
-            packages={name: PackageEntry(**entry) for name, entry in details.items()},
+            packages={name: PackageEntry(**_known_fields(PackageEntry, entry)) for name, entry in details.items()},
             apps=apps,
             settings={ns: dict(values) for ns, values in (data.get("settings") or {}).items()},
             encrypted=data.get("encrypted"),
             secure_lock=data.get("secure_lock"),
-            root=RootIndicators(**(data.get("root") or {})),
+            root=RootIndicators(**_known_fields(RootIndicators, data.get("root") or {})),
             account_types=data.get("account_types"),
             media_files=None
             if media is None
             else [MediaFile(path=m["path"], modified_at=_parse_datetime(m["modified_at"])) for m in media],
+            adb_over_network=data.get("adb_over_network"),
+            adb_network_evidence=dict(data.get("adb_network_evidence") or {}),
+            property_defaults=dict(data.get("property_defaults") or {}),
             collected_at=_parse_datetime(data.get("collected_at")),
             problems=list(data.get("problems") or []),
         )
+
+
+def _known_fields(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields `kind` has: facts written by a newer agent (an outbox, a server) still load."""
+    names = {item.name for item in dataclasses.fields(kind)}
+    return {key: value for key, value in data.items() if key in names}
 
 
 def _parse_datetime(value: str | None) -> datetime | None:

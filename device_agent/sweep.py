@@ -1,7 +1,9 @@
 """One compliance sweep: read every target phone's facts, run the rules' checks, send the results.
 
 Targets are the server's plan (phones with an ADB endpoint, each with what the inventory expects of it) plus
-any `--tcp` endpoints given. Phones are checked concurrently (at most `concurrency` at once), each inside its
+the phones named on the command line (`--tcp`, `--serial`, `--usb`: device_agent/phones.py). A named phone whose
+serial number is in the plan is checked against what the inventory expects of it, once, at the named endpoint
+(a phone on this computer's adb server is reachable now; its registered endpoint may not be). Phones are checked concurrently (at most `concurrency` at once), each inside its
 own time limit covering connect + collect + checks, so one hung phone costs its own limit and nothing more.
 Results flow to the server in batches through the outbox (device_agent/sweep_upload.py): when the server is
 down they wait on disk and the next sweep delivers them first.
@@ -13,11 +15,12 @@ picks a rich progress bar on a terminal or plain lines otherwise (device_agent/s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,8 +112,10 @@ class SweepOptions:
     batch_results: int = 200
 
 
-def build_plan(api: ComplianceApi | None, sweep_id: str, tcp: Sequence[str], source: str, site: str | None = None) -> SweepPlan:
-    """The server's plan plus the --tcp endpoints; without a server, the packaged default rules and --tcp only."""
+def build_plan(api: ComplianceApi | None, sweep_id: str, tcp: Sequence[str], source: str, site: str | None = None,
+               serial_numbers: Mapping[str, str] | None = None) -> SweepPlan:
+    """The server's plan plus the named endpoints (`tcp`: HOST:PORT, adb:SERIAL, usb); without a server, the
+    packaged default rules and the named phones only. `serial_numbers` maps a named endpoint to its phone's ro.serialno."""
     online = False
     rules, version, devices = None, None, []
     if api is not None:
@@ -126,9 +131,21 @@ def build_plan(api: ComplianceApi | None, sweep_id: str, tcp: Sequence[str], sou
         expected = DeviceExpectation.from_json(device)
         if expected.endpoint:
             targets[expected.endpoint] = SweepTarget(expected.endpoint, expected)
+    planned_by_serial = {target.expected.serial: key for key, target in targets.items() if target.expected.serial}
     for endpoint in tcp:
-        targets.setdefault(endpoint, SweepTarget(endpoint, DeviceExpectation(endpoint=endpoint)))
+        serial = (serial_numbers or {}).get(endpoint) or _adb_serial(endpoint)
+        planned = planned_by_serial.get(serial) if serial else None
+        if planned is not None and planned != endpoint:
+            expected = dataclasses.replace(targets.pop(planned).expected, endpoint=endpoint)
+            targets[endpoint] = SweepTarget(endpoint, expected)
+        else:
+            targets.setdefault(endpoint, SweepTarget(endpoint, DeviceExpectation(endpoint=endpoint)))
     return SweepPlan(sweep_id, rules or parse_device_rules(default_rules_text()), version, list(targets.values()), online)
+
+
+def _adb_serial(endpoint: str) -> str | None:
+    """A USB phone's adb serial is normally its ro.serialno."""
+    return endpoint.removeprefix("adb:") if endpoint.startswith("adb:") else None
 
 
 def catalogue_packages(rules: RulesDocument, expected: DeviceExpectation) -> list[str]:
@@ -142,7 +159,7 @@ def catalogue_packages(rules: RulesDocument, expected: DeviceExpectation) -> lis
 
 async def check_phone(target: SweepTarget, rules: RulesDocument, options: SweepOptions, now: datetime) -> PhoneReport:
     """Connect, collect, check, all inside the per-phone limit; never raises."""
-    from device_agent.adb import connect_tcp
+    from device_agent.adb import connect
     from device_agent.collect import collect_facts
 
     started = time.monotonic()
@@ -152,7 +169,9 @@ async def check_phone(target: SweepTarget, rules: RulesDocument, options: SweepO
     async def read_facts() -> DeviceFacts:
         # The per-phone limit below is the one that counts; the ADB layer's own limits sit just past it.
         step_s = limit + 1.0
-        session = await connect_tcp(target.endpoint, options.key, connect_timeout_s=step_s, auth_timeout_s=step_s, read_timeout_s=step_s)
+        # A phone the adb server already shows as unauthorised is reported at once: a sweep has nobody to tap Allow.
+        auth_s = 0.0 if target.endpoint.startswith("adb:") else step_s
+        session = await connect(target.endpoint, options.key, connect_timeout_s=step_s, auth_timeout_s=auth_s, read_timeout_s=step_s)
         try:
             return await collect_facts(
                 session, catalogue_packages(rules, expected), timeout_s=step_s, known_certificates=expected.certificates
@@ -176,7 +195,8 @@ def _describe(exc: BaseException) -> str:
     from phonegate.core.errors import DeviceUnauthorised, DeviceUnreachable
 
     if isinstance(exc, DeviceUnauthorised):
-        return "not authorised (tap Allow on the phone)"
+        fingerprint = getattr(exc, "fingerprint", None)
+        return f"not authorised (tap Allow on the phone for key {fingerprint})" if fingerprint else "not authorised (tap Allow on the phone)"
     if isinstance(exc, DeviceUnreachable):
         return f"unreachable ({str(exc)[:160]})"
     log.warning("checking a phone failed", exc_info=exc)
@@ -241,6 +261,7 @@ def run_sweep(
     options: SweepOptions,
     tcp: Sequence[str] = (),
     *,
+    serial_numbers: Mapping[str, str] | None = None,
     sweep_id: str | None = None,
     on_plan: Callable[[SweepPlan], None] = lambda plan: None,
     on_phone: Callable[[PhoneReport], None] = lambda report: None,
@@ -249,7 +270,7 @@ def run_sweep(
     started = time.monotonic()
     earlier = deliver_pending(api, outbox) if api is not None else DeliveryReport(server_down=True)
     sweep_id = sweep_id or str(uuid.uuid4())
-    plan = build_plan(api, sweep_id, tcp, options.source, options.site)
+    plan = build_plan(api, sweep_id, tcp, options.source, options.site, serial_numbers)
     on_plan(plan)
     uploader = Uploader(api if plan.online else None, outbox, sweep_id, options.source, options.batch_results)
 

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("server.commands.catalogue:app", "Manage the approved-app catalogue (app add APK --role ...)."),
     "audit": ("server.commands.audit:audit", "Check the audit log's hash chain (audit verify)."),
     "simulate": ("device_agent.cli:simulate", "Run simulated phones that speak ADB over TCP."),
-    "inspect": ("device_agent.cli:inspect", "Read a phone's facts over ADB; change nothing."),
+    "inspect": ("device_agent.cli:inspect", "Read phones' facts over ADB (--tcp, --serial, --usb); change nothing."),
     "sweep": ("device_agent.cli:sweep", "Run one compliance sweep now."),
     "provision": ("provisioning.cli:provision", "Enrol phones and, once approved, install the approved app."),
     "spot-check": ("device_agent.spot_check_cli:spot_check", "Record a spot check's evidence from a plugged-in phone (facts, compliance, WhatsApp storage)."),

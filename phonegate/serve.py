@@ -26,7 +26,7 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     from sqlalchemy import inspect
     from waitress import create_server
 
-    from server import create_app
+    from server import create_app, log_format, operations
     from server.commands.first_admin import ensure_first_admin
     from server.extensions import db
 
@@ -43,9 +43,11 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     own_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{server.effective_port}"
     scheduler = None if no_scheduler else _start_scheduler(app, own_url)
     demo_phones = _start_demo_phones(app)
+    _count_outbox(app, operations)
     context = click.get_current_context(silent=True)
     if not (context and context.find_root().obj and context.find_root().obj.get("debug")):
         logging.getLogger().setLevel(app.config["PHONEGATE"].log_level)
+    log_format.use_format(app.config["PHONEGATE"].log_format)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (systemd, docker stop) ends the loop like Ctrl+C, so the finally below still runs.
@@ -75,6 +77,14 @@ def _start_demo_phones(app):
     for line in demo.lines() if demo else []:
         click.echo(line, err=True)
     return demo
+
+
+def _count_outbox(app, operations) -> None:
+    """/metrics reports the batches waiting in the embedded agent's outbox (the instance folder's)."""
+    from device_agent.sweep import default_outbox
+
+    outbox = default_outbox(app.config["PHONEGATE"].instance_path)
+    operations.count_outbox_with(app, outbox.count)
 
 
 def _start_scheduler(app, own_url: str):

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import click
 
+from device_agent.phones import phone_selection_options
 from phonegate.core.errors import BadInput, PhoneGateError
-
-# Worst first: a bug hides everything else; bad input means nothing ran as intended; then phones we could not
-# reach; then refusals. Used only to pick the exit code when phones end differently.
-_SEVERITY = {1: 4, 2: 3, 4: 2, 3: 1, 0: 0}
 
 
 class ProvisioningFailed(PhoneGateError):
@@ -26,32 +23,35 @@ class ProvisioningFailed(PhoneGateError):
 
 
 @click.command()
-@click.option("--tcp", "endpoints", multiple=True, metavar="HOST:PORT", help="A phone reachable over TCP (adb tcpip); repeat for several.")
-@click.option("--usb", is_flag=True, help="The phone on USB.")
+@phone_selection_options("A phone reachable over TCP (wireless debugging, adb tcpip); repeat for several.")
 @click.option("--staff", "staff_email", metavar="EMAIL", help="The staff member who will hold the phone.")
 @click.option("--broadcast", "broadcast_service", metavar="SERVICE", help="Make it this service's Broadcast phone.")
 @click.option("--apk", "apk_path", type=click.Path(path_type=Path, dir_okay=False), help="Install this APK file (must be the catalogue's, byte for byte) instead of downloading it.")
 @click.option("--wait", "wait_s", type=click.FloatRange(0, 24 * 3600), default=0, show_default=True, metavar="SECONDS",
               help="Wait this long for the manager's approval instead of stopping at once.")
 @click.option("--ask-again", is_flag=True, help="After a manager rejected the request, open a new one.")
-def provision(endpoints: tuple[str, ...], usb: bool, staff_email: str | None, broadcast_service: str | None,
-              apk_path: Path | None, wait_s: float, ask_again: bool) -> int:
-    """Enrol phones and, once approved, install the approved app (server: PHONEGATE_SERVER, token: PHONEGATE_TOKEN)."""
+def provision(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, staff_email: str | None,
+              broadcast_service: str | None, apk_path: Path | None, wait_s: float, ask_again: bool) -> int:
+    """Enrol phones and, once approved, install the approved app (server: PHONEGATE_SERVER, token: PHONEGATE_TOKEN).
+
+    A phone that cannot be reached (unauthorised, offline, unplugged) gets its own line, with what to do; the
+    others go on.
+    """
+    from device_agent.phones import phone_options
     from provisioning.flow import Options, Target
 
-    if bool(endpoints) == usb:
-        raise BadInput("Give the phones with --tcp HOST:PORT (repeatable) or --usb, not both.")
-    if len(set(endpoints)) != len(endpoints):
-        raise BadInput("The same --tcp phone is given twice.")
+    phones = phone_options(tcp, serials, usb)
+    if not phones.given:
+        raise BadInput("Give the phones with --tcp HOST:PORT, --serial SERIAL (both repeatable) or --usb.")
     if apk_path is not None and not apk_path.is_file():
         raise BadInput(f"No APK file at {apk_path}.")
     target = Target(staff_email=staff_email.strip() if staff_email else None,
                     broadcast_service=broadcast_service.strip() if broadcast_service else None)
     options = Options(target=target, apk_path=apk_path, wait_s=wait_s, ask_again=ask_again)
-    return run(list(endpoints) or ["usb"], options)
+    return run(phones, options)
 
 
-def run(endpoints: list[str], options, *, stream=None) -> int:
+def run(phones, options, *, stream=None) -> int:
     from device_agent.adb import AdbKey
     from device_agent.adb.keys import default_key_path
     from device_agent.client import PhoneGateClient
@@ -61,10 +61,12 @@ def run(endpoints: list[str], options, *, stream=None) -> int:
     key = AdbKey.load_or_create(default_key_path())
     renderer = renderer_for(stream)
     try:
-        outcomes = asyncio.run(_run_all(endpoints, options, PhoneGateClient, key, renderer))
+        outcomes = asyncio.run(_run_all(phones, options, PhoneGateClient, key, renderer))
     finally:
         renderer.close()
-    worst = max((o.exit_code for o in outcomes), key=lambda code: _SEVERITY.get(code, 4))
+    from device_agent.phones import worst_exit_code
+
+    worst = worst_exit_code([o.exit_code for o in outcomes])
     if worst == 0:
         return 0
     failed = [o for o in outcomes if o.exit_code != 0]
@@ -74,8 +76,17 @@ def run(endpoints: list[str], options, *, stream=None) -> int:
                              "fix what they say and run the same command again.", worst)
 
 
-async def _run_all(endpoints, options, make_client, key, renderer):
-    from provisioning.flow import provision_phone
+async def _run_all(phones, options, make_client, key, renderer):
+    from device_agent.phones import choose_phones
+    from provisioning.flow import Event, Outcome, provision_phone
+
+    chosen = await choose_phones(phones)
+    missing = []
+    for asked in chosen.missing:  # named, but no phone answers to it: its own line, and the others go on
+        outcome = Outcome(asked.error.exit_code, str(asked.error))
+        renderer.handle(asked.asked, Event(asked.asked, "done", outcome.message, 1.0, outcome=outcome, warning=True))
+        missing.append(outcome)
+    endpoints = chosen.endpoints
 
     async def one(endpoint: str):
         outcome = None
@@ -84,4 +95,4 @@ async def _run_all(endpoints, options, make_client, key, renderer):
             outcome = event.outcome or outcome
         return outcome
 
-    return await asyncio.gather(*(one(endpoint) for endpoint in endpoints))
+    return missing + list(await asyncio.gather(*(one(endpoint) for endpoint in endpoints)))

@@ -88,7 +88,8 @@ def _fraction(step: str) -> float:
 
 async def provision_phone(endpoint: str, options: Options, make_client: Callable[[], PhoneGateClient], key: Any,
                           *, connect: Callable[..., Any] | None = None) -> AsyncIterator[Event]:
-    """Provision the phone at `endpoint` ("HOST:PORT", "usb" or "usb:SERIAL"); the last event carries the Outcome."""
+    """Provision the phone at `endpoint` ("HOST:PORT", "adb:SERIAL", "usb" or "usb:SERIAL"); the last event
+    carries the Outcome."""
     run = _Run(endpoint, options, make_client, key, connect)
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
     run.emit = queue.put_nowait
@@ -165,7 +166,8 @@ class _Run:
                                                      f"Android {facts.android_release}" if facts.android_release else None])) or "identified")
 
         registration = facts.to_json()
-        registration["adb_endpoint"] = None if self.endpoint.startswith("usb") else self.endpoint
+        # Only a TCP endpoint is somewhere a sweep can reach the phone again; a USB one is wherever it is plugged in.
+        registration["adb_endpoint"] = None if self.endpoint.startswith(("usb", "adb:")) else self.endpoint
         await self.call(self.client.register_device, registration)
         self.say("register", "registered with the server")
 

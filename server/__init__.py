@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=512 * 1024 * 1024,  # APK uploads are the largest bodies
         API_TITLE="PhoneGate",
         API_VERSION="v1",
@@ -55,8 +55,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from server import api, web
+    from server import api, http_security, operations, web
 
+    http_security.init_app(app)
+    operations.init_app(app)
     api.init_app(app)
     web.init_app(app)
     errors.init_app(app)

@@ -84,6 +84,27 @@ class SmtpSettings:
     timeout_s: float = 15.0
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    chosen = _text(env, name, default).lower()
+    if chosen not in allowed:
+        raise BadInput(f"{name} must be one of {', '.join(allowed)}, got {chosen!r}.")
+    return chosen
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    # "1"/"yes" = one proxy; a number = that many proxies in a chain; "0"/"no"/unset = none.
+    name = "PHONEGATE_TRUST_PROXY"
+    value = _text(env, name).lower()
+    if value in {"yes", "true", "on"}:
+        return 1
+    if value in {"no", "false", "off"}:
+        return 0
+    hops = _int(env, name, 0)
+    if hops > 5:
+        raise BadInput(f"{name} must be a number of proxies from 0 to 5, got {hops}.")
+    return hops
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_path: Path
@@ -115,6 +136,20 @@ class Settings:
     login_rate_limit: str = "10 per minute"  # Flask-Limiter syntax, per client address, POSTs to /login
     login_max_failures: int = 5  # wrong passwords in a row before the account locks
     login_lockout_minutes: int = 15
+    # --- Sign-in, sessions, headers and operations (issue 9, web security part). Kept together as one block:
+    # server/web/session.py, server/web/oidc.py, server/http_security.py, server/operations.py, server/log_format.py.
+    session_idle_minutes: int = 30  # a web session unused this long ends
+    session_max_hours: int = 8  # a web session ends this long after log-in, however busy
+    trust_proxy: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed; 0 = none
+    password_login: str = "all"  # "all": everyone may use a password; "admins": administrators only (break-glass)
+    oidc_issuer: str = ""  # the council's OpenID provider; empty = no "sign in with the council account" button
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_groups_claim: str = "groups"  # the ID token claim holding the person's groups
+    oidc_email_claim: str = "email"  # the claim holding the address used to match a PhoneGate user
+    oidc_roles: str = ""  # "GROUP=ROLE[:TEAM];@DOMAIN=ROLE[:TEAM];...": first matching rule wins
+    metrics_token: str = field(default="", repr=False)  # empty = /metrics from loopback only
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +195,19 @@ class Settings:
             login_rate_limit=_text(env, "PHONEGATE_LOGIN_RATE_LIMIT", "10 per minute"),
             login_max_failures=_int(env, "PHONEGATE_LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lockout_minutes=_int(env, "PHONEGATE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
+            # --- Sign-in, sessions, headers and operations (issue 9, web security part).
+            session_idle_minutes=_int(env, "PHONEGATE_SESSION_IDLE_MINUTES", 30, minimum=1),
+            session_max_hours=_int(env, "PHONEGATE_SESSION_MAX_HOURS", 8, minimum=1),
+            trust_proxy=_proxy_hops(env),
+            password_login=_choice(env, "PHONEGATE_PASSWORD_LOGIN", "all", ("all", "admins")),
+            oidc_issuer=_text(env, "PHONEGATE_OIDC_ISSUER"),  # exact: some issuers end in "/"
+            oidc_client_id=_text(env, "PHONEGATE_OIDC_CLIENT_ID"),
+            oidc_client_secret=env.get("PHONEGATE_OIDC_CLIENT_SECRET") or "",
+            oidc_groups_claim=_text(env, "PHONEGATE_OIDC_GROUPS_CLAIM", "groups"),
+            oidc_email_claim=_text(env, "PHONEGATE_OIDC_EMAIL_CLAIM", "email"),
+            oidc_roles=env.get("PHONEGATE_OIDC_ROLES") or "",
+            metrics_token=_text(env, "PHONEGATE_METRICS_TOKEN"),
+            log_format=_choice(env, "PHONEGATE_LOG_FORMAT", "text", ("text", "json")),
         )
 
 

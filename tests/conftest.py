@@ -3,8 +3,11 @@
 pytest_plugins = [
     "fixtures_server",
     "fixtures_phones",
+    "fixtures_adb_server",
     "fixtures_apks",
+    "fixtures_split_apks",
     "fixtures_web",
     "fixtures_enrolment",
     "fixtures_compliance",
+    "fixtures_oidc",
 ]

@@ -3,7 +3,8 @@
     web           SimpleNamespace: service, team, other_team, a user per role with password TEST_PASSWORD
                   (manager, other_manager in another team of the same service, it, auditor, admin), staff (trained
                   30 days ago), policy (current), device + request (pending, requested by `it`), and
-                  login(client, user) -> response (through the form), sign_in(client, user) (session only, fast),
+                  login(client, user) -> response (through the form), sign_in(client, user) (a server-side
+                  session and its cookie, without the form: fast),
                   csrf(client, path) -> token read from that page's form,
                   new_request(staff=None) -> another pending request.
     browser       a headless Debian Chromium (Playwright, never `playwright install`) for the test; with
@@ -80,11 +81,12 @@ def web(app, factory):
 
     def sign_in(client, user) -> None:
         """Start a session without the login form (argon2 costs ~0.2 s a try; test_web_auth covers the form)."""
-        from server.web.auth import SESSION_FINGERPRINT, SESSION_USER, password_fingerprint
+        from server.services import web_sessions
 
-        with client.session_transaction() as session:
-            session[SESSION_USER] = user.id
-            session[SESSION_FINGERPRINT] = password_fingerprint(user)
+        session_id, _ = web_sessions.start(db.session, user, "password",
+                                           web_sessions.Limits.from_settings(app.config["PHONEGATE"]))
+        db.session.commit()
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], session_id)
 
     def csrf(client, path: str = "/") -> str:
         return csrf_from(client.get(path).get_data(as_text=True))

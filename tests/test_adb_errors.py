@@ -50,3 +50,14 @@ def test_key_in_an_unwritable_place_is_bad_input(tmp_path: Path) -> None:
 
     with pytest.raises(AdbKeyError):
         AdbKey.load_or_create(blocker / "adbkey")  # parent is a file
+
+
+def test_one_device_unreachable_class_for_every_way_of_reaching_a_phone() -> None:
+    import device_agent.adb
+    from device_agent.adb.errors import AdbServerUnavailable, AdbTimeout, DeviceUnauthorised
+    from phonegate.core import errors
+
+    assert device_agent.adb.DeviceUnreachable is errors.DeviceUnreachable
+    assert issubclass(AdbTimeout, errors.DeviceUnreachable)
+    assert issubclass(AdbServerUnavailable, errors.DeviceUnreachable)
+    assert issubclass(DeviceUnauthorised, errors.DeviceUnauthorised)

@@ -229,3 +229,21 @@ def test_many_phones_at_once(phone_simulator, adb_key: AdbKey) -> None:  # type:
         return await asyncio.gather(*(one(running.endpoint) for running in phones))
 
     assert run(everyone()) == [running.serial for running in phones]
+
+
+def test_pull_and_stat_on_a_direct_connection(phone_simulator, adb_key: AdbKey, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    running = phone_simulator(1)[0]
+    original = tmp_path / "up.bin"
+    original.write_bytes(os.urandom(200_000))
+    seen: list[int] = []
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        async with session(running.endpoint, adb_key) as phone:
+            await phone.push(original, "/sdcard/Download/up.bin")
+            await phone.pull("/sdcard/Download/up.bin", tmp_path / "down.bin", progress=lambda done, total: seen.append(done))
+            return await phone.stat("/sdcard/Download/up.bin")
+
+    info = run(scenario())
+    assert (tmp_path / "down.bin").read_bytes() == original.read_bytes()
+    assert info.size == 200_000
+    assert seen[-1] == 200_000

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 
 import pytest
@@ -22,6 +24,8 @@ EXPECTED = {
                                accounts=["com.google", "com.microsoft.workaccount", "com.whatsapp"], media=4),
     "google-pixel-9": dict(model="Pixel 9", sdk=35, patch=date(2026, 11, 5), encrypted=True, lock=True, su=[],
                            boot="green", locked=True, test_keys=False, apps={}, accounts=["com.google"], media=0),
+    "google-pixel-9-adb-network": dict(model="Pixel 9", sdk=35, patch=date(2026, 11, 5), encrypted=True, lock=True, su=[],
+                                       boot="green", locked=True, test_keys=False, apps={}, accounts=["com.google"], media=0),
     "motorola-moto-g6": dict(model="moto g(6)", sdk=26, patch=date(2019, 3, 1), encrypted=False, lock=False, su=[],
                              boot="green", locked=True, test_keys=False, apps={"com.whatsapp": (219000, "2.19.360")},
                              accounts=["com.google", "com.whatsapp"], media=3),
@@ -166,3 +170,10 @@ def test_collect_over_adb_from_a_phone_that_sends_garbage(phone_simulator, adb_k
 
     facts = asyncio.run(once())
     assert facts.problems and facts.collected_at is not None
+
+
+def test_fact_collection_does_not_load_the_simulator() -> None:
+    probe = ("import sys, device_agent.collect, device_agent.facts, device_agent.parsers; "
+             "print(sorted(m for m in sys.modules if m.startswith('device_agent.simulator')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert loaded.strip() == "[]"

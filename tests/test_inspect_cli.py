@@ -64,9 +64,11 @@ def test_unreachable_and_unauthorised_exit_4(phone_simulator, adb_key) -> None:
 
 
 @pytest.mark.parametrize("args, message", [
-    ((), "either --tcp HOST:PORT or --usb"),
-    (("--tcp", "127.0.0.1:5555", "--usb"), "either --tcp HOST:PORT or --usb"),
-    (("--tcp", "127.0.0.1:5555", "--serial", "X"), "--serial goes with --usb"),
+    ((), "Say which phone: --tcp HOST:PORT, --serial SERIAL or --usb"),
+    (("--usb", "--serial", "X"), "leave out --serial, or leave out --usb"),
+    (("--serial", "two words"), "is not a phone serial"),
+    (("--tcp", "127.0.0.1:5555", "--tcp", "127.0.0.1:5555"), "given twice"),
+    (("--tcp", "127.0.0.1:notaport"), "is not HOST:PORT"),
     (("--tcp", "127.0.0.1:5555", "--catalogue", "rm -rf /"), "not a valid Android package name"),
 ])
 def test_bad_usage_exit_2(adb_key, args: tuple[str, ...], message: str) -> None:

@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_parsers_getprop import CORPUS, corpus_text
 
 from device_agent.parsers import parse_dumpsys_package
+from device_agent.parsers.dumpsys_package import java_signature_hashcode
 from device_agent.simulator.packages import simulated_certificate
 from device_agent.simulator.phone import VirtualPhone
-from phonegate.core.apk.android_signature import java_signature_hashcode
+from test_parsers_getprop import CORPUS, corpus_text
 
 UTC = timezone.utc
 # file -> (package, versionCode, versionName, installer, uid, signer hashes, scheme, first install (phone time))

@@ -39,7 +39,7 @@ def test_lock_settings_capture_and_simulator() -> None:
     assert parse_lock_settings(corpus_text("dumpsys-lock_settings", "samsung-2021-wuseman-nr1nu-doc.txt")) is True
     expected = {"google-pixel-9": True, "motorola-moto-g6": False, "samsung-galaxy-s24": True, "rooted-oneplus": True}
     for profile, secure in expected.items():
-        assert parse_lock_settings(VirtualPhone.from_profile(profile).dumpsys_lock_settings()) is secure
+        assert parse_lock_settings(VirtualPhone.from_profile(profile).run_shell("dumpsys lock_settings").stdout.decode()) is secure
     problems: list[str] = []
     assert parse_lock_settings("Can't find service: lock_settings\n", problems) is None and problems
 

@@ -83,7 +83,7 @@ def _device(serial):
 
 
 def test_unapproved_phone_is_refused_then_installed_after_web_approval(provisioning, phone_simulator, adb_client, test_apks):
-    from phonegate.core.apk.android_signature import java_signature_hashcode
+    from device_agent.parsers.dumpsys_package import java_signature_hashcode
 
     phone = phone_simulator(1)[0]
     first = provisioning.provision([phone.endpoint])

@@ -156,3 +156,23 @@ def test_bad_input_is_refused_before_any_phone_is_touched(runner, tmp_path):
     assert no_token.exit_code == 2
     assert "PHONEGATE_TOKEN" in no_token.stderr
     assert not key.exists()
+
+
+@pytest.mark.adb
+def test_a_phone_on_the_adb_server_is_chosen_by_its_serial(client, web, factory, runner, adb_server, attached_phones,
+                                                          adb_key, live_server, smtp_settings, monkeypatch):
+    (attached,) = attached_phones(1, profiles=[_profile()])
+    holder = factory.staff(team=web.team)
+    device = factory.device(serial=attached.serial, state="provisioned", role="individual", team_id=web.team.id,
+                            service_id=web.service.id, staff_member_id=holder.id)
+    check = _start_on_the_page(client, web, device)
+    agent, _ = factory.token(web.it, "agent")
+    monkeypatch.setattr("device_agent.adb.adb_server._default", None)  # this test's adb server, not an earlier one
+    result = runner.invoke(["spot-check", "--serial", attached.serial, "--serial", "GONE-PHONE"], env={
+        **adb_server.env, "PHONEGATE_SERVER": live_server.url, "PHONEGATE_TOKEN": agent,
+        "PHONEGATE_ADB_KEY": str(adb_key.path)})
+    assert result.exit_code == 4  # the phone that is not there; the other one is recorded all the same
+    assert f"evidence recorded for spot check {check.id}" in result.stdout
+    assert "GONE-PHONE" in result.stderr
+    db.session.expire_all()
+    assert db.session.get(SpotCheck, check.id).status == "evidence_recorded"

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device_agent.simulator.phone import Faults, VirtualPhone
-from device_agent.simulator.profiles import PROFILE_DIR, PROFILE_NAMES, ProfileInvalid, load_profile, parse_profile
+from device_agent.simulator.phone import VirtualPhone
+from device_agent.simulator.profiles import PROFILE_DIR, PROFILE_NAMES, Faults, ProfileInvalid, load_profile, parse_profile
 from phonegate.core.errors import BadInput
 
 
@@ -26,8 +26,8 @@ def run(phone: VirtualPhone, command: str) -> tuple[str, str, int]:
 
 
 def test_shipped_profiles() -> None:
-    assert set(PROFILE_NAMES) == {"google-pixel-9", "motorola-moto-g6", "rooted-oneplus", "samsung-galaxy-a12-outdated",
-                                  "samsung-galaxy-s24"}
+    assert set(PROFILE_NAMES) == {"google-pixel-9", "google-pixel-9-adb-network", "motorola-moto-g6", "rooted-oneplus",
+                                  "samsung-galaxy-a12-outdated", "samsung-galaxy-s24"}
     for name in PROFILE_NAMES:
         profile = load_profile(name)
         assert profile.name == name and profile.sdk > 0
@@ -202,7 +202,8 @@ yaml_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 10**12) |
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(["name", "serial", "properties", "packages", "settings", "lock", "root", "accounts",
-                                        "files", "faults", "storage_free_mb", "adb_features", "other"]), yaml_values))
+                                        "files", "faults", "storage_free_mb", "adb_features", "adb_network", "extends",
+                                        "other"]), yaml_values))
 def test_random_profiles_are_accepted_or_refused_clearly(data: dict) -> None:
     base = yaml.safe_load((PROFILE_DIR / "google-pixel-9.yaml").read_text())
     base.update(data)
@@ -219,3 +220,41 @@ def test_faults_from_profile_values() -> None:
     assert faults.latency_ms == 20.0 and faults.hang is False
     with pytest.raises(ProfileInvalid, match="faults.install_failure"):
         Faults.from_mapping({"install_failure": "broken"})
+
+
+def test_change_a_running_phone_as_a_person_would() -> None:
+    phone = VirtualPhone.from_profile("rooted-oneplus")
+    phone.change(properties={"ro.debuggable": "0", "ro.lineage.version": None}, settings={"global": {"adb_enabled": "0"}},
+                 lock="pin", su_paths=[], uninstall=["com.topjohnwu.magisk"])
+    assert run(phone, "getprop ro.debuggable") == ("0\n", "", 0)
+    assert "ro.lineage.version" not in run(phone, "getprop")[0]
+    assert run(phone, "settings get global adb_enabled")[0] == "0\n"
+    assert "CredentialType: Pin" in run(phone, "dumpsys lock_settings")[0]
+    assert run(phone, "command -v su")[2] == 1
+    assert "com.topjohnwu.magisk" not in run(phone, "pm list packages")[0]
+
+
+def test_a_bad_change_names_the_field_and_changes_nothing() -> None:
+    phone = VirtualPhone.from_profile("rooted-oneplus")
+    before = dict(phone.properties)
+    with pytest.raises(ProfileInvalid, match="lock"):
+        phone.change(properties={"ro.debuggable": "0"}, lock="fingerprint")
+    with pytest.raises(ProfileInvalid, match=r"properties\.ro\.secure"):
+        phone.change(properties={"ro.secure": 1})
+    with pytest.raises(ProfileInvalid, match="settings.vendor"):
+        phone.change(settings={"vendor": {"x": "1"}})
+    assert phone.properties == before
+
+
+def test_reflash_makes_a_rooted_phone_clean_and_keeps_serial_and_faults() -> None:
+    phone = VirtualPhone.from_profile("rooted-oneplus", serial="ROOTED01")
+    phone.faults.latency_ms = 5
+    phone.write_file("/sdcard/Download/left.txt", b"x", 0o644, 0)
+    phone.reflash("samsung-galaxy-s24")
+    assert run(phone, "getprop ro.serialno") == ("ROOTED01\n", "", 0)
+    assert run(phone, "getprop ro.boot.verifiedbootstate")[0] == "green\n"
+    assert run(phone, "command -v su")[2] == 1
+    assert "com.topjohnwu.magisk" not in phone.package_db.packages
+    assert phone.stat("/sdcard/Download/left.txt") is None  # a re-imaged phone is wiped
+    assert phone.faults.latency_ms == 5
+    assert "com.whatsapp" in run(phone, "pm list packages")[0]  # the shell works on the new system

@@ -1,13 +1,16 @@
-"""The host side of ADB: keys, connections to phones over TCP or USB, shell, push and install.
+"""The host side of ADB: keys, connections to phones (over TCP, through the adb server, or over libusb), shell,
+push, pull and install.
 
-Built on adb-shell's async device (framing, auth handshake, file sync); PhoneGate adds the fast signer, the
-streamed install, one exception per failure and timeouts on every step.
+Direct connections are built on adb-shell's async device (framing, auth handshake, file sync); phones the adb
+server holds go through PhoneGate's own host-protocol client (adb_server.py). PhoneGate adds the fast signer, the
+streamed install, one exception per failure and timeouts on every step, the same on every way.
 """
 
 from device_agent.adb.connection import (
     PhoneSession,
     ShellResult,
     connect,
+    connect_adb_server,
     connect_tcp,
     connect_usb,
     session,
@@ -32,6 +35,7 @@ __all__ = [
     "PhoneSession",
     "ShellResult",
     "connect",
+    "connect_adb_server",
     "connect_tcp",
     "connect_usb",
     "session",

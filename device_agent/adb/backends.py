@@ -1,9 +1,17 @@
-"""Thin adapters from adb-shell's devices to what PhoneSession needs: shell, push, a write-only stream, close.
+"""Thin adapters from the ways to reach a phone to what PhoneSession needs: connect, shell, service, push, pull,
+stat, a write-only stream, close.
 
-Two backends, one shape: TCP uses adb-shell's asyncio device directly; USB uses its synchronous device in a worker
-thread (libusb has no asyncio API). Both reach into a few adb-shell internals (`_open`, `_io_manager`,
-`_read_until`, `_read_until_close`) for the one thing adb-shell lacks: writing an APK into an open stream.
-Those names are stable across adb-shell 0.4.x; setup.cfg pins the minor version for that reason.
+Three backends, one shape:
+- TCP (`AsyncBackend`, here): adb-shell's asyncio device, talking ADB straight to the phone's port;
+- USB (`device_agent.adb.usb.UsbBackend`): adb-shell's synchronous libusb device in a worker thread (libusb has
+  no asyncio API), the fallback when no adb server can be had;
+- the adb server (`device_agent.adb.adb_server.AdbServerBackend`): the host protocol to the adb server, which
+  holds the phone (USB, wireless debugging, `adb connect`).
+The adb-shell backends reach into a few adb-shell internals (`_open`, `_io_manager`, `_read_until`,
+`_read_until_close`) for the one thing adb-shell lacks: writing an APK into an open stream. Those names are stable
+across adb-shell 0.4.x; setup.cfg pins the minor version for that reason.
+
+Backends raise adb-shell's exceptions or the three below; connection.py turns all of them into PhoneGate errors.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import async_timeout
 from adb_shell import constants
 from adb_shell.adb_device_async import AdbDeviceAsync, _AdbIOManagerAsync
 from adb_shell.adb_message import AdbMessage
@@ -33,7 +40,19 @@ logging.getLogger("adb_shell").setLevel(logging.INFO)
 
 
 class ConnectionClosedByPhone(ConnectionError):
-    """The phone (or the cable) closed the connection."""
+    """The phone (or the cable, or the adb server in between) closed the connection; `hint` says what to check."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint  # None: nobody knows yet why (the adb server backend then looks)
+
+
+class PhoneRefused(Exception):
+    """The phone answered a file transfer with FAIL (a read-only path, a missing file); the text is the phone's."""
+
+
+class ReadTimedOut(Exception):
+    """One answer did not come within its per-read limit (the whole operation's limit is separate)."""
 
 
 class NoDelayTcpTransport(TcpTransportAsync):
@@ -70,7 +89,7 @@ class NoDelayTcpTransport(TcpTransportAsync):
             data = await reader.read(numbytes)
         else:
             try:
-                async with async_timeout.timeout(transport_timeout_s):
+                async with asyncio.timeout(transport_timeout_s):
                     data = await reader.read(numbytes)
             except asyncio.TimeoutError as exc:
                 raise TcpTimeoutException(f"no data from {self._host}:{self._port} within {transport_timeout_s} s") from exc
@@ -88,7 +107,7 @@ class NoDelayTcpTransport(TcpTransportAsync):
             await writer.drain()  # at or below the low-water mark the transport is not paused: drain() cannot wait
             return len(data)
         try:
-            async with async_timeout.timeout(transport_timeout_s):
+            async with asyncio.timeout(transport_timeout_s):
                 await writer.drain()
         except asyncio.TimeoutError as exc:
             raise TcpTimeoutException(f"sending to {self._host}:{self._port} timed out after {transport_timeout_s} s") from exc
@@ -150,6 +169,12 @@ class AsyncBackend:
         )
         return self.device._io_manager.device_banner
 
+    def unauthorised(self, endpoint: str, key: Any) -> Any:
+        """What to tell the person when the phone does not know `key` (PhoneGate's own key, on a direct connection)."""
+        from device_agent.adb.errors import DeviceUnauthorised
+
+        return DeviceUnauthorised(endpoint, key.fingerprint())
+
     async def shell(self, command: str, read_timeout_s: float) -> bytes:
         return await self.device.shell(command, transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s, decode=False)
 
@@ -173,6 +198,23 @@ class AsyncBackend:
             str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report,
             transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s,
         )
+
+    async def pull(self, remote_path: str, local_path: Path, progress: Progress | None, read_timeout_s: float) -> None:
+        done = 0
+
+        async def report(_path: str, written: int, total: int) -> None:  # adb-shell reports each chunk's size
+            nonlocal done
+            done += written
+            if progress is not None:
+                progress(done, total)
+
+        await self.device.pull(
+            remote_path, str(local_path), progress_callback=report if progress else None,
+            transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s,
+        )
+
+    async def stat(self, remote_path: str, read_timeout_s: float) -> tuple[int, int, int]:
+        return await self.device.stat(remote_path, transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s)
 
     async def stream_file(self, destination: str, source: BinaryIO, size: int, progress: Progress | None, read_timeout_s: float) -> bytes:
         """Open `destination`, write exactly `size` bytes from `source`, return everything the phone answered."""

@@ -1,8 +1,11 @@
-"""One connected phone (`PhoneSession`) and the ways to get one: TCP, USB, or waiting for the person to tap Allow.
+"""One connected phone (`PhoneSession`) and the ways to get one: TCP, the adb server, USB, or waiting for the
+person to tap Allow.
 
-Every step has its own limit: `connect_timeout_s` (TCP connect), `auth_timeout_s` (waiting for Allow after the
-phone has been shown our key), `read_timeout_s` (any single answer), and `timeout_s` on whole operations.
-adb-shell's exceptions never leave this module: callers see device_agent.adb.errors only.
+Endpoints name the way: `HOST:PORT` (ADB straight to the phone's TCP port), `adb:SERIAL` (a phone the adb server
+holds: USB, wireless debugging, `adb connect`), `usb` / `usb:SERIAL` (libusb, when no adb server can be had).
+Every step has its own limit: `connect_timeout_s` (TCP connect, or reaching the adb server), `auth_timeout_s`
+(waiting for Allow after the phone has been shown the key), `read_timeout_s` (any single answer), and `timeout_s`
+on whole operations. Backend exceptions never leave this module: callers see device_agent.adb.errors only.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, TypeVar
 
 from adb_shell import exceptions as adb_exceptions
 
-from device_agent.adb.backends import AsyncBackend, ConnectionClosedByPhone, Progress
+from device_agent.adb.backends import AsyncBackend, ConnectionClosedByPhone, PhoneRefused, Progress, ReadTimedOut
 from device_agent.adb.errors import (
     AdbCommandFailed,
     AdbTimeout,
@@ -33,6 +36,7 @@ from device_agent.adb.errors import (
     InstallFailed,
     LocalFileError,
 )
+from device_agent.adb.host_protocol import ENDPOINT_PREFIX, HostProtocolError, RemoteStat, check_serial
 from device_agent.adb.keys import AdbKey
 from device_agent.adb.message import banner_features, parse_banner, parse_shell_v2
 from device_agent.adb.usb import UsbBackend
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_TCP_PORT = 5555
 LEGACY_INSTALL_DIR = "/data/local/tmp"
+ADB_SERVER_PREFIX = ENDPOINT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,27 @@ class PhoneSession:
         mode = stat.S_IFREG | stat.S_IMODE(info.st_mode)
         step = self._backend.push(local, remote_path, mode, int(info.st_mtime), progress, self.read_timeout_s)
         await self._guarded(f"copying {local.name} to {remote_path}", timeout_s, step)
+
+    async def pull(self, remote_path: str, local_path: Path, *, progress: Progress | None = None, timeout_s: float = 300.0) -> None:
+        """Copy a file from the phone. Written beside `local_path` and renamed at the end: a broken transfer
+        leaves no half file."""
+        local = Path(local_path)
+        if not local.parent.is_dir():
+            raise LocalFileError(f"Cannot write {local}: {local.parent} is not a folder.")
+        partial = local.with_name(f".{local.name}.partial")
+        try:
+            await self._guarded(f"copying {remote_path} from the phone", timeout_s,
+                                self._backend.pull(remote_path, partial, progress, self.read_timeout_s))
+            partial.replace(local)
+        except OSError as exc:
+            raise LocalFileError(f"Cannot write {local}: {exc.strerror or exc}.") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+
+    async def stat(self, remote_path: str, *, timeout_s: float = 30.0) -> RemoteStat:
+        """Mode, size and mtime of a path on the phone (mode 0: it does not exist)."""
+        mode, size, mtime = await self._guarded(f"looking at {remote_path}", timeout_s, self._backend.stat(remote_path, self.read_timeout_s))
+        return RemoteStat(mode, size, mtime)
 
     async def install(self, apk_path: Path, *, progress: Progress | None = None, timeout_s: float = 600.0) -> None:
         """Install (or replace, -r) the APK. Streams it when the phone supports `cmd`/`abb_exec` (Android 7+),
@@ -137,7 +163,7 @@ class PhoneSession:
         except asyncio.TimeoutError as exc:
             self._broken = True  # a half-read packet may be left on the wire
             raise AdbTimeout(f"{self.endpoint} did not finish {what} within timeout_s={timeout_s:g}.") from exc
-        except (adb_exceptions.PushFailedError, adb_exceptions.AdbCommandFailureException) as exc:
+        except (adb_exceptions.PushFailedError, adb_exceptions.AdbCommandFailureException, PhoneRefused) as exc:
             raise AdbCommandFailed(f"The phone at {self.endpoint} refused {what}: {_reason(exc)}.") from exc
         except Exception as exc:
             translated = _translate(exc, self.endpoint, what, self.read_timeout_s)
@@ -172,18 +198,24 @@ def _reason(exc: BaseException) -> str:
 
 
 def _translate(exc: BaseException, endpoint: str, what: str, read_timeout_s: float) -> Exception | None:
-    if isinstance(exc, (adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError)):
+    if isinstance(exc, (adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError, ReadTimedOut)):
         return AdbTimeout(f"{endpoint} stopped answering while {what} (read_timeout_s={read_timeout_s:g}).")
     if isinstance(exc, (ConnectionClosedByPhone, ConnectionError, OSError, asyncio.IncompleteReadError)):
-        return DeviceUnreachable(f"The connection to {endpoint} was lost while {what}: is the phone still connected?")
-    if isinstance(exc, (adb_exceptions.InvalidResponseError, adb_exceptions.InvalidCommandError, adb_exceptions.InvalidChecksumError)):
+        hint = getattr(exc, "hint", None) or "is the phone still connected?"
+        return DeviceUnreachable(f"The connection to {endpoint} was lost while {what}: {hint}.")
+    if isinstance(exc, (adb_exceptions.InvalidResponseError, adb_exceptions.InvalidCommandError, adb_exceptions.InvalidChecksumError,
+                        HostProtocolError)):
         return DeviceUnreachable(f"{endpoint} sent something that is not ADB while {what}.")
+    if isinstance(exc, PhoneRefused):
+        return AdbCommandFailed(f"The phone at {endpoint} refused {what}: {_reason(exc)}.")
     if isinstance(exc, adb_exceptions.AdbConnectionError):
         return DeviceUnreachable(f"{endpoint} is not connected.")
     return None
 
 
 def parse_tcp_endpoint(endpoint: str) -> tuple[str, int]:
+    if endpoint.strip().startswith(ADB_SERVER_PREFIX):
+        raise BadEndpoint(f"{endpoint!r} names a phone of the adb server, not HOST:PORT.")
     host, sep, port_text = endpoint.strip().rpartition(":")
     if not sep:
         host, port_text = endpoint.strip(), str(DEFAULT_TCP_PORT)
@@ -204,9 +236,9 @@ async def _open_session(
 
     def phone_prompts() -> None:
         nonlocal prompted
-        prompted = True  # the phone did not know our key: it is now showing "Allow USB debugging?"
+        prompted = True  # the phone did not know the key: it is now showing "Allow USB debugging?"
         if on_prompt is not None:
-            on_prompt(DeviceUnauthorised(endpoint, key.fingerprint()))
+            on_prompt(backend.unauthorised(endpoint, key))
 
     async def handshake() -> bytes:
         return await backend.connect(key, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s, on_prompt=phone_prompts)
@@ -220,7 +252,7 @@ async def _open_session(
     except Exception as exc:
         await _close_quietly(backend)
         if prompted and isinstance(exc, (asyncio.TimeoutError, adb_exceptions.TcpTimeoutException, adb_exceptions.AdbTimeoutError)):
-            raise DeviceUnauthorised(endpoint, key.fingerprint()) from exc
+            raise backend.unauthorised(endpoint, key) from exc
         if isinstance(exc, asyncio.TimeoutError):
             raise AdbTimeout(f"{endpoint} did not complete the ADB handshake in time.") from exc
         if isinstance(exc, ConnectionRefusedError):
@@ -282,8 +314,39 @@ async def connect_usb(
         raise DeviceUnreachable(f"No phone {which}: check the cable and that USB debugging is on.") from exc
 
 
-async def connect(endpoint: str, key: AdbKey, **options: Any) -> PhoneSession:
-    """`HOST:PORT`, `usb` or `usb:SERIAL`; options as for connect_tcp."""
+async def connect_adb_server(
+    serial: str,
+    key: AdbKey,
+    *,
+    server: Any = None,
+    connect_timeout_s: float = 5.0,
+    auth_timeout_s: float = 10.0,
+    read_timeout_s: float = 10.0,
+    on_prompt: PromptCallback | None = None,
+) -> PhoneSession:
+    """The phone `serial` (as `adb devices` shows it) through the adb server (default: the one adb would use,
+    started once if needed). `key` is not used on the wire (the server signs with its own key) but keeps the
+    signature of the other ways. An unauthorised phone is waited for up to auth_timeout_s, then DeviceUnauthorised
+    names the adb server's key."""
+    from device_agent.adb.adb_server import AdbServerBackend, default_server
+
+    try:
+        serial = check_serial(serial)
+    except HostProtocolError as exc:
+        raise BadEndpoint(str(exc)) from None
+    backend = AdbServerBackend(server or default_server(), serial, settle_s=connect_timeout_s)
+    budget_s = 2 * connect_timeout_s + auth_timeout_s + 3 * read_timeout_s
+    return await _open_session(
+        backend.endpoint, backend, key, budget_s=budget_s, auth_timeout_s=auth_timeout_s, read_timeout_s=read_timeout_s,
+        on_prompt=on_prompt,
+    )
+
+
+async def connect(endpoint: str, key: AdbKey, *, server: Any = None, **options: Any) -> PhoneSession:
+    """`HOST:PORT`, `adb:SERIAL` (through `server`, default the environment's adb server), `usb` or `usb:SERIAL`;
+    options as for connect_tcp."""
+    if endpoint.startswith(ADB_SERVER_PREFIX):
+        return await connect_adb_server(endpoint[len(ADB_SERVER_PREFIX):], key, server=server, **options)
     if endpoint == "usb" or endpoint.startswith("usb:"):
         return await connect_usb(key, endpoint.partition(":")[2] or None, **options)
     return await connect_tcp(endpoint, key, **options)
@@ -297,6 +360,7 @@ async def wait_for_authorisation(
     on_waiting: PromptCallback | None = None,
     connect_timeout_s: float = 5.0,
     read_timeout_s: float = 10.0,
+    server: Any = None,
 ) -> PhoneSession:
     """Connect and wait, up to `deadline_s`, for the person to tap Allow; also waits for a phone that is not
     plugged in or reachable yet. One connection waits for the tap (a new one would show a new prompt);
@@ -309,6 +373,7 @@ async def wait_for_authorisation(
             return await connect(
                 endpoint,
                 key,
+                server=server,
                 connect_timeout_s=min(connect_timeout_s, remaining),
                 auth_timeout_s=remaining,
                 read_timeout_s=read_timeout_s,

@@ -1,15 +1,20 @@
-"""One exception per way talking to a phone can fail, each a PhoneGate error with an exit code and a sentence."""
+"""One exception per way talking to a phone can fail, each a PhoneGate error with an exit code and a sentence.
+
+`DeviceUnreachable` is phonegate.core.errors.DeviceUnreachable itself (one class, one exit code); the classes below
+subclass it only where they carry something more.
+"""
 
 from __future__ import annotations
 
 import re
 
 from phonegate.core import errors as base
-from phonegate.core.errors import BadInput, PhoneGateError
+from phonegate.core.errors import BadInput, DeviceUnreachable, PhoneGateError
 
 __all__ = [
     "AdbCommandFailed",
     "AdbKeyError",
+    "AdbServerUnavailable",
     "AdbTimeout",
     "BadEndpoint",
     "DeviceUnauthorised",
@@ -20,24 +25,28 @@ __all__ = [
 ]
 
 
-class DeviceUnreachable(base.DeviceUnreachable):
-    """Nothing answered at the endpoint, or the connection broke."""
-
-
 class DeviceUnauthorised(base.DeviceUnauthorised):
-    """The phone answered but has not allowed this computer's key (yet)."""
+    """The phone answered but has not allowed this computer's key (yet); carries the key's fingerprint, which is
+    what "Allow USB debugging?" shows. Through an adb server the key is the server's (`~/.android/adbkey`)."""
 
-    def __init__(self, endpoint: str, fingerprint: str) -> None:
+    def __init__(self, endpoint: str, fingerprint: str | None, key_note: str | None = None) -> None:
         self.endpoint = endpoint
         self.fingerprint = fingerprint
+        self.key_note = key_note
+        key = f"key fingerprint {fingerprint}" if fingerprint else "this computer's key"
+        note = f" ({key_note})" if key_note else ""
         super().__init__(
             f"The phone at {endpoint} has not authorised this computer. Unlock the phone and tap Allow on "
-            f"'Allow USB debugging?' for key fingerprint {fingerprint}; tick 'Always allow from this computer'."
+            f"'Allow USB debugging?' for {key}{note}; tick 'Always allow from this computer'."
         )
 
 
 class AdbTimeout(base.DeviceUnreachable):
     """A step (connect, auth, read, a whole command) took longer than its limit."""
+
+
+class AdbServerUnavailable(base.DeviceUnreachable):
+    """No adb server answers and none could be started: the cue to fall back to libusb."""
 
 
 class AdbCommandFailed(PhoneGateError):
@@ -53,7 +62,7 @@ class LocalFileError(BadInput):
 
 
 class BadEndpoint(BadInput):
-    """An endpoint that is not HOST:PORT or usb[:SERIAL]."""
+    """An endpoint that is not HOST:PORT, adb:SERIAL or usb[:SERIAL]."""
 
 
 class UsbSupportMissing(BadInput):

@@ -13,6 +13,7 @@ import hashlib
 import os
 import socket
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,30 @@ _STRUCT = struct.Struct(f"<II{_WORDS * 4}s{_WORDS * 4}sI")  # nwords, n0inv, n, 
 def default_key_path() -> Path:
     """PHONEGATE_ADB_KEY, read with the agent's other settings (device_agent/settings.py)."""
     return AgentSettings.from_environ().adb_key_path
+
+
+def adb_server_key_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The key an adb server of this user signs with: `$ANDROID_USER_HOME/adbkey`, else `~/.android/adbkey`
+    (adb's own rule). Not PHONEGATE_ADB_KEY: a phone reached through the adb server is shown the server's key."""
+    env = os.environ if environ is None else environ
+    if env.get("ANDROID_USER_HOME"):
+        return Path(env["ANDROID_USER_HOME"]).expanduser() / "adbkey"
+    home = env.get("HOME") or str(Path.home())
+    return Path(home).expanduser() / ".android" / "adbkey"
+
+
+def fingerprint_of_key_file(private_path: Path) -> str | None:
+    """The fingerprint of the key at `private_path` (from adbkey.pub, else derived from adbkey); None if neither
+    can be read. Never creates a key: this is someone else's (the adb server's) file."""
+    public = Path(str(private_path) + ".pub")
+    try:
+        return fingerprint_of_line(public.read_text(errors="replace"))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return AdbKey.load(private_path).fingerprint()
+    except AdbKeyError:
+        return None
 
 
 def encode_public_key(public_key: rsa.RSAPublicKey) -> bytes:

@@ -128,3 +128,20 @@ def parse_shell_v2(data: bytes) -> tuple[bytes, bytes, int | None]:
         elif kind == 3 and chunk:
             exit_code = chunk[0]
     return bytes(stdout), bytes(stderr), exit_code
+
+
+def merge_shell_v2(data: bytes) -> tuple[bytes, int | None]:
+    """(stdout and stderr in the order they arrived, exit code or None) from a shell v2 stream: what a legacy
+    `shell:` stream carries (one pipe for both), with the exit frame that proves the stream was not cut short."""
+    merged, exit_code = bytearray(), None
+    offset = 0
+    while offset + SHELL_V2_FRAME.size <= len(data):
+        kind, length = SHELL_V2_FRAME.unpack_from(data, offset)
+        offset += SHELL_V2_FRAME.size
+        chunk = data[offset : offset + length]
+        offset += length
+        if kind in (1, 2):
+            merged += chunk
+        elif kind == 3 and chunk and len(chunk) == length:
+            exit_code = chunk[0]
+    return bytes(merged), exit_code

@@ -1,5 +1,7 @@
 """USB phones through adb-shell's synchronous USB device, run in a worker thread (libusb has no asyncio API).
 
+The fallback for when no adb server can be had: where an adb server runs it holds every USB phone, and libusb
+then fails with LIBUSB_ERROR_BUSY (turned into one sentence saying what to do, `USB_BUSY`).
 Optional: needs the `usb` extra (libusb1). Importing this module never fails; connecting without libusb1 raises
 UsbSupportMissing with the pip command to run.
 """
@@ -12,8 +14,32 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from device_agent.adb.errors import UsbSupportMissing
+from phonegate.core.errors import DeviceUnreachable
 
 Progress = Callable[[int, int], None]
+USB_BUSY = ("The USB phone is held by another program, almost always an adb server (platform tools, Android Studio, "
+            "scrcpy): let PhoneGate go through it (check that `adb devices` lists the phone, then use --serial or --usb "
+            "with ANDROID_ADB_SERVER_PORT set as that server's), or stop it with `adb kill-server`.")
+
+
+def usb_available() -> bool:
+    """Whether the `usb` extra (libusb1 and a loadable libusb) is installed."""
+    try:
+        _usb_device_class()
+    except UsbSupportMissing:
+        return False
+    return True
+
+
+def busy_error(exc: BaseException) -> DeviceUnreachable | None:
+    """LIBUSB_ERROR_BUSY (the interface is claimed by someone else) as the sentence above; None for anything else."""
+    try:
+        import usb1
+    except (ImportError, OSError):
+        return None
+    if isinstance(exc, usb1.USBErrorBusy):
+        return DeviceUnreachable(USB_BUSY)
+    return None
 
 
 def _usb_device_class() -> Any:
@@ -56,7 +82,18 @@ class UsbBackend:
             )
             return device._io_manager.device_banner
 
-        return await asyncio.to_thread(connect)
+        try:
+            return await asyncio.to_thread(connect)
+        except Exception as exc:
+            busy = busy_error(exc)
+            if busy is None:
+                raise
+            raise busy from exc
+
+    def unauthorised(self, endpoint: str, key: Any) -> Any:
+        from device_agent.adb.errors import DeviceUnauthorised
+
+        return DeviceUnauthorised(endpoint, key.fingerprint())
 
     async def shell(self, command: str, read_timeout_s: float) -> bytes:
         return await asyncio.to_thread(
@@ -83,6 +120,23 @@ class UsbBackend:
             self.device.push, str(local_path), remote_path, st_mode=mode, mtime=mtime, progress_callback=report,
             transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s,
         )
+
+    async def pull(self, remote_path: str, local_path: Path, progress: Progress | None, read_timeout_s: float) -> None:
+        done = 0
+
+        def report(_path: str, written: int, total: int) -> None:
+            nonlocal done
+            done += written
+            if progress is not None:
+                progress(done, total)
+
+        await asyncio.to_thread(
+            self.device.pull, remote_path, str(local_path), progress_callback=report if progress else None,
+            transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s,
+        )
+
+    async def stat(self, remote_path: str, read_timeout_s: float) -> tuple[int, int, int]:
+        return await asyncio.to_thread(self.device.stat, remote_path, transport_timeout_s=read_timeout_s, read_timeout_s=read_timeout_s)
 
     async def stream_file(self, destination: str, source: BinaryIO, size: int, progress: Progress | None, read_timeout_s: float) -> bytes:
         return await asyncio.to_thread(self._stream_file, destination, source, size, progress, read_timeout_s)

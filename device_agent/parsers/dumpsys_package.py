@@ -20,6 +20,15 @@ _HEX = re.compile(r"^[0-9a-f]{1,8}$")
 _PLAIN_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})\Z")
 
 
+def java_signature_hashcode(cert_der: bytes) -> str:
+    """Android's Signature.hashCode(): Java Arrays.hashCode over signed bytes, shown as Integer.toHexString;
+    what `signatures=PackageSignatures{...}` lists for each signer certificate."""
+    value = 1
+    for byte in cert_der:
+        value = (31 * value + (byte - 256 if byte > 127 else byte)) & 0xFFFFFFFF
+    return format(value, "x")
+
+
 @dataclass
 class PackageDump:
     package: str

@@ -22,7 +22,3 @@ def note(problems: list[str] | None, message: str) -> None:
     if problems is not None and message not in problems:
         problems.append(message)
 
-
-def clean_token(value: str, limit: int = 200) -> str:
-    """Device text shown back to people: printable and short."""
-    return "".join(ch for ch in value if ch.isprintable())[:limit]

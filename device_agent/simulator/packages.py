@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 
-from phonegate.core.apk.android_signature import java_signature_hashcode
+from device_agent.parsers.dumpsys_package import java_signature_hashcode
 
 
 def simulated_certificate(label: str) -> bytes:
@@ -36,6 +36,7 @@ class InstalledPackage:
     min_sdk: int = 21
     target_sdk: int = 34
     signing_version: int = 2
+    splits: list[str] = field(default_factory=list)  # split APK names beside base.apk (config.xxhdpi, ...)
 
     @property
     def signer_sha256(self) -> list[str]:
@@ -100,7 +101,9 @@ class PackageDatabase:
         package = self.packages.get(name)
         if package is None:
             return "", "", 1
-        return f"package:{package.apk_path}\n", "", 0
+        code_dir = package.apk_path.rsplit("/", 1)[0]
+        lines = [package.apk_path] + [f"{code_dir}/split_{split}.apk" for split in package.splits]
+        return "".join(f"package:{line}\n" for line in lines), "", 0
 
     # ---- dumpsys package NAME -------------------------------------------------------------------
     def dumpsys(self, name: str) -> str:
@@ -136,7 +139,7 @@ class PackageDatabase:
             "    secondaryCpuAbi=null",
             f"    versionCode={package.version_code} minSdk={package.min_sdk} targetSdk={package.target_sdk}",
             f"    versionName={package.version_name or 'null'}",
-            "    splits=[base]",
+            f"    splits=[{', '.join(['base', *package.splits])}]",
             f"    apkSigningVersion={package.signing_version}",
             f"    flags=[ {'SYSTEM ' if package.system else ''}HAS_CODE ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]",
             f"    dataDir=/data/user/0/{name}",
@@ -167,6 +170,14 @@ class PackageDatabase:
             lines.append(f"      firstInstallTime={first}")
         lines.append("      runtime permissions:")
         return "\n".join(lines) + "\n"
+
+
+def default_apk_path(name: str, system: bool) -> str:
+    if system:
+        return f"/system/priv-app/{name.rsplit('.', 1)[-1].capitalize()}/{name.rsplit('.', 1)[-1].capitalize()}.apk"
+    # Android's random install folder, made stable per package name so the same phone prints the same paths
+    token = format(zlib.crc32(name.encode()) * 2654435761 % (1 << 60), "x")
+    return f"/data/app/~~{token[:11]}A==/{name}-{token[3:14]}Q==/base.apk"
 
 
 def _stamp(moment: datetime | None, zone: tzinfo) -> str:

@@ -7,15 +7,18 @@ so profile ages ("40 days ago") stay true however long a simulation runs.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device_agent.simulator.commands import build_commands
-from device_agent.simulator.packages import InstalledPackage, PackageDatabase, simulated_certificate
-from device_agent.simulator.profiles import Profile, ProfileInvalid, load_profile
+from device_agent.simulator.installer import PackageInstaller
+from device_agent.simulator.packages import InstalledPackage, PackageDatabase, default_apk_path, simulated_certificate
+from device_agent.simulator.profiles import LOCK_TYPES, Faults, Profile, ProfileInvalid, load_profile
 from device_agent.simulator.shell import Shell
 from device_agent.simulator.vfs import VirtualFileSystem
 
@@ -48,36 +51,6 @@ class FileStat:
 
 
 @dataclass
-class Faults:
-    """Misbehaviour switches from the profile's `faults:` section; tests may change them at run time."""
-
-    latency_ms: float = 0.0
-    drop_after_bytes: int | None = None
-    hang: bool = False
-    refuse_auth: bool = False
-    install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
-    garbage_output: bool = False
-
-    @classmethod
-    def from_mapping(cls, data: dict) -> Faults:
-        known = {f.name: f for f in fields(cls)}
-        values = {}
-        for key, value in data.items():
-            if key not in known:
-                raise ProfileInvalid(f"Profile field faults.{key} is not a known fault.")
-            if key in ("hang", "refuse_auth", "garbage_output") and not isinstance(value, bool):
-                raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
-            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 3_600_000):
-                raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
-            if key == "drop_after_bytes" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ProfileInvalid("Profile field faults.drop_after_bytes must be a whole number >= 0 or null.")
-            if key == "install_failure" and value is not None and (not isinstance(value, str) or not value.startswith("INSTALL_")):
-                raise ProfileInvalid("Profile field faults.install_failure must be an INSTALL_FAILED_... code or null.")
-            values[key] = float(value) if key == "latency_ms" else value
-        return cls(**values)
-
-
-@dataclass
 class VirtualPhone:
     serial: str
     profile: Profile
@@ -86,30 +59,33 @@ class VirtualPhone:
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
-        now = self.now()
-        self.vfs = VirtualFileSystem(now)
-        self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
-        self.shell = Shell(build_commands(self), self._glob, self._write_from_shell)
         self._garbage_rng = random.Random(self.serial)
-        self._populate(now)
+        self._build()
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod
     def from_profile(cls, profile: Profile | str, serial: str | None = None) -> VirtualPhone:
-        if not isinstance(profile, Profile):
-            profile = load_profile(profile)
+        profile = profile if isinstance(profile, Profile) else load_profile(profile)
         serial = serial or profile.serial
-        properties = dict(profile.properties)
-        properties["ro.serialno"] = serial
-        properties["ro.boot.serialno"] = serial
-        settings = {namespace: dict(values) for namespace, values in profile.settings.items()}
+        properties, settings = _state_from(profile, serial)
         return cls(serial=serial, profile=profile, properties=properties, settings=settings,
-                   faults=Faults.from_mapping(profile.faults))
+                   faults=dataclasses.replace(profile.faults))
+
+    def _build(self) -> None:
+        """The phone's storage, packages, lock and shell from self.profile (at start, and after a reflash)."""
+        now = self.now()
+        self.lock = self.profile.lock
+        self.su_paths = list(self.profile.su_paths)
+        self.vfs = VirtualFileSystem(now)
+        self.package_db = PackageDatabase(self.sdk, phone_zone(self.properties))
+        self.installer = PackageInstaller(self)
+        self.shell = Shell(build_commands(self), self.vfs.glob, self._write_from_shell)
+        self._populate(now)
 
     def _populate(self, now: int) -> None:
         for entry in self.profile.files:
             self.vfs.write(entry.path, b"\0" * min(entry.size, 64), entry.mode, int(now - entry.age_days * 86400))
-        for path in self.profile.su_paths:
+        for path in self.su_paths:
             self.vfs.write(path, b"\x7fELF", 0o6755, now - 86400 * 90, as_system=True)
         for item in self.profile.packages:
             system = item.system
@@ -119,12 +95,54 @@ class VirtualPhone:
             uid = 1000 if item.name == "android" else self.package_db.allocate_uid()
             self.package_db.add(InstalledPackage(
                 name=item.name, version_code=item.version_code, uid=uid,
-                apk_path=item.apk_path or _default_apk_path(item.name, system),
+                apk_path=item.apk_path or default_apk_path(item.name, system),
                 certificates=[simulated_certificate(item.signer or f"{item.name}-release")],
                 version_name=item.version_name, installer=item.installer, system=system,
                 first_install=installed, last_update=installed, min_sdk=item.min_sdk or 21,
                 target_sdk=item.target_sdk or self.sdk, signing_version=2 if self.sdk >= 24 else 1,
             ))
+
+    # ---- changes while it runs (tests, demos) ---------------------------------------------------------
+    def change(self, *, properties: Mapping[str, str | None] | None = None,
+               settings: Mapping[str, Mapping[str, str | None]] | None = None, lock: str | None = None,
+               su_paths: Sequence[str] | None = None, uninstall: Iterable[str] = ()) -> None:
+        """Change the running phone the way a person would (IT removes root, the holder sets a PIN, someone runs
+        `adb tcpip 5555`). A property or setting given as None is removed; `su_paths` replaces the su binaries;
+        `uninstall` removes packages, preinstalled ones too. Bad values raise ProfileInvalid naming the field and
+        change nothing."""
+        checked_properties = {str(key): _change_text(value, f"properties.{key}") for key, value in (properties or {}).items()}
+        checked_settings = {}
+        for namespace, values in (settings or {}).items():
+            if namespace not in self.settings:
+                raise ProfileInvalid(f"Phone change settings.{namespace} is unknown: use global, secure or system.")
+            checked_settings[namespace] = {str(k): _change_text(v, f"settings.{namespace}.{k}") for k, v in values.items()}
+        if lock is not None and lock not in LOCK_TYPES:
+            raise ProfileInvalid(f"Phone change lock must be one of {', '.join(sorted(LOCK_TYPES))}, not {lock!r}.")
+        if su_paths is not None and not all(isinstance(path, str) and path.startswith("/") for path in su_paths):
+            raise ProfileInvalid("Phone change su_paths must be absolute paths.")
+        for key, value in checked_properties.items():
+            _set_or_remove(self.properties, key, value)
+        for namespace, values in checked_settings.items():
+            for key, value in values.items():
+                _set_or_remove(self.settings[namespace], key, value)
+        if lock is not None:
+            self.lock = lock
+        if su_paths is not None:
+            for path in self.su_paths:
+                self.vfs.remove(path)
+            self.su_paths = list(su_paths)
+            for path in self.su_paths:
+                self.vfs.write(path, b"\x7fELF", 0o6755, self.now(), as_system=True)
+        for name in uninstall:
+            self.package_db.packages.pop(name, None)
+
+    def reflash(self, profile: Profile | str) -> None:
+        """Flash another profile's system and wipe the phone (how IT makes a rooted phone clean): properties,
+        settings, packages, files, lock and root all come from `profile`; the serial and the fault switches stay,
+        and so do open connections, as on a phone that was re-imaged between two plug-ins."""
+        self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
+        self.properties, self.settings = _state_from(self.profile, self.serial)
+        self._build()
 
     # ---- what the ADB server asks -----------------------------------------------------------------
     @property
@@ -156,6 +174,17 @@ class VirtualPhone:
             stdout = self._garble(stdout)
         return ShellOutcome(stdout=stdout, stderr=stderr, exit_code=code)
 
+    def run_command(self, argv: list[str], stdin: bytes = b"") -> ShellOutcome:
+        """One command from the phone's table, without a shell: abb_exec, and streamed installs whose bytes
+        arrived on the ADB stream."""
+        command = self.shell.commands.get(argv[0]) if argv else None
+        if command is None:
+            return ShellOutcome(b"", f"/system/bin/sh: {argv[0] if argv else ''}: inaccessible or not found\n".encode(), 127)
+        stdout, stderr, code = command(argv, stdin)
+        if self.faults.garbage_output:
+            stdout = self._garble(stdout)
+        return ShellOutcome(stdout=stdout, stderr=stderr, exit_code=code)
+
     def _garble(self, data: bytes) -> bytes:
         """A flaky phone: output cut short, with random bytes spliced in."""
         rng = self._garbage_rng
@@ -167,47 +196,8 @@ class VirtualPhone:
         return data[:middle] + noise + data[middle:cut]
 
     def install_apk(self, data: bytes, options: list[str]) -> str:
-        """Install rules of Android's package manager, for the cases PhoneGate meets. Returns pm's reply line."""
-        from phonegate.core.apk import ApkInvalid, inspect_apk_bytes  # the apk reader is only needed for installs
-
-        try:
-            apk = inspect_apk_bytes(data)
-        except ApkInvalid as exc:
-            reason = str(exc)
-            if "not a zip" in reason.lower() or "not an apk" in reason.lower():
-                return "Failure [INSTALL_PARSE_FAILED_NOT_APK: Failed to parse /data/app/vmdl.tmp/base.apk]"
-            if "unsigned" in reason.lower() or "no signature" in reason.lower():
-                return "Failure [INSTALL_PARSE_FAILED_NO_CERTIFICATES: No APK Signature Scheme signature found]"
-            return f"Failure [INSTALL_FAILED_INVALID_APK: {reason}]"
-        if apk.min_sdk is not None and apk.min_sdk > self.sdk:
-            return (f"Failure [INSTALL_FAILED_OLDER_SDK: Failed parse during installPackageLI: /data/app/vmdl.tmp/base.apk "
-                    f"(at Binary XML file line #7): Requires newer sdk version #{apk.min_sdk} (current version is #{self.sdk})]")
-        if self.faults.install_failure:
-            return f"Failure [{self.faults.install_failure}: simulated failure]"
-        if len(data) * 2 > self.profile.storage_free_mb * 1024 * 1024:  # the APK plus its optimised code must fit
-            return "Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE: Failed to allocate space for the package]"
-        existing = self.package_db.packages.get(apk.package)
-        if existing is not None:
-            if sorted(existing.certificates) != sorted(apk.certificates):
-                return (f"Failure [INSTALL_FAILED_UPDATE_INCOMPATIBLE: Existing package {apk.package} "
-                        "signatures do not match newer version; ignoring!]")
-            if self.sdk < 24 and "-r" not in options:
-                return f"Failure [INSTALL_FAILED_ALREADY_EXISTS: Attempt to re-install {apk.package} without first uninstalling.]"
-            if apk.version_code < existing.version_code and "-d" not in options:
-                return (f"Failure [INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code "
-                        f"{apk.version_code} is older than current {existing.version_code}]")
-        now = datetime.fromtimestamp(self.now(), timezone.utc)
-        installer = options[options.index("-i") + 1] if "-i" in options and options.index("-i") + 1 < len(options) else None
-        self.package_db.add(InstalledPackage(
-            name=apk.package, version_code=apk.version_code, version_name=apk.version_name,
-            uid=existing.uid if existing else self.package_db.allocate_uid(),
-            apk_path=existing.apk_path if existing else _default_apk_path(apk.package, False),
-            certificates=list(apk.certificates), installer=installer if installer else (existing.installer if existing else None),
-            system=False, first_install=existing.first_install if existing else now, last_update=now,
-            min_sdk=apk.min_sdk or 1, target_sdk=apk.target_sdk or apk.min_sdk or self.sdk,
-            signing_version=max((int(s[1]) for s in apk.schemes if s[1:].isdigit()), default=1),
-        ))
-        return "Success"
+        """Install one APK by Android's rules (simulator.installer); returns pm's reply line."""
+        return self.installer.install(data, options)
 
     # ---- sync service -------------------------------------------------------------------------------
     def stat(self, path: str) -> FileStat | None:
@@ -231,9 +221,6 @@ class VirtualPhone:
         return self.vfs.write(path, data, mode, mtime or self.now())
 
     # ---- helpers for commands -------------------------------------------------------------------------
-    def _glob(self, pattern: str) -> list[str]:
-        return self.vfs.glob(pattern)
-
     def _write_from_shell(self, path: str, data: bytes, append: bool) -> str | None:
         existing = self.vfs.get(path)
         if append and existing is not None and not existing.is_dir:
@@ -246,24 +233,26 @@ class VirtualPhone:
         kernel = "6.1.75-android14-11" if self.sdk >= 34 else ("5.10.177-android13" if self.sdk >= 31 else "4.4.153-perf")
         return f"Linux localhost {kernel} #1 SMP PREEMPT Mon Sep 1 00:00:00 UTC 2026 aarch64 Toybox\n"
 
-    def dumpsys_account(self) -> str:
-        lines = ["User UserInfo{0:Owner:c13}:", f"  Accounts: {len(self.profile.accounts)}"]
-        lines += [f"    Account {{name={a.name}, type={a.type}}}" for a in self.profile.accounts]
-        lines += ["", "  Active Sessions: 0", "", "  RegisteredServicesCache: 3 services"]
-        lines += [f"    ServiceInfo: AuthenticatorDescription {{type={t}}}, ComponentInfo{{{t}/.Authenticator}}, uid 10{i:03d}"
-                  for i, t in enumerate(sorted({a.type for a in self.profile.accounts}))]
-        return "\n".join(lines) + "\n"
 
-    def dumpsys_lock_settings(self) -> str:
-        credential = {"none": "None", "swipe": "None", "pin": "Pin", "password": "Password", "pattern": "Pattern"}[self.profile.lock]
-        lines = ["Current lock settings service state:", "", "User State:", " User 0"]
-        if self.sdk >= 28:
-            lines += [f" CredentialType: {credential}", f" SeparateChallenge: {str(credential != 'None').lower()}"]
-        else:  # older releases show only the password quality
-            quality = {"None": 0, "Pattern": 65536, "Pin": 131072, "Password": 262144}[credential]
-            lines += [f"  Quality: {quality}"]
-        lines += ["", "StrongAuth:", "PrimaryAuthFlags state:", " userId=0, primaryAuthFlags=0"]
-        return "\n".join(lines) + "\n"
+def _state_from(profile: Profile, serial: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """A phone's own copies of the profile's properties (with its serial) and settings."""
+    properties = dict(profile.properties)
+    properties["ro.serialno"] = serial
+    properties["ro.boot.serialno"] = serial
+    return properties, {namespace: dict(values) for namespace, values in profile.settings.items()}
+
+
+def _change_text(value: object, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ProfileInvalid(f"Phone change {where} must be a text value or None.")
+
+
+def _set_or_remove(values: dict[str, str], key: str, value: str | None) -> None:
+    if value is None:
+        values.pop(key, None)
+    else:
+        values[key] = value
 
 
 def phone_zone(properties: dict[str, str]) -> tzinfo:
@@ -272,15 +261,3 @@ def phone_zone(properties: dict[str, str]) -> tzinfo:
         return ZoneInfo(properties.get("persist.sys.timezone") or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return timezone.utc
-
-
-def _default_apk_path(name: str, system: bool) -> str:
-    if system:
-        return f"/system/priv-app/{name.rsplit('.', 1)[-1].capitalize()}/{name.rsplit('.', 1)[-1].capitalize()}.apk"
-    token = format(abs(hash_name(name)) % (1 << 60), "x")
-    return f"/data/app/~~{token[:11]}A==/{name}-{token[3:14]}Q==/base.apk"
-
-
-def hash_name(name: str) -> int:
-    import zlib
-    return zlib.crc32(name.encode()) * 2654435761

@@ -282,8 +282,7 @@ class DeviceConnection:
 
     def device_version(self) -> int:
         """adbd learnt to skip checksums in Android 9 (sdk 28); older phones insist on them."""
-        sdk = getattr(self.phone, "sdk", 28)
-        return m.VERSION_SKIP_CHECKSUM if isinstance(sdk, int) and sdk >= 28 else m.VERSION_CHECKSUM
+        return m.VERSION_SKIP_CHECKSUM if self.phone.sdk >= 28 else m.VERSION_CHECKSUM
 
     async def _on_host_connect(self, version: int, max_payload: int) -> None:
         self.version = min(version, self.device_version())

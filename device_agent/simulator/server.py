@@ -141,6 +141,14 @@ class SimulatorThread:
     def waiting_for_allow(self, serial: str) -> bool:
         return self.call(_read(lambda: self.server.phones[serial].waiting_for_allow()))
 
+    def change_phone(self, serial: str, **changes: Any) -> None:
+        """VirtualPhone.change(**changes) on the simulator's loop, between two packets, never inside one."""
+        self.call(_read(lambda: self.server.phones[serial].phone.change(**changes)))
+
+    def reflash_phone(self, serial: str, profile: Any) -> None:
+        """VirtualPhone.reflash(profile) on the simulator's loop (a rooted phone made clean, say)."""
+        self.call(_read(lambda: self.server.phones[serial].phone.reflash(profile)))
+
     def stop(self) -> None:
         if not self._thread.is_alive():
             return

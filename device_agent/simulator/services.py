@@ -11,6 +11,8 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from device_agent.simulator.phone import ShellOutcome
+
 if TYPE_CHECKING:
     from device_agent.simulator.phone import FileStat, VirtualPhone
     from device_agent.simulator.protocol import DeviceStream
@@ -50,12 +52,11 @@ def open_service(destination: str, phone: VirtualPhone) -> Service | None:
 
 
 async def _shell(stream: DeviceStream, phone: VirtualPhone, command: str, framed: bool) -> None:
-    install = _streamed_install(_split(command)) if _may_install(command) else None
-    if install is not None:
-        output = await _receive_install(stream, phone, *install)
-        await stream.write(_frame(SHELL_STDOUT, output) + _frame(SHELL_EXIT, b"\0") if framed else output)
-        return
-    outcome = phone.run_shell(command)
+    streamed = _streamed(_split(command)) if _may_stream(command) else None
+    if streamed is not None:  # `adb shell cmd package install -S N < app.apk`: stdin comes framed with shell_v2
+        outcome = await _run_streamed(stream, phone, *streamed, framed_stdin=framed)
+    else:
+        outcome = phone.run_shell(command)
     if not framed:
         # Without shell_v2 stdout and stderr share the pipe and the exit code is lost, as on old phones.
         await stream.write(outcome.stdout + outcome.stderr)
@@ -70,20 +71,16 @@ async def _shell(stream: DeviceStream, phone: VirtualPhone, command: str, framed
 
 
 async def _exec(stream: DeviceStream, phone: VirtualPhone, command: str) -> None:
-    install = _streamed_install(_split(command)) if _may_install(command) else None
-    if install is not None:
-        await stream.write(await _receive_install(stream, phone, *install))
-        return
-    outcome = phone.run_shell(command)
+    streamed = _streamed(_split(command)) if _may_stream(command) else None
+    outcome = await _run_streamed(stream, phone, *streamed) if streamed is not None else phone.run_shell(command)
     await stream.write(outcome.stdout + outcome.stderr)
 
 
 async def _abb_exec(stream: DeviceStream, phone: VirtualPhone, argv: list[str]) -> None:
-    install = _streamed_install(["cmd", *argv])
-    if install is not None:
-        await stream.write(await _receive_install(stream, phone, *install))
-        return
-    outcome = phone.run_shell(shlex.join(["cmd", *argv]))
+    # abb runs the service's command itself: no shell in between, so no quoting, globs or redirections
+    command = ["cmd", *argv]
+    streamed = _streamed(command)
+    outcome = await _run_streamed(stream, phone, *streamed) if streamed is not None else phone.run_command(command)
     await stream.write(outcome.stdout + outcome.stderr)
 
 
@@ -94,43 +91,80 @@ def _split(command: str) -> list[str]:
         return []
 
 
-def _may_install(command: str) -> bool:
+# Package manager verbs whose bytes follow the command on the same stream (`-S BYTES` of them).
+STREAMED_VERBS = ("install", "install-write")
+
+
+def _may_stream(command: str) -> bool:
     """Whether `command` can be a streamed install, from its first words only. shlex over a whole collection
-    script (1.4 KB) cost 1 ms per phone, more than running it; only a `cmd package install`/`pm install` needs it."""
+    script (1.4 KB) cost 1 ms per phone, more than running it; only `cmd package VERB`/`pm VERB` needs it."""
     lexer = shlex.shlex(command, posix=True, punctuation_chars=False)
     lexer.whitespace_split = True
     try:
         first = [word for _, word in zip(range(3), lexer)]
     except ValueError:
         return False  # an unterminated quote: shlex.split fails as well, which means "not an install"
-    return first[:3] == ["cmd", "package", "install"] or first[:2] == ["pm", "install"]
+    verb = first[2:3] if first[:2] == ["cmd", "package"] else first[1:2] if first[:1] == ["pm"] else []
+    return bool(verb) and verb[0] in STREAMED_VERBS
 
 
-def _streamed_install(argv: list[str]) -> tuple[int | None, list[str]] | None:
-    """(size, options) when argv is `cmd package install ... -S SIZE` or `pm install ... -S SIZE`, else None."""
-    if argv[:3] == ["cmd", "package", "install"]:
-        rest = argv[3:]
-    elif argv[:2] == ["pm", "install"]:
+def _streamed(argv: list[str]) -> tuple[int | None, list[str]] | None:
+    """(bytes to read, argv) when argv is a package manager command whose data follows on the stream: `install`
+    or `install-write` with `-S BYTES` (and for install-write, no file path to read instead). Else None."""
+    if argv[:2] == ["cmd", "package"]:
         rest = argv[2:]
+    elif argv[:1] == ["pm"]:
+        rest = argv[1:]
     else:
         return None
-    if "-S" not in rest:
+    if not rest or rest[0] not in STREAMED_VERBS or "-S" not in rest:
         return None
     index = rest.index("-S")
-    try:
-        size: int | None = int(rest[index + 1])
-    except (IndexError, ValueError):
-        size = None
-    options = rest[:index] + rest[index + 2 :]
-    return (size if size is not None and size >= 0 else None), options
+    if rest[0] == "install-write":
+        positional = rest[1:index] + rest[index + 2:]
+        if len(positional) >= 3 and positional[2] != "-":
+            return None  # the file is on the phone already
+    size_text = rest[index + 1] if index + 1 < len(rest) else ""
+    return (int(size_text) if size_text.isdigit() else None), argv
 
 
-async def _receive_install(stream: DeviceStream, phone: VirtualPhone, size: int | None, options: list[str]) -> bytes:
+async def _run_streamed(stream: DeviceStream, phone: VirtualPhone, size: int | None, argv: list[str], *,
+                        framed_stdin: bool = False) -> ShellOutcome:
     if size is None:
-        return b"Error: -S needs the APK size in bytes\n"
-    data = await stream.read_exactly(size)
-    result = phone.install_apk(data, options)
-    return result.encode("utf-8") + b"\n"
+        return ShellOutcome(b"Error: -S needs the APK size in bytes\n", b"", 255)
+    data = await (_receive_framed_stdin(stream, phone, size) if framed_stdin else _receive_apk(stream, phone, size))
+    return phone.run_command(argv, data)
+
+
+async def _receive_apk(stream: DeviceStream, phone: VirtualPhone, size: int) -> bytes:
+    if phone.faults.drop_mid_install and size > 1:
+        await stream.read_exactly(size // 2)
+        _pull_cable(stream, phone)
+    return await stream.read_exactly(size)
+
+
+async def _receive_framed_stdin(stream: DeviceStream, phone: VirtualPhone, size: int) -> bytes:
+    """Up to `size` bytes of stdin from shell-v2 packets; fewer if the host closes stdin first."""
+    data = bytearray()
+    while len(data) < size:
+        header = await stream.read_exactly(5)
+        kind, length = header[0], int.from_bytes(header[1:], "little")
+        payload = await stream.read_exactly(length)
+        if kind == SHELL_CLOSE_STDIN:
+            break
+        if kind == SHELL_STDIN:
+            data += payload
+            if phone.faults.drop_mid_install and len(data) >= size // 2:
+                _pull_cable(stream, phone)
+    return bytes(data[:size])
+
+
+def _pull_cable(stream: DeviceStream, phone: VirtualPhone) -> None:
+    """The drop_mid_install fault: the connection dies halfway through an APK, once; the phone then takes the
+    reconnection as a phone plugged back in does."""
+    phone.faults.drop_mid_install = False
+    stream.connection.writer.transport.abort()
+    raise ConnectionError("the cable was pulled in the middle of an install")
 
 
 def _frame(kind: int, data: bytes) -> bytes:
@@ -248,6 +282,8 @@ async def _receive_file(stream: DeviceStream, phone: VirtualPhone, spec: str, *,
                 await stream.write(_fail("data chunk too large"))
                 return False
             data += await stream.read_exactly(length)
+            if phone.faults.drop_mid_install and path.endswith(".apk"):  # old phones: push, then pm install
+                _pull_cable(stream, phone)
         elif kind == b"DONE":
             error = None if dry_run else phone.write_file(path, bytes(data), mode, length)
             await stream.write(b"OKAY" + bytes(4) if error is None else _fail(error))

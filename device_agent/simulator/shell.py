@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # A command gets (argv, stdin) and answers (stdout, stderr, exit code).
-Command = Callable[[list[str], bytes], tuple[bytes, bytes, int]]
+Result = tuple[bytes, bytes, int]
+Command = Callable[[list[str], bytes], Result]
 OPERATORS = (";", "&&", "||", "|", "&", "\n")
 _PLAIN = re.compile(r"[^\s;|&<>'\"\\$*?]+")
 _SIMPLE_WORD = re.compile(r"[^\s;|&<>'\"\\$*?#]+(?=[\s;|&<>]|$)")

@@ -1,7 +1,7 @@
 """governance: spot checks, follow-ups, incidents, conversation reviews, holder notices
 
 Revision ID: 2f6311f819bd
-Revises: 3b1f0c2d9a7e
+Revises: 243bae050813
 Create Date: 2026-12-01 21:50:04.504749
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2f6311f819bd'
-down_revision = '3b1f0c2d9a7e'
+down_revision = '243bae050813'
 branch_labels = None
 depends_on = None
 

@@ -27,6 +27,7 @@ from server.models.org import Service, Team
 from server.models.people import Role, StaffMember, User
 from server.models.policy import Acknowledgement, PolicyVersion
 from server.models.reviews import ConversationReview, ReviewOutcome
+from server.models.sessions import WebSession
 from server.models.spot_checks import (
     ANSWERS,
     OPEN_SPOT_CHECK,
@@ -85,5 +86,6 @@ __all__ = [
     "Team",
     "UTCDateTime",
     "User",
+    "WebSession",
     "utcnow",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.models import Role, StaffMember, Team, User
-from server.services import audit, passwords
+from server.services import audit, passwords, web_sessions
 from server.services.actor import Actor
 from server.services.errors import Conflict, InvalidInput, NotFound
 
@@ -62,11 +62,13 @@ def add_user(
 
 
 def set_password(session: Session, user: User, password: str, actor: Actor, *, must_change: bool = False) -> None:
+    """Set a new password and end every web session the user had (the caller may start a new one)."""
     user.password_hash = passwords.hash_password(password)
     user.must_change_password = must_change
     user.failed_logins = 0
     user.locked_until = None
     audit.record(session, actor, "user.password_changed", target=user)
+    web_sessions.end_all_for_user(session, user, actor, web_sessions.PASSWORD_CHANGED)
 
 
 def add_staff(

@@ -1,19 +1,19 @@
 """The web pages for people: managers, administrators, IT and auditors (server-rendered, GOV.UK Frontend).
 
 `init_app(app)` joins them to the app: the Jinja loader for govuk-frontend-jinja's macros, the session cookie
-policy, template helpers, the security headers, and the blueprints. Other parts add their own web blueprint
+policy, template helpers, the blueprints, and the council's sign-in (server/web/oidc.py). The security headers are
+server/http_security.py (they cover the API too). Other parts add their own web blueprint
 with one line in `_register_blueprints` and extend "base.html".
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
-from server.web import presentation
+from server.web import oidc, presentation
 from server.web.session import CouncilSessionInterface
 from server.web.uploads import PhoneGateRequest
 
@@ -35,8 +35,8 @@ def init_app(app: Flask) -> None:
     app.session_interface = CouncilSessionInterface()
 
     presentation.init_app(app)
-    app.after_request(_security_headers)
     _register_blueprints(app)
+    oidc.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -51,26 +51,3 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(compliance_bp)
     app.register_blueprint(governance_bp)
-
-
-def csp_nonce() -> str:
-    if "_csp_nonce" not in g:
-        g._csp_nonce = secrets.token_urlsafe(16)
-    return g._csp_nonce
-
-
-def _security_headers(response: Response) -> Response:
-    if request.path.startswith("/api/"):
-        return response
-    if response.mimetype == "text/html":
-        # The template's one inline script (the js-enabled class) carries the nonce; nothing else is inline.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            f"default-src 'self'; script-src 'self' 'nonce-{csp_nonce()}'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        )
-        response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response

@@ -1,15 +1,13 @@
 """Who is signed in to the web pages, and what their role lets them open.
 
-The session (a signed cookie) holds the user id and a fingerprint of the user's password hash: changing the
-password, deactivating the account or a new login elsewhere with a new password ends every other session.
-Views declare the roles they admit with `@login_required("manager", "admin")`; the services they call check
-the finer rules (own team only, never one's own request) again.
+A signed-in browser carries the random id of a server-side session (server/web/session.py); `current_user()`
+is that session's user while the session and the account are live. Views declare the roles they admit with
+`@login_required("manager", "admin")`; the services they call check the finer rules (own team only, never
+one's own request) again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -17,32 +15,37 @@ from typing import Any, TypeVar
 from flask import abort, g, redirect, request, session, url_for
 
 from server.extensions import db
-from server.models import Role, User
+from server.models import Role, User, WebSession
+from server.services import web_sessions
+from server.services.actor import Actor
+from server.settings import current_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SESSION_USER = "uid"
-SESSION_FINGERPRINT = "pwf"
 ALL_ROLES = tuple(role.value for role in Role)
 
 
-def password_fingerprint(user: User) -> str:
-    """A short digest of the stored hash: it changes whenever the password does."""
-    return hashlib.sha256((user.password_hash or "").encode("utf-8")).hexdigest()[:32]
+def start_session(user: User, method: str) -> None:
+    """A fresh server-side session for `user` in the request's transaction (the view commits).
 
-
-def start_session(user: User) -> None:
-    """A fresh session for `user`: anything a visitor had before logging in (including the CSRF secret) is dropped,
-    so a session fixed before login is useless after it."""
-    session.clear()
+    Anything the visitor's session held before (a planted value, the CSRF secret of the log-in form) is dropped,
+    so a session fixed before log-in is useless after it.
+    """
+    limits = web_sessions.Limits.from_settings(current_settings())
+    session_id, record = web_sessions.start(db.session, user, method, limits)
+    session.signed_in(session_id, record, record.created_at + limits.absolute)  # type: ignore[attr-defined]
     session.permanent = True
-    session[SESSION_USER] = user.id
-    session[SESSION_FINGERPRINT] = password_fingerprint(user)
     g.pop("_current_user", None)
 
 
-def end_session() -> None:
-    session.clear()
+def end_session(reason: str = web_sessions.LOGGED_OUT) -> None:
+    """End this browser's session on the server (the view commits) and turn the cookie back into a visitor's."""
+    record_id = getattr(session, "record_id", None)
+    if record_id is not None:
+        record = db.session.get(WebSession, record_id)
+        if record is not None:
+            web_sessions.end(db.session, record, Actor.for_user(record.user), reason)
+    session.signed_out()  # type: ignore[attr-defined]
     g.pop("_current_user", None)
 
 
@@ -51,16 +54,10 @@ def current_user() -> User | None:
     if "_current_user" in g:
         return g._current_user
     user = None
-    user_id = session.get(SESSION_USER)
-    if isinstance(user_id, int):
+    user_id = getattr(session, "user_id", None)
+    if user_id is not None:
         candidate = db.session.get(User, user_id)
-        fingerprint = session.get(SESSION_FINGERPRINT, "")
-        if (
-            candidate is not None
-            and candidate.active
-            and candidate.password_hash
-            and hmac.compare_digest(str(fingerprint), password_fingerprint(candidate))
-        ):
+        if candidate is not None and candidate.active:
             user = candidate
     g._current_user = user
     return user
@@ -92,8 +89,3 @@ def login_required(*roles: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-def has_role(*roles: str) -> bool:
-    user = current_user()
-    return user is not None and user.role in roles

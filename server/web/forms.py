@@ -74,9 +74,3 @@ def parse_date(parts: DateParts, what: str) -> tuple[date | None, str | None]:
     except ValueError:
         return None, f"{what[0].upper()}{what[1:]} must be a real date, for example 27 3 2026"
 
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths may be redirected to after logging in (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target

@@ -79,7 +79,7 @@ def _menu(user) -> list[dict[str, Any]]:
 
 
 def _context() -> dict[str, Any]:
-    from server.web import csp_nonce
+    from server.http_security import csp_nonce
     from server.web.auth import current_user
 
     user = current_user()

@@ -8,7 +8,7 @@ instead of silently simulating a different phone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,43 @@ from phonegate.core.errors import BadInput
 PROFILE_DIR = Path(__file__).resolve().parent
 PROFILE_NAMES: list[str] = sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))
 
-FAULT_KEYS = {"latency_ms", "drop_after_bytes", "hang", "refuse_auth", "install_failure", "garbage_output"}
 LOCK_TYPES = {"none", "swipe", "pin", "password", "pattern"}
 
 
 class ProfileInvalid(BadInput, ValueError):
     """A profile file is malformed; the message names the field."""
+
+
+@dataclass
+class Faults:
+    """Misbehaviour switches from the profile's `faults:` section. Each phone gets its own copy (VirtualPhone.faults),
+    which tests may change while it runs."""
+
+    latency_ms: float = 0.0
+    drop_after_bytes: int | None = None
+    # the cable is pulled once, halfway through an APK (streamed install, install-write, or a push of an .apk);
+    # the switch then turns itself off and the phone takes the reconnection like a phone plugged back in
+    drop_mid_install: bool = False
+    hang: bool = False
+    refuse_auth: bool = False
+    install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    garbage_output: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> Faults:
+        _no_unknown(data, {f.name for f in fields(cls)}, "faults")
+        values = {}
+        for key, value in data.items():
+            if key in ("hang", "refuse_auth", "garbage_output", "drop_mid_install") and not isinstance(value, bool):
+                raise ProfileInvalid(f"Profile field faults.{key} must be true or false.")
+            if key == "latency_ms" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 3_600_000):
+                raise ProfileInvalid("Profile field faults.latency_ms must be a number >= 0.")
+            if key == "drop_after_bytes" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ProfileInvalid("Profile field faults.drop_after_bytes must be a whole number >= 0 or null.")
+            if key == "install_failure" and value is not None and (not isinstance(value, str) or not value.startswith("INSTALL_")):
+                raise ProfileInvalid("Profile field faults.install_failure must be an INSTALL_FAILED_... code or null.")
+            values[key] = float(value) if key == "latency_ms" else value
+        return cls(**values)
 
 
 @dataclass
@@ -67,7 +98,7 @@ class Profile:
     su_paths: list[str] = field(default_factory=list)
     accounts: list[ProfileAccount] = field(default_factory=list)
     files: list[ProfileFile] = field(default_factory=list)
-    faults: dict[str, Any] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)
     storage_free_mb: int = 4096
     adb_features: list[str] | None = None  # None: what adbd of this Android release advertises
 
@@ -85,18 +116,53 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise ProfileInvalid(
             f"No phone profile called {str(name_or_path)!r}: use one of {', '.join(PROFILE_NAMES)} or a YAML file path."
         )
+    return parse_profile(_read_yaml(path), default_name=path.stem)
+
+
+def _read_yaml(path: Path) -> Any:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ProfileInvalid(f"Profile {path.name} is not valid YAML: {exc}") from None
-    return parse_profile(data, default_name=path.stem)
+
+
+# `extends: NAME` starts from a shipped profile: these sections are merged key by key over the base's (settings per
+# namespace), every other field given replaces the base's, and the name is the new profile's own.
+MERGED_SECTIONS = ("properties", "settings", "faults", "root", "adb_network")
+MAX_EXTENDS_DEPTH = 4
+
+
+def _with_base(top: dict, depth: int = 0) -> dict:
+    if "extends" not in top:
+        return top
+    base_name = top["extends"]
+    if not isinstance(base_name, str) or base_name not in PROFILE_NAMES:
+        raise ProfileInvalid(f"Profile field extends must name a shipped profile ({', '.join(PROFILE_NAMES)}).")
+    if depth >= MAX_EXTENDS_DEPTH:
+        raise ProfileInvalid(f"Profile field extends goes more than {MAX_EXTENDS_DEPTH} profiles deep (a loop?).")
+    base = _with_base(_mapping(_read_yaml(PROFILE_DIR / f"{base_name}.yaml"), "profile"), depth + 1)
+    merged = {key: value for key, value in base.items() if key != "name"}
+    for key, value in top.items():
+        if key == "extends":
+            continue
+        merged[key] = _merge(base.get(key), value) if key in MERGED_SECTIONS else value
+    return merged
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base.get(key), value)
+    return merged
 
 
 def parse_profile(data: Any, default_name: str = "custom") -> Profile:
     where = "profile"
-    top = _mapping(data, where)
+    top = _with_base(_mapping(data, where))
     _no_unknown(top, {"name", "description", "serial", "properties", "packages", "settings", "lock", "root",
-                      "accounts", "files", "faults", "storage_free_mb", "adb_features"}, where)
+                      "accounts", "files", "faults", "storage_free_mb", "adb_features", "adb_network"}, where)
     properties = {str(k): _scalar_text(v, f"properties.{k}") for k, v in _mapping(top.get("properties"), "properties").items()}
     for required in ("ro.product.model", "ro.product.manufacturer", "ro.build.version.sdk", "ro.build.version.release"):
         if required not in properties:
@@ -132,11 +198,8 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         files.append(ProfileFile(path=path, age_days=_number(entry.get("age_days", 0), f"files[{i}].age_days"),
                                  size=_int(entry.get("size", 0), f"files[{i}].size"),
                                  mode=_int(entry.get("mode", 0o660), f"files[{i}].mode")))
-    faults = _mapping(top.get("faults", {}) or {}, "faults")
-    _no_unknown(faults, FAULT_KEYS, "faults")
-    from device_agent.simulator.phone import Faults  # late: phone.py imports this module
-
-    Faults.from_mapping(faults)  # checks the values' types now, not when a phone is built
+    _switch_on_adb_network(_mapping(top.get("adb_network", {}) or {}, "adb_network"), properties, settings)
+    faults = Faults.from_mapping(_mapping(top.get("faults", {}) or {}, "faults"))
     return Profile(
         name=_text(top.get("name", default_name), "name"),
         description=_text(top.get("description", ""), "description", allow_empty=True),
@@ -148,11 +211,34 @@ def parse_profile(data: Any, default_name: str = "custom") -> Profile:
         su_paths=su_paths,
         accounts=accounts,
         files=files,
-        faults=dict(faults),
+        faults=faults,
         storage_free_mb=_int(top.get("storage_free_mb", 4096), "storage_free_mb"),
         adb_features=None if top.get("adb_features") is None else
         [_text(f, f"adb_features[{i}]") for i, f in enumerate(_list(top["adb_features"], "adb_features"))],
     )
+
+
+WIRELESS_DEBUGGING_PORT = "37099"  # adbd's TLS port is random on a phone; a fixed one keeps output stable
+
+
+def _switch_on_adb_network(section: dict, properties: dict[str, str], settings: dict[str, dict[str, str]]) -> None:
+    """`adb_network:` as the phone shows it: `tcp_port` is what `adb tcpip PORT` sets; `wireless_debugging` is the
+    Developer options switch (Android 11+), which the framework keeps in a setting and adbd in two properties."""
+    _no_unknown(section, {"tcp_port", "wireless_debugging"}, "adb_network")
+    port = section.get("tcp_port")
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ProfileInvalid("Profile field adb_network.tcp_port must be a port number from 1 to 65535, or null.")
+        properties["service.adb.tcp.port"] = str(port)
+    wireless = section.get("wireless_debugging", False)
+    if not isinstance(wireless, bool):
+        raise ProfileInvalid("Profile field adb_network.wireless_debugging must be true or false.")
+    if wireless:
+        if int(properties["ro.build.version.sdk"]) < 30:
+            raise ProfileInvalid("Profile field adb_network.wireless_debugging needs Android 11 (ro.build.version.sdk 30) or later.")
+        settings["global"]["adb_wifi_enabled"] = "1"
+        properties["persist.adb.tls_server.enable"] = "1"
+        properties["service.adb.tls.port"] = WIRELESS_DEBUGGING_PORT
 
 
 def _package(item: Any, where: str) -> ProfilePackage:

@@ -17,4 +17,5 @@ from server.web.views import (  # noqa: E402,F401
     reacknowledgements,
     requests,
     staff,
+    user_admin,
 )

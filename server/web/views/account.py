@@ -1,42 +1,55 @@
-"""Logging in and out, and changing one's password.
+"""Logging in (password, then the second factor if one is set up) and out, changing one's password, and
+setting up the second factor. The rules are in server/services/sign_in.py; the council's own sign-in
+(OpenID Connect) is server/web/oidc.py.
 
-Two brakes on guessing: Flask-Limiter caps login attempts per client address (PHONEGATE_LOGIN_RATE_LIMIT),
-and an account locks for PHONEGATE_LOGIN_LOCKOUT_MINUTES after PHONEGATE_LOGIN_MAX_FAILURES wrong passwords
-in a row, whichever address they come from. The page says the same thing for an unknown email, a wrong
-password and a locked account, so it cannot be used to find out who has an account.
+Two brakes on guessing: Flask-Limiter caps attempts per client address (PHONEGATE_LOGIN_RATE_LIMIT) on the
+password and code forms, and the account lockout in sign_in.py. The page says the same thing for an unknown
+email, a wrong password and a locked account.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from functools import lru_cache
+import time
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from server.extensions import db, limiter
-from server.models import User, utcnow
-from server.services import audit, passwords, people
+from server.models import User
+from server.services import passwords, people, second_factor, sign_in, web_sessions
 from server.services.actor import Actor
 from server.services.errors import InvalidInput
 from server.settings import current_settings
+from server.web import oidc
 from server.web.auth import current_user, end_session, login_required, start_session
-from server.web.forms import FormErrors, safe_next
+from server.web.forms import FormErrors
+from server.web.redirects import local_path, next_or
 
 account_bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "The email address or password is not right, or the account is locked. Try again later or ask an administrator."
+CODE_FAILED = "The code is not right, or it was used already. Enter the 6-digit code your authenticator app shows now."
+PASSWORD_NOT_ALLOWED = "Password log-in is for administrators only here. Sign in with your council account instead."
+PENDING = "pending_second_factor"  # in the visitor's (signed, not yet server-side) session: who passed step one
+PENDING_SECONDS = 300
+ENROL_SECRET = "second_factor_secret"  # in the signed-in (server-side) session while the secret is being set up
 
 
 def _login_rate_limit() -> str:
     return current_settings().login_rate_limit
 
 
+def _after_login(user: User, next_path: str | None):
+    if user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return redirect(next_or(next_path, url_for("pages.dashboard")))
+
+
 @account_bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"])
 def login():
+    next_path = local_path(request.args.get("next"))
     if request.method == "GET" and current_user() is not None:
-        return redirect(url_for("pages.dashboard"))
+        return redirect(next_or(next_path, url_for("pages.dashboard")))
     errors = FormErrors()
     email = ""
     if request.method == "POST":
@@ -47,62 +60,65 @@ def login():
         if not password:
             errors.add("password", "Enter your password")
         if not errors:
-            user = _authenticate(email, password)
-            if user is not None:
-                start_session(user)
+            attempt = sign_in.check_password(db.session, email, password, current_settings())
+            if attempt.outcome is sign_in.Outcome.SIGNED_IN:
+                start_session(attempt.user, "password")
                 db.session.commit()
-                if user.must_change_password:
-                    return redirect(url_for("auth.change_password"))
-                return redirect(safe_next(request.args.get("next"), url_for("pages.dashboard")))
+                return _after_login(attempt.user, next_path)
+            if attempt.outcome is sign_in.Outcome.NEEDS_SECOND_FACTOR:
+                db.session.commit()
+                session[PENDING] = {"user_id": attempt.user.id, "at": int(time.time()), "next": next_path}
+                return redirect(url_for("auth.login_code"))
             db.session.commit()  # the failure count and lock, and their audit entries
-            errors.add("email", LOGIN_FAILED)
+            errors.add("email", PASSWORD_NOT_ALLOWED if attempt.outcome is sign_in.Outcome.PASSWORD_NOT_ALLOWED
+                       else LOGIN_FAILED)
     status = 400 if errors else 200
-    return render_template("account/login.html", errors=errors, email=email), status
+    return render_template("account/login.html", errors=errors, email=email, next_path=next_path,
+                           council_sign_in=oidc.is_configured(),
+                           admins_only=current_settings().password_login == "admins"), status
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return passwords.hash_password(passwords.generate_password())
-
-
-def _authenticate(email: str, password: str) -> User | None:
-    """The user if the password is right and the account usable; records failures and locks as it goes."""
-    settings = current_settings()
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-    if user is None or not user.password_hash:
-        passwords.verify_password(_dummy_hash(), password)  # same work either way: no timing oracle
+def _pending_user() -> User | None:
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user_id"), int):
         return None
-    now = utcnow()
-    actor = Actor.for_user(user)
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(db.session, actor, "user.login_refused", target=user, details={"reason": "locked"})
+    if not isinstance(pending.get("at"), int) or time.time() - pending["at"] > PENDING_SECONDS:
+        session.pop(PENDING, None)
         return None
-    if not user.active or not passwords.verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        details = {"failed_logins": user.failed_logins, "reason": "inactive" if not user.active else "password"}
-        audit.record(db.session, actor, "user.login_failed", target=user, details=details)
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-            audit.record(db.session, actor, "user.locked", target=user,
-                         details={"minutes": settings.login_lockout_minutes})
-        return None
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    audit.record(db.session, actor, "user.logged_in", target=user)
-    return user
+    return db.session.get(User, pending["user_id"])
+
+
+@account_bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login_code():
+    user = _pending_user()
+    if user is None:
+        flash("Log in again: the first step was too long ago, or was not done.")
+        return redirect(url_for("auth.login"))
+    errors = FormErrors()
+    if request.method == "POST":
+        code = request.form.get("code", "")
+        if not code.strip():
+            errors.add("code", "Enter the 6-digit code from your authenticator app")
+        else:
+            attempt = sign_in.check_second_factor(db.session, user, code, current_settings())
+            if attempt.outcome is sign_in.Outcome.SIGNED_IN:
+                next_path = session.get(PENDING, {}).get("next")
+                start_session(user, "password")
+                db.session.commit()
+                return _after_login(user, local_path(next_path))
+            db.session.commit()
+            errors.add("code", CODE_FAILED)
+            if user.locked_until is not None:  # locked by this failure: start again from the password
+                session.pop(PENDING, None)
+    status = 400 if errors else 200
+    return render_template("account/code.html", errors=errors), status
 
 
 @account_bp.post("/logout")
 def logout():
-    user = current_user()
-    if user is not None:
-        audit.record(db.session, Actor.for_user(user), "user.logged_out", target=user)
-        db.session.commit()
-    end_session()
+    end_session(web_sessions.LOGGED_OUT)
+    db.session.commit()
     flash("You have logged out.")
     return redirect(url_for("auth.login"))
 
@@ -112,6 +128,8 @@ def logout():
 def change_password():
     user = current_user()
     assert user is not None
+    if not user.password_hash:
+        return render_template("account/no_password.html")
     errors = FormErrors()
     if request.method == "POST":
         current = request.form.get("current_password", "")
@@ -128,10 +146,39 @@ def change_password():
         if new != confirm:
             errors.add("confirm_password", "The two new passwords do not match")
         if not errors:
-            people.set_password(db.session, user, new, Actor.for_user(user), must_change=False)
+            people.set_password(db.session, user, new, Actor.for_user(user), must_change=False)  # ends every session
+            start_session(user, "password")  # keep this browser signed in, with a new id
             db.session.commit()
-            start_session(user)  # the old fingerprint no longer matches; keep this browser signed in
-            flash("Your password has been changed.")
+            flash("Your password has been changed. You have been logged out everywhere else.")
             return redirect(url_for("pages.dashboard"))
     status = 400 if errors else 200
     return render_template("account/password.html", errors=errors, forced=user.must_change_password), status
+
+
+@account_bp.route("/account/second-factor", methods=["GET", "POST"])
+@login_required()
+def second_factor_setup():
+    user = current_user()
+    assert user is not None
+    if not user.password_hash or second_factor.is_enrolled(user):
+        return render_template("account/second_factor.html", user=user, enrolled=second_factor.is_enrolled(user),
+                               secret=None, errors=FormErrors())
+    errors = FormErrors()
+    secret = session.get(ENROL_SECRET)
+    if request.method == "GET" or not isinstance(secret, str):
+        secret = second_factor.new_secret()  # a new one each time the page is opened: shown once
+        session[ENROL_SECRET] = secret
+    else:
+        code = request.form.get("code", "")
+        if not code.strip():
+            errors.add("code", "Enter the 6-digit code your authenticator app shows for PhoneGate")
+        elif second_factor.enrol(db.session, user, secret, code, current_settings().secret_key):
+            db.session.commit()
+            session.pop(ENROL_SECRET, None)
+            flash("The second factor is set up. From now on, logging in asks for a code from your authenticator app.")
+            return redirect(url_for("pages.dashboard"))
+        else:
+            errors.add("code", "That code does not match the key. Check the key in your app and the phone's clock, then try again")
+    status = 400 if errors else 200
+    return render_template("account/second_factor.html", user=user, enrolled=False,
+                           secret=second_factor.grouped(secret), errors=errors), status

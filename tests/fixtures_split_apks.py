@@ -1,0 +1,145 @@
+"""Fixtures for split APKs and for adb servers other than the default one.
+
+- `split_apks`: a real base APK with two splits (aapt, zipalign, apksigner, as fixtures_apks builds single APKs: a
+  split's manifest carries `split="config.xxhdpi"` beside the same package and versionCode), plus sets that
+  Android refuses: a split of another version, of another package, signed by another key, and a second base.
+- `adb_servers`: a factory for Debian's adb (29) or Google's adb from PyPI `adbx` (34), each with its own server on
+  a free port, its own HOME and its own key (not the one PhoneGate's tests use), so phones that trust only that
+  key can be reached only through that server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fixtures_apks import _framework, make_signing_key, sign
+from fixtures_phones import free_port
+
+from device_agent.adb.keys import AdbKey
+
+SPLIT_PACKAGE = "org.phonegate.splitapp"
+SPLIT_VERSION = 7
+
+
+def _manifest(package: str, version_code: int, split: str | None) -> str:
+    split_attribute = f' split="{split}"' if split else ""
+    return ('<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="{package}"{split_attribute}'
+            f' android:versionCode="{version_code}" android:versionName="1.{version_code}">\n'
+            '  <uses-sdk android:minSdkVersion="21" android:targetSdkVersion="34"/>\n'
+            '  <application android:label="PhoneGate split test"/>\n</manifest>\n')
+
+
+def _unsigned(directory: Path, framework: Path, name: str, package: str, version_code: int, split: str | None) -> Path:
+    source = directory / f"src-{name}"
+    (source / "assets").mkdir(parents=True, exist_ok=True)
+    (source / "AndroidManifest.xml").write_text(_manifest(package, version_code, split))
+    (source / "assets" / f"{name}.txt").write_text(f"PhoneGate split test {name}\n" * 200)
+    raw, aligned = directory / f"{name}-raw.apk", directory / f"{name}-aligned.apk"
+    subprocess.run(["aapt", "package", "-f", "-M", str(source / "AndroidManifest.xml"), "-I", str(framework),
+                    "-A", str(source / "assets"), "-F", str(raw)], check=True, capture_output=True)
+    subprocess.run(["zipalign", "-f", "4", str(raw), str(aligned)], check=True, capture_output=True)
+    return aligned
+
+
+def build_split_apks(directory: Path) -> SimpleNamespace:
+    for tool in ("aapt", "zipalign", "apksigner"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"Debian's {tool} is missing: run `make system-deps`.")
+    directory.mkdir(parents=True, exist_ok=True)
+    framework = _framework(directory)
+    key, other_key = make_signing_key(directory, "split-key"), make_signing_key(directory, "split-other")
+    specs = {  # name -> (package, versionCode, split, signer)
+        "base": (SPLIT_PACKAGE, SPLIT_VERSION, None, key),
+        "split_xxhdpi": (SPLIT_PACKAGE, SPLIT_VERSION, "config.xxhdpi", key),
+        "split_en": (SPLIT_PACKAGE, SPLIT_VERSION, "config.en", key),
+        "split_newer": (SPLIT_PACKAGE, SPLIT_VERSION + 1, "config.xxhdpi", key),
+        "split_other_package": ("org.phonegate.otherapp", SPLIT_VERSION, "config.xxhdpi", key),
+        "split_other_signer": (SPLIT_PACKAGE, SPLIT_VERSION, "config.xxhdpi", other_key),
+        "second_base": (SPLIT_PACKAGE, SPLIT_VERSION, None, key),
+    }
+    unsigned = {name: _unsigned(directory, framework, name, package, version, split)
+                for name, (package, version, split, _) in specs.items()}
+    with ThreadPoolExecutor(max_workers=4) as pool:  # apksigner starts a JVM each time
+        # apksigner also writes a v4 signature (.idsig) beside each: adb 34 then tries an incremental install first
+        futures = {name: pool.submit(sign, unsigned[name], directory / f"{name}.apk", specs[name][3]) for name in specs}
+        paths = {name: future.result() for name, future in futures.items()}
+    return SimpleNamespace(package=SPLIT_PACKAGE, version_code=SPLIT_VERSION, key=key, **paths)
+
+
+@pytest.fixture(scope="session")
+def split_apks(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    return build_split_apks(tmp_path_factory.mktemp("split-apks"))
+
+
+def adbx_binary() -> Path:
+    """Google's adb 34 inside the PyPI package `adbx` (the `test` extra installs it)."""
+    spec = importlib.util.find_spec("adbx")
+    if spec is None or spec.origin is None:
+        pytest.fail("PyPI adbx is not installed: pip install -e '.[test]'")
+    binary = Path(spec.origin).parent / "bin" / "platform-tools" / "adb"
+    if not binary.is_file():
+        pytest.fail(f"adbx has no adb binary at {binary}")
+    return binary
+
+
+class AdbServer:
+    """One adb client binary with its own server (free port), HOME and key; `key` is the server's adbkey."""
+
+    def __init__(self, binary: str, home: Path) -> None:
+        self.binary = binary
+        android = home / ".android"
+        android.mkdir(parents=True)
+        self.key = AdbKey.create(android / "adbkey")
+        self.port = free_port()
+        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": tempfile.gettempdir(),
+                    "ANDROID_ADB_SERVER_PORT": str(self.port)}
+
+    def run(self, *args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([self.binary, *args], env=self.env, capture_output=True, timeout=timeout_s, check=False)
+
+    def state(self, serial: str) -> str | None:
+        rows = [line.split() for line in self.run("devices").stdout.decode().splitlines()[1:] if line.strip()]
+        return next((row[1] for row in rows if len(row) >= 2 and row[0] == serial), None)
+
+    def wait_for_state(self, serial: str, state: str, *, timeout_s: float = 10.0) -> str | None:
+        deadline = time.monotonic() + timeout_s
+        current = self.state(serial)
+        while current != state and time.monotonic() < deadline:
+            time.sleep(0.1)
+            current = self.state(serial)
+        return current
+
+    def connect(self, endpoint: str, *, state: str = "device", timeout_s: float = 10.0) -> str | None:
+        self.run("connect", endpoint)
+        return self.wait_for_state(endpoint, state, timeout_s=timeout_s)
+
+
+@pytest.fixture
+def adb_servers(tmp_path: Path) -> Iterator[object]:
+    """`adb_servers("debian")` or `adb_servers("adbx")`: a started AdbServer, killed after the test."""
+    started: list[AdbServer] = []
+
+    def start(which: str) -> AdbServer:
+        binary = shutil.which("adb") if which == "debian" else str(adbx_binary())
+        if binary is None:
+            pytest.fail("Debian's adb client is not installed (apt-get install adb)")
+        server = AdbServer(binary, tmp_path / f"adb-{which}-{len(started)}")
+        result = server.run("start-server", timeout_s=30)
+        assert result.returncode == 0, result.stderr
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.run("kill-server", timeout_s=30)
