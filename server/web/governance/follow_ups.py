@@ -11,8 +11,8 @@ from server.services import follow_ups
 from server.services.actor import Actor
 from server.services.errors import ServiceError
 from server.web.auth import current_user, login_required
-from server.web.forms import safe_next
 from server.web.governance import governance_bp
+from server.web.redirects import local_path
 
 DASHBOARD_LIMIT = 10
 
@@ -21,7 +21,7 @@ DASHBOARD_LIMIT = 10
 @login_required()
 def follow_up_done(follow_up_id: int):
     follow_up = db.get_or_404(FollowUp, follow_up_id)
-    back = safe_next(request.form.get("next"), _origin(follow_up))
+    back = local_path(request.form.get("next")) or _origin(follow_up)
     try:
         follow_ups.mark_done(db.session, follow_up, Actor.for_user(current_user()))
         db.session.commit()
