@@ -62,6 +62,15 @@ def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
     return (env.get(name) or "").strip() or default
 
 
+def _mailbox(env: Mapping[str, str], name: str) -> str:
+    """One e-mail address, or empty; anything else is refused at start rather than when an incident is reported."""
+    value = _text(env, name)
+    if value and (value.count("@") != 1 or any(c.isspace() or c in ",;<>" for c in value)
+                  or not all(value.partition("@")[0::2])):
+        raise BadInput(f"{name} must be one e-mail address, like information-security@council.example.")
+    return value
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """Where compliance and incident mail goes (PHONEGATE_SMTP_*); no host = mail off (it waits until set)."""
@@ -120,6 +129,8 @@ class Settings:
     broker_url: str = ""  # PHONEGATE_BROKER_URL: scheduled sweeps go to Celery workers per site; empty = in-process
     compliance_seen_days: int = 7  # not reached by a sweep for longer -> state unknown (if the rules don't say)
     compliance_retention_days: int = 90  # raw results older than this are pruned; daily summaries are kept
+    # Information incidents go to this mailbox at once (server/services/incidents.py); empty = recorded, not mailed.
+    incident_mailbox: str = ""
     # Web pages (server/web/).
     council_name: str = "Leicester City Council"  # shown in the header: "PhoneGate — <council>"
     login_rate_limit: str = "10 per minute"  # Flask-Limiter syntax, per client address, POSTs to /login
@@ -179,6 +190,7 @@ class Settings:
             broker_url=_text(env, "PHONEGATE_BROKER_URL"),
             compliance_seen_days=_int(env, "PHONEGATE_COMPLIANCE_SEEN_DAYS", 7, minimum=1),
             compliance_retention_days=_int(env, "PHONEGATE_COMPLIANCE_RETENTION_DAYS", 90, minimum=1),
+            incident_mailbox=_mailbox(env, "PHONEGATE_INCIDENT_MAILBOX"),
             council_name=_text(env, "PHONEGATE_COUNCIL_NAME", "Leicester City Council"),
             login_rate_limit=_text(env, "PHONEGATE_LOGIN_RATE_LIMIT", "10 per minute"),
             login_max_failures=_int(env, "PHONEGATE_LOGIN_MAX_FAILURES", 5, minimum=1),

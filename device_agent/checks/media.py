@@ -36,5 +36,6 @@ class MediaRetention(Check):
             "folders": sorted({PurePosixPath(path).parent.name for _, path in old}),
         }
         if old:
-            return self.failed(f"{len(old)} media file(s) older than {limit} days (oldest {evidence['oldest_age_days']})", **evidence)
+            return self.failed(f"{len(old)} media file(s) older than {limit} days (oldest {evidence['oldest_age_days']}). "
+                               f"{self.spec.remedy}", **evidence)
         return self.passed(f"{len(ages)} media file(s), none older than {limit} days", **evidence)

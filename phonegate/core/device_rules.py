@@ -12,8 +12,9 @@ from phonegate.core.packages import MESSAGING_PACKAGES
 from phonegate.core.rules import Param, RulesDocument, RuleSpec, parse_rules
 
 
-def _device(rule: str, title: str, severity: str, *params: Param, roles: tuple[str, ...] = ("individual", "broadcast")) -> RuleSpec:
-    return RuleSpec(rule, title, "device", tuple(params), roles, severity)
+def _device(rule: str, title: str, severity: str, *params: Param, roles: tuple[str, ...] = ("individual", "broadcast"),
+            remedy: str | None = None) -> RuleSpec:
+    return RuleSpec(rule, title, "device", tuple(params), roles, severity, remedy)
 
 
 IDENTITY = _device("identity", "Serial, model and build match the inventory", "critical")
@@ -46,7 +47,10 @@ BROADCAST_PURITY = _device(
     roles=("broadcast",))
 MEDIA_RETENTION = _device(
     "media_retention", "No WhatsApp media older than the retention period on shared storage", "medium",
-    Param("max_age_days", "int", 30, "oldest WhatsApp media file allowed, in days", minimum=0))
+    Param("max_age_days", "int", 30, "oldest WhatsApp media file allowed, in days", minimum=0),
+    # The paper: conversations go into the line-of-business system, and inactive ones are deleted. In that order.
+    remedy="Enter the conversations these files belong to in the case record (where they concern case work or "
+           "safeguarding), then delete them, and the chats that are no longer active, from the phone.")
 
 DEVICE_RULES: dict[str, RuleSpec] = {
     spec.rule: spec

@@ -20,6 +20,7 @@ Shape (see compliance_default.yaml):
         on_failure: {mark: true, email_manager: true, escalate_after_days: 14, suspend: false}
         params: {...}            # per rule, see the rule's Param list
         description: free text   # optional, for admins
+    spot_checks: {sample_rate_percent: 10, period: quarter, bring_within_days: 14}   # optional (spot_check_rules.py)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any, Literal
 import yaml
 
 from phonegate.core.errors import BadInput
+from phonegate.core.spot_check_rules import SpotCheckRules, parse_spot_checks
 
 SCHEMA_VERSION = 1
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
@@ -65,6 +67,8 @@ class RuleSpec:
     params: tuple[Param, ...] = ()
     default_roles: tuple[str, ...] = ROLES
     default_severity: str = "medium"
+    # What the holder (and their manager) should do when the rule fails, in one sentence; None: nothing they can do.
+    remedy: str | None = None
 
     def with_defaults(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         merged = {param.name: _copy(param.default) for param in self.params if param.deprecated is None}
@@ -88,6 +92,7 @@ class OnFailure:
     email_manager: bool = True
     escalate_after_days: int | None = None
     suspend: bool = False
+    email_holder: bool = False  # tell the phone's holder what to do (the rule's remedy), once per failure
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class RuleConfig:
 class RulesDocument:
     schema: int
     rules: dict[str, RuleConfig] = field(default_factory=dict)
+    spot_checks: SpotCheckRules = field(default_factory=SpotCheckRules)
 
     def device_rules(self) -> list[RuleConfig]:
         return [rule for rule in self.rules.values() if rule.evaluated_by == "device" and rule.enabled]
@@ -116,7 +122,8 @@ class RulesDocument:
 
 
 _RULE_KEYS = {"enabled", "severity", "roles", "grace_days", "on_failure", "params", "description"}
-_ON_FAILURE_KEYS = {"mark", "email_manager", "escalate_after_days", "suspend"}
+_ON_FAILURE_KEYS = {"mark", "email_manager", "escalate_after_days", "suspend", "email_holder"}
+_TOP_KEYS = {"schema", "rules", "spot_checks"}
 
 
 def parse_rules(text: str, specs: Mapping[str, RuleSpec], *, others_evaluated_elsewhere: bool = False) -> RulesDocument:
@@ -135,7 +142,7 @@ def parse_rules(text: str, specs: Mapping[str, RuleSpec], *, others_evaluated_el
     errors: dict[str, list[str]] = {}
     if not isinstance(data, dict):
         raise RulesInvalid({"document": ["must be a mapping with 'schema' and 'rules'"]})
-    for key in sorted(set(data) - {"schema", "rules"}, key=str):
+    for key in sorted(set(data) - _TOP_KEYS, key=str):
         errors.setdefault(str(key), []).append("unknown key")
     schema = data.get("schema")
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
@@ -154,9 +161,10 @@ def parse_rules(text: str, specs: Mapping[str, RuleSpec], *, others_evaluated_el
         config = _parse_rule(spec, raw, errors)
         if config is not None:
             rules[config.rule] = config
+    spot_checks = parse_spot_checks(data.get("spot_checks"), errors)
     if errors:
         raise RulesInvalid(errors)
-    return RulesDocument(schema=SCHEMA_VERSION, rules=rules)
+    return RulesDocument(schema=SCHEMA_VERSION, rules=rules, spot_checks=spot_checks)
 
 
 def default_rules_text() -> str:
@@ -213,12 +221,12 @@ def _parse_on_failure(raw: Any, complain: Any) -> OnFailure:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        complain("on_failure", "must be a mapping of mark, email_manager, escalate_after_days, suspend")
+        complain("on_failure", "must be a mapping of mark, email_manager, escalate_after_days, suspend, email_holder")
         return OnFailure()
     for key in sorted(set(raw) - _ON_FAILURE_KEYS, key=str):
         complain(f"on_failure.{key}", "unknown key")
     values: dict[str, Any] = {}
-    for key in ("mark", "email_manager", "suspend"):
+    for key in ("mark", "email_manager", "suspend", "email_holder"):
         value = raw.get(key, getattr(OnFailure, key))
         if not isinstance(value, bool):
             complain(f"on_failure.{key}", "must be true or false")

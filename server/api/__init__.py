@@ -25,6 +25,7 @@ RESOURCES: tuple[str, ...] = (
     "server.api.grants",
     "server.api.installations",
     "server.api.compliance",
+    "server.api.spot_checks",
 )
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "description": "An API token from `phonegate token create`."}

@@ -45,7 +45,7 @@ POST /api/v1/sweeps/<sweep_id>/results
 POST /api/v1/sweeps/<sweep_id>/finish {}
      -> 200 {"sweep_id", "finished_at", "rules_version", "device_count", "counts": {"compliant", "in_grace",
              "non_compliant", "unknown"}, "non_compliant": [serials], "in_grace": [{"serial", "until"}],
-             "actions": {"manager_emails": int, "escalation_emails": int, "suspended": [serials]},
+             "actions": {"manager_emails": int, "escalation_emails": int, "suspended": [serials], "holder_emails": int},
              "already_finished": bool}
         Computes each phone's state (including the server-side rules acknowledgement_current, training_current and
         seen_recently), runs the rule actions, and updates the daily summaries. Finishing twice runs actions once.
@@ -283,6 +283,7 @@ class ActionsSchema(StrictSchema):
     manager_emails = fields.Integer()
     escalation_emails = fields.Integer()
     suspended = fields.List(fields.String())
+    holder_emails = fields.Integer()
 
 
 class SummarySchema(StrictSchema):

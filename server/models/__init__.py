@@ -7,6 +7,7 @@ from server.models.compliance import (
     ComplianceResult,
     ComplianceRulesVersion,
     DeviceRuleState,
+    HolderNotice,
     Sweep,
     SweepClaim,
 )
@@ -20,14 +21,42 @@ from server.models.devices import (
     DeviceState,
 )
 from server.models.enrolment import EnrolmentRequest, EnrolmentStatus
+from server.models.follow_ups import FollowUp
+from server.models.incidents import INCIDENT_TRANSITIONS, Incident, IncidentKind, IncidentNote, IncidentStatus
 from server.models.org import Service, Team
 from server.models.people import Role, StaffMember, User
 from server.models.policy import Acknowledgement, PolicyVersion
+from server.models.reviews import ConversationReview, ReviewOutcome
 from server.models.sessions import WebSession
+from server.models.spot_checks import (
+    ANSWERS,
+    OPEN_SPOT_CHECK,
+    SpotCheck,
+    SpotCheckAnswer,
+    SpotCheckOutcome,
+    SpotCheckSample,
+    SpotCheckStatus,
+)
 from server.models.tokens import ApiToken
 from server.models.types import UTCDateTime, utcnow
 
 __all__ = [
+    "ANSWERS",
+    "INCIDENT_TRANSITIONS",
+    "OPEN_SPOT_CHECK",
+    "ConversationReview",
+    "FollowUp",
+    "HolderNotice",
+    "Incident",
+    "IncidentKind",
+    "IncidentNote",
+    "IncidentStatus",
+    "ReviewOutcome",
+    "SpotCheck",
+    "SpotCheckAnswer",
+    "SpotCheckOutcome",
+    "SpotCheckSample",
+    "SpotCheckStatus",
     "ALLOWED_TRANSITIONS",
     "ENROLLED",
     "HOLDS_APPROVAL",

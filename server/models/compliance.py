@@ -118,3 +118,19 @@ class ComplianceDaily(db.Model):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(16))
     failing_rules: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids
+
+
+class HolderNotice(db.Model):
+    """A phone's holder was told what to do about a failing rule (the rule's remedy, e.g. media retention).
+
+    Keyed by when the failure began, so a holder hears once per failure, not once per sweep; a rule that passes and
+    fails again is a new failure and a new notice.
+    """
+
+    __tablename__ = "holder_notices"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failing_since: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    staff_member_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

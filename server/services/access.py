@@ -8,6 +8,9 @@
   decision to the team manager).
 - Readers: administrators and auditors see everything; IT sees phones and requests (it provisions them) but not
   staff members' training records or the compliance pages.
+- Spot checks, conversation reviews and their follow-ups are the team manager's (their service's Broadcast phone
+  too); information governance (auditors) and administrators read them all. Anyone signed in reports an
+  information incident; managers see their team's, and only auditors and administrators move one along.
 
 The services call the `*_problem` functions (a sentence, or None) and refuse and audit what they return; the
 web pages use the `may_*` answers to show or hide a form, and the query filters to scope every list.
@@ -18,7 +21,20 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from server.models import Device, DeviceRole, EnrolmentRequest, Role, Service, StaffMember, Team, User
+from server.models import (
+    ConversationReview,
+    Device,
+    DeviceRole,
+    EnrolmentRequest,
+    FollowUp,
+    Incident,
+    Role,
+    Service,
+    SpotCheck,
+    StaffMember,
+    Team,
+    User,
+)
 
 # Who reads phones and enrolment requests beyond a manager's own scope.
 READ_ALL_ROLES = (Role.ADMIN.value, Role.AUDITOR.value, Role.IT.value)
@@ -187,3 +203,149 @@ def can_see_device(session: Session, user: User, device: Device) -> bool:
         return True
     requested_here = requests_query(user).where(EnrolmentRequest.device_id == device.id).limit(1)
     return session.scalar(requested_here) is not None
+
+
+# --- spot checks, incidents, conversation reviews, follow-ups ----------------------------------------------------
+# Information governance is the auditor role; with administrators it reads every spot check, review and incident.
+# Auditors change one thing only: an incident's status (acknowledged, closed), which is their desk's job.
+GOVERNANCE_READ_ALL_ROLES = (Role.ADMIN.value, Role.AUDITOR.value)
+INCIDENT_HANDLER_ROLES = (Role.AUDITOR.value, Role.ADMIN.value)
+
+
+def _own_team_or_service(model, user: User):
+    """Rows of the manager's team, or (no team: a Broadcast phone's) of their service."""
+    return or_(model.team_id == user.team_id,
+               and_(model.team_id.is_(None), model.service_id == manager_service_id(user)))
+
+
+def _manages_record(user: User | None, team_id: int | None, service_id: int | None) -> bool:
+    if team_id is not None:
+        return manages_team(user, team_id)
+    return manages_service(user, service_id)
+
+
+def spot_checks_query(user: User) -> Select:
+    query = select(SpotCheck)
+    if user.role in GOVERNANCE_READ_ALL_ROLES:
+        return query
+    if user.role == Role.MANAGER.value:
+        return query.where(_own_team_or_service(SpotCheck, user))
+    return query.where(false())
+
+
+def can_see_spot_check(user: User, spot_check: SpotCheck) -> bool:
+    return user.role in GOVERNANCE_READ_ALL_ROLES or _manages_record(user, spot_check.team_id, spot_check.service_id)
+
+
+def spot_check_start_problem(user: User | None, device: Device) -> str | None:
+    """Why `user` may not call `device` in for a spot check; None when they may (its team's or service's manager)."""
+    if not _active_manager(user):
+        return "Only a team manager can start a spot check (administrators and auditors read them)."
+    owner_team = device.team_id if device.role == DeviceRole.INDIVIDUAL.value else None
+    if not _manages_record(user, owner_team, device.service_id):
+        return "You can spot-check your own team's phones (and your service's Broadcast phone) only."
+    return None
+
+
+def spot_check_decision_problem(user: User | None, spot_check: SpotCheck) -> str | None:
+    """Why `user` may not complete `spot_check`'s checklist or close its follow-ups; None when they may."""
+    if not _active_manager(user):
+        return "Only a team manager can complete a spot check."
+    if not _manages_record(user, spot_check.team_id, spot_check.service_id):
+        return "You can complete spot checks of your own team's phones only."
+    return None
+
+
+def may_decide_spot_check(user: User | None, spot_check: SpotCheck) -> bool:
+    return spot_check_decision_problem(user, spot_check) is None
+
+
+def sample_problem(user: User | None, team: Team | None) -> str | None:
+    """Why `user` may not draw `team`'s random sample of phones for spot checks; None when they may."""
+    if team is None or not manages_team(user, team.id):
+        return "Only the team's manager can draw its sample of phones for spot checks."
+    return None
+
+
+def follow_ups_query(user: User) -> Select:
+    query = select(FollowUp)
+    if user.role in GOVERNANCE_READ_ALL_ROLES:
+        return query
+    if user.role == Role.MANAGER.value:
+        return query.where(_own_team_or_service(FollowUp, user))
+    return query.where(false())
+
+
+def follow_up_problem(user: User | None, follow_up: FollowUp) -> str | None:
+    """Why `user` may not mark `follow_up` done; None when they may (the manager whose team agreed it)."""
+    if not _active_manager(user) or not _manages_record(user, follow_up.team_id, follow_up.service_id):
+        return "Only the manager of the team that agreed this follow-up can mark it done."
+    return None
+
+
+def incidents_query(user: User) -> Select:
+    query = select(Incident)
+    if user.role in GOVERNANCE_READ_ALL_ROLES:
+        return query
+    if user.role == Role.MANAGER.value:
+        return query.where(or_(_own_team_or_service(Incident, user), Incident.reported_by_id == user.id))
+    return query.where(Incident.reported_by_id == user.id)  # IT sees what it reported
+
+
+def can_see_incident(user: User, incident: Incident) -> bool:
+    if user.role in GOVERNANCE_READ_ALL_ROLES or incident.reported_by_id == user.id:
+        return True
+    return user.role == Role.MANAGER.value and _manages_record(user, incident.team_id, incident.service_id)
+
+
+def incident_report_problem(session: Session, user: User | None, device: Device | None,
+                            staff: StaffMember | None) -> str | None:
+    """Why `user` may not report an incident about this phone and person; None when they may.
+
+    Anyone signed in may report one (the paper asks everyone to); a manager names only their own team's phones and
+    people, IT any phone (it handles them) but nobody's staff record.
+    """
+    if user is None or not user.active:
+        return "Only a signed-in user can report an incident."
+    if device is not None and not can_see_device(session, user, device):
+        return "You can report incidents about phones you can see only."
+    if staff is not None and session.scalar(staff_query(user).where(StaffMember.id == staff.id)) is None:
+        return "You can name staff members you can see only."
+    return None
+
+
+def incident_status_problem(user: User | None) -> str | None:
+    """Why `user` may not acknowledge, close or reopen incidents; None for information governance and admins."""
+    if user is None or not user.active or user.role not in INCIDENT_HANDLER_ROLES:
+        return "Only information governance (auditors) and administrators change an incident's status."
+    return None
+
+
+def may_handle_incidents(user: User | None) -> bool:
+    return incident_status_problem(user) is None
+
+
+def reviews_query(user: User) -> Select:
+    query = select(ConversationReview)
+    if user.role in GOVERNANCE_READ_ALL_ROLES:
+        return query
+    if user.role == Role.MANAGER.value:
+        return query.where(ConversationReview.team_id == user.team_id)
+    return query.where(false())
+
+
+def can_see_review(user: User, review: ConversationReview) -> bool:
+    return user.role in GOVERNANCE_READ_ALL_ROLES or manages_team(user, review.team_id)
+
+
+def review_problem(user: User | None) -> str | None:
+    """Why `user` may not review a conversation export; None for a team manager (the paper gives them the review)."""
+    if not _active_manager(user):
+        return "Only a team manager reviews conversations."
+    return None
+
+
+def review_outcome_problem(user: User | None, review: ConversationReview) -> str | None:
+    if not manages_team(user, review.team_id):
+        return "Only a manager of the reviewed team can record the review's outcome."
+    return None

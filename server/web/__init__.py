@@ -15,6 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from server.web import oidc, presentation
 from server.web.session import CouncilSessionInterface
+from server.web.uploads import PhoneGateRequest
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    app.request_class = PhoneGateRequest  # chat-export uploads stay in memory (server/web/uploads.py)
     settings = app.config["PHONEGATE"]
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies  # None: decided per request (see session.py)
     app.session_interface = CouncilSessionInterface()
@@ -40,6 +42,7 @@ def init_app(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from server.web.assets import assets_bp
     from server.web.compliance import compliance_bp
+    from server.web.governance import governance_bp
     from server.web.views import pages_bp
     from server.web.views.account import account_bp
 
@@ -47,3 +50,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(compliance_bp)
+    app.register_blueprint(governance_bp)

@@ -45,6 +45,12 @@ MENU = (
     ("pages.catalogue", "App catalogue", None, ("pages.catalogue",)),
     ("pages.staff", "Staff", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value), ("pages.staff", "pages.user")),
     ("pages.audit_log", "Audit log", (Role.ADMIN.value, Role.AUDITOR.value), ("pages.audit",)),
+    ("governance.spot_checks", "Spot checks", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value),
+     ("governance.spot_check", "governance.new_spot_check", "governance.start_spot_check", "governance.draw_sample")),
+    ("governance.reviews", "Chat reviews", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value),
+     ("governance.review", "governance.new_review", "governance.upload_review")),
+    ("governance.incidents_list", "Incidents", None, ("governance.incident", "governance.new_incident",
+                                                      "governance.report_incident")),
 )
 COMPLIANCE_ROLES = (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value)
 

@@ -1,4 +1,4 @@
-"""What happens when rules fail: tell managers, escalate to administrators, suspend the phone.
+"""What happens when rules fail: tell managers, tell holders what to do, escalate to administrators, suspend.
 
 E-mail is at least once: a message is sent before the transaction commits, and an item counts as notified
 only when the relay accepted a message naming it, so a relay outage means a retry next sweep, never silence.
@@ -6,7 +6,10 @@ Each manager gets ONE message per sweep, listing every failing phone and rule of
 something new failed since their last message (a phone failing for weeks is not re-sent every four hours).
 
 Messages name phones by serial/asset tag and rules by id, never the holder: e-mail leaves our control, and
-the linked compliance page (behind login) shows the manager who holds which phone.
+the linked compliance page (behind login) shows the manager who holds which phone. A rule with a remedy (what to do
+about it, phonegate.core.rules.RuleSpec.remedy, e.g. media retention: "enter it in the case record, then delete")
+says so in the manager's message, and, when its on_failure has email_holder, in one message to the holder per
+failure (HolderNotice remembers it was sent).
 """
 
 from __future__ import annotations
@@ -18,11 +21,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from phonegate.core.rules import RuleSpec
 from server.mail import MailMessage, send_messages
-from server.models import HOLDS_APPROVAL, Device, DeviceRuleState, DeviceState, Role, Team, User
+from server.models import (
+    HOLDS_APPROVAL,
+    Device,
+    DeviceRole,
+    DeviceRuleState,
+    DeviceState,
+    HolderNotice,
+    Role,
+    StaffMember,
+    Team,
+    User,
+)
 from server.services import audit
 from server.services.actor import Actor
 from server.services.compliance.rules import RuleConsequences
+from server.services.compliance.server_rules import KNOWN_RULES
 from server.settings import Settings, public_root
 
 
@@ -31,10 +47,11 @@ class ActionReport:
     manager_emails: int = 0
     escalation_emails: int = 0
     suspended: list[str] = field(default_factory=list)
+    holder_emails: int = 0
 
     def to_json(self) -> dict:
         return {"manager_emails": self.manager_emails, "escalation_emails": self.escalation_emails,
-                "suspended": sorted(self.suspended)}
+                "suspended": sorted(self.suspended), "holder_emails": self.holder_emails}
 
 
 @dataclass(frozen=True)
@@ -59,8 +76,15 @@ def run_actions(session: Session, sweep_id: str, device_ids: set[int], rules: di
     items = _failing_items(session, device_ids)
     _suspend(session, items, rules, now, actor, report)
     _notify_managers(session, sweep_id, items, rules, now, settings, actor, report)
+    _notify_holders(session, items, rules, settings, actor, report)
     _escalate(session, sweep_id, items, rules, now, settings, actor, report)
     return report
+
+
+def remedy(rule: str) -> str | None:
+    """What to do about a failing rule, from its spec (None when nobody can do anything but IT)."""
+    spec: RuleSpec | None = KNOWN_RULES.get(rule)
+    return spec.remedy if spec is not None else None
 
 
 def _failing_items(session: Session, device_ids: set[int]) -> list[FailingItem]:
@@ -152,6 +176,48 @@ def _notify_managers(session: Session, sweep_id: str, items: list[FailingItem], 
     _stamp(session, keys, "notified_at", now=now)
 
 
+def _notify_holders(session: Session, items: list[FailingItem], rules: dict[str, RuleConsequences], settings: Settings,
+                    actor: Actor, report: ActionReport) -> None:
+    """Tell each holder once per failure what to do about rules whose on_failure has email_holder."""
+    due = [item for item in items if item.rule in rules and "email_holder" in rules[item.rule].actions
+           and remedy(item.rule) is not None]
+    if not due:
+        return
+    sent = {(device_id, rule, since) for device_id, rule, since in session.execute(
+        select(HolderNotice.device_id, HolderNotice.rule, HolderNotice.failing_since)
+        .where(HolderNotice.device_id.in_(sorted({item.device_id for item in due}))))}
+    holders = {device_id: staff for device_id, staff in session.execute(
+        select(Device.id, StaffMember).join(StaffMember, StaffMember.id == Device.staff_member_id)
+        .where(Device.id.in_(sorted({item.device_id for item in due})), Device.role == DeviceRole.INDIVIDUAL.value,
+               StaffMember.active.is_(True)))}
+    outgoing = [(item, holders[item.device_id]) for item in due
+                if item.device_id in holders and (item.device_id, item.rule, item.failing_since) not in sent]
+    accepted = send_messages(settings.smtp, [_holder_message(item, staff) for item, staff in outgoing])
+    for (item, staff), ok in zip(outgoing, accepted):
+        if not ok:
+            continue  # retried next sweep: no notice was recorded
+        session.add(HolderNotice(device_id=item.device_id, rule=item.rule, failing_since=item.failing_since,
+                                 staff_member_id=staff.id))
+        report.holder_emails += 1
+        audit.record(session, actor, "compliance.holder_notified", target_type="device", target_id=item.device_id,
+                     details={"rule": item.rule, "staff_member_id": staff.id})
+
+
+def _holder_message(item: FailingItem, staff: StaffMember) -> MailMessage:
+    body = "\n".join([
+        f"Dear {staff.name},",
+        "",
+        f"A compliance check of your work phone ({_phone_label(item)}) found: {item.observed or item.rule}.",
+        "",
+        f"What to do: {remedy(item.rule)}",
+        "",
+        "The next check of the phone sees when it is done; your manager is told about phones that still fail.",
+        "",
+        "You receive this because you hold this phone in PhoneGate.",
+    ])
+    return MailMessage(to=staff.email, subject="PhoneGate: please act on a check of your work phone", body=body)
+
+
 def _escalate(session: Session, sweep_id: str, items: list[FailingItem], rules: dict[str, RuleConsequences],
               now: datetime, settings: Settings, actor: Actor, report: ActionReport) -> None:
     due = []
@@ -206,6 +272,8 @@ def _manager_body(team_name: str, items: list[FailingItem], link: str, sweep_id:
             grace = f", grace ends {item.grace_until:%d %B %Y}" if item.grace_until else ""
             new = " [new]" if not item.notified else ""
             lines.append(f"  - {item.rule}: failing since {item.failing_since:%d %B %Y}{grace}{new}")
+            if (what := remedy(item.rule)) is not None:
+                lines.append(f"    What to do: {what}")
         lines.append("")
     lines += [f"See who holds each phone and what to do: {link}", "",
               "You receive this because you manage this team in PhoneGate."]

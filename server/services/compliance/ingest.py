@@ -86,21 +86,23 @@ def plan_devices(session: Session, site: str | None = None) -> list[dict[str, An
     elif site:
         query = query.where(Device.site == site)
     apps_by_role = approved_apps_by_role(session)
-    return [
-        {
-            "device_id": device.id,
-            "serial": device.serial,
-            "endpoint": device.adb_endpoint,
-            "site": device.site,
-            "role": device.role,
-            "state": device.state,
-            "model": device.model,
-            "build_fingerprint": device.build_fingerprint,
-            "security_patch": device.security_patch,
-            "approved_apps": apps_by_role.get(device.role, []),
-        }
-        for device in session.scalars(query)
-    ]
+    return [plan_entry(device, apps_by_role) for device in session.scalars(query)]
+
+
+def plan_entry(device: Device, apps_by_role: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What the agent is told to expect of one phone (a sweep plan's device, a spot check's phone)."""
+    return {
+        "device_id": device.id,
+        "serial": device.serial,
+        "endpoint": device.adb_endpoint,
+        "site": device.site,
+        "role": device.role,
+        "state": device.state,
+        "model": device.model,
+        "build_fingerprint": device.build_fingerprint,
+        "security_patch": device.security_patch,
+        "approved_apps": apps_by_role.get(device.role, []),
+    }
 
 
 def approved_apps_by_role(session: Session) -> dict[str, list[dict[str, Any]]]:

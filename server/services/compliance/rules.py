@@ -22,7 +22,7 @@ from server.services.actor import Actor
 from server.services.compliance.server_rules import KNOWN_RULES
 from server.services.errors import Forbidden, InvalidInput
 
-ACTIONS = ("mark", "email_manager", "escalate", "suspend")
+ACTIONS = ("mark", "email_manager", "escalate", "suspend", "email_holder")
 DOCUMENT_MAX_CHARS = 200_000
 
 
@@ -68,6 +68,8 @@ def consequences(document: str) -> dict[str, RuleConsequences]:
             actions.add("escalate")
         if on_failure.suspend:
             actions.add("suspend")
+        if on_failure.email_holder:
+            actions.add("email_holder")
         found[config.rule] = RuleConsequences(
             rule=config.rule, severity=config.severity, grace_days=config.grace_days, actions=frozenset(actions),
             escalate_after_days=on_failure.escalate_after_days, roles=tuple(config.roles), params=dict(config.params))
