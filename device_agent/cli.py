@@ -145,10 +145,9 @@ def inspect(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, as_json: 
     A phone that cannot be read (unauthorised, offline, unplugged) gets one line on stderr, with what to do, and
     the others are still read; the exit code is then 4.
     """
-    import json
-
     from device_agent.collect import DEFAULT_CATALOGUE, collection_script
     from device_agent.inspect_report import render_summary
+    from phonegate.core.text import printable, printable_json
     from device_agent.phones import phone_options
 
     options = phone_options(tcp, serials, usb)
@@ -169,10 +168,10 @@ def inspect(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, as_json: 
     if not options.several and errors:
         raise errors[0]  # one phone: its own sentence and exit code, as always
     for error in errors:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {printable(str(error))}", err=True)
     if as_json:
         objects = [dict(facts.to_json(), endpoint=endpoint) for endpoint, facts in read]
-        click.echo(json.dumps(objects if options.several else objects[0], indent=2, sort_keys=True))
+        click.echo(printable_json(objects if options.several else objects[0], sort_keys=True))
     else:
         for endpoint, facts in read:
             if options.several:
@@ -222,8 +221,9 @@ def sweep(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, concurrency
     """Run one compliance sweep now: check every enrolled phone (and the phones named), send the results.
 
     Exit 5 when a phone is non-compliant (the server's verdict, with grace periods, when it was reached); else
-    exit 4 when a phone named with --tcp/--serial/--usb could not be read (each has its line in the table).
-    Without PHONEGATE_TOKEN or a reachable server, results wait in the instance folder's outbox.
+    exit 4 when a phone named with --tcp/--serial/--usb could not be read (each has its line in the table); else
+    exit 6 when the results were not delivered and wait in the instance folder's outbox (no PHONEGATE_TOKEN, or
+    the server could not be reached): the next sweep delivers them.
     """
     import logging
     import sys
@@ -234,7 +234,8 @@ def sweep(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, concurrency
     from device_agent.sweep import SweepOptions, default_outbox, run_sweep
     from device_agent.sweep_api import ComplianceApi, ServerUnreachable
     from device_agent.sweep_render import print_json, print_summary, progress_for
-    from phonegate.core.errors import DeviceUnreachable, NonCompliant
+    from phonegate.core.errors import DeviceUnreachable, NonCompliant, ResultsWaiting
+    from phonegate.core.text import printable
 
     phones = phone_options(tcp, serials, usb)  # bad ones: exit 2
     api = ComplianceApi.from_environment() if AgentSettings.from_environ().token else None
@@ -245,7 +246,7 @@ def sweep(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, concurrency
                            "--tcp HOST:PORT, --serial SERIAL or --usb.")
     chosen = asyncio.run(choose_phones(phones, identify=True))
     for missing in chosen.missing:
-        click.echo(f"Error: {missing.error}", err=True)
+        click.echo(f"Error: {printable(str(missing.error))}", err=True)
     named = chosen.endpoints
     options = SweepOptions(key=AdbKey.load_or_create(), concurrency=concurrency, timeout_per_phone_s=timeout_s, site=site)
     progress = progress_for(sys.stderr)
@@ -275,3 +276,6 @@ def sweep(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, concurrency
     if unread or chosen.missing:
         raise DeviceUnreachable(f"{len(unread) + len(chosen.missing)} of the phones named could not be read; "
                                 "see the lines above.")
+    if outcome.outbox_waiting:
+        raise ResultsWaiting(f"The results were not delivered: {outcome.outbox_waiting} batch(es) wait in the outbox "
+                             f"({default_outbox().folder}); the next sweep delivers them once the server can be reached.")

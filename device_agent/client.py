@@ -24,6 +24,7 @@ import requests
 
 from device_agent.settings import AgentSettings
 from phonegate.core.errors import BadInput, PhoneGateError, PolicyRefusal
+from phonegate.core.files import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,9 @@ class PhoneGateClient:
             body["apk_sha256"] = apk_sha256
         return self.request_json("POST", "/api/v1/grants", json=body)
 
-    def report_installation(self, grant_secret: str, package: str, version_code: int, signer_sha256: str) -> dict:
+    def report_installation(self, serial: str, grant_secret: str, package: str, version_code: int, signer_sha256: str) -> dict:
         return self.request_json("POST", "/api/v1/installations", json={
-            "grant_secret": grant_secret, "package": package, "version_code": version_code, "signer_sha256": signer_sha256,
+            "device_serial": serial, "grant_secret": grant_secret, "package": package, "version_code": version_code, "signer_sha256": signer_sha256,
         })
 
     def report_unauthorised_install(self, serial: str, package: str, version_code: int | None, signer_sha256: str | None) -> dict:
@@ -150,7 +151,7 @@ class PhoneGateClient:
     def download_apk(self, url_or_sha256: str, destination_dir: Path, expected_sha256: str) -> Path:
         """Stream the APK into destination_dir/<sha256>.apk; refuse it unless its SHA-256 is `expected_sha256`."""
         expected = expected_sha256.lower()
-        destination_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(destination_dir)
         target = destination_dir / f"{expected}.apk"
         if target.is_file() and sha256_file(target) == expected:
             return target  # already fetched by an earlier run

@@ -1,10 +1,15 @@
-"""The readable summary `phonegate inspect` prints (the JSON form is DeviceFacts.to_json())."""
+"""What `phonegate inspect` prints: a readable summary, or JSON (DeviceFacts.to_json()).
+
+Everything in it comes from the phone, so both are printable before they leave: the summary line by line, the
+JSON as printable ASCII (phonegate.core.text).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from device_agent.facts import DeviceFacts
+from phonegate.core.text import printable, printable_json
 
 
 def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
@@ -44,4 +49,8 @@ def render_summary(facts: DeviceFacts, catalogue: list[str]) -> str:
                      + (f", oldest {oldest} days" if oldest is not None else ""))
     for problem in facts.problems:
         lines.append(f"Note         {problem}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
+
+
+def render_json(facts: DeviceFacts) -> str:
+    return printable_json(facts.to_json(), sort_keys=True)

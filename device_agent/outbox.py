@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from phonegate.core.files import open_private, private_folder
+
 FORMAT = 1
 SUFFIX = ".jsonl"
 
@@ -50,7 +52,7 @@ class Outbox:
 
     def put(self, batch: OutboxBatch) -> OutboxBatch:
         """Write the batch durably and return it with its path; only then may it be sent."""
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(self.folder)  # results name phones and what is wrong with them: this account's only
         final = self.folder / f"{time.time_ns():020d}-{batch.batch_id}{SUFFIX}"
         partial = final.with_suffix(".part")
         header = {
@@ -62,7 +64,7 @@ class Outbox:
             "created_at": datetime.now(timezone.utc).isoformat(),
         }
         lines = [header, *({"result": r} for r in batch.results), *({"device": d} for d in batch.devices)]
-        with open(partial, "w", encoding="utf-8") as handle:
+        with os.fdopen(open_private(partial), "w", encoding="utf-8") as handle:
             for line in lines:
                 handle.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
             handle.flush()
@@ -112,13 +114,14 @@ class Outbox:
     def set_aside(self, path: Path, where: str, reason: str) -> Path:
         """Move a batch the server refused for good (or that cannot be read) out of the delivery queue."""
         target_folder = self.folder / where
-        target_folder.mkdir(exist_ok=True, mode=0o700)
+        private_folder(target_folder)
         target = target_folder / path.name
         try:
             os.replace(path, target)
         except FileNotFoundError:
             return target  # another agent sharing this outbox dealt with it first
-        target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
+        with os.fdopen(open_private(target.with_suffix(".reason.txt")), "w", encoding="utf-8") as handle:
+            handle.write(reason + "\n")
         _fsync_folder(self.folder)
         return target
 

@@ -1,18 +1,29 @@
 """How a sweep is shown: a rich progress bar on a terminal, plain rate-limited lines otherwise, then a summary.
 
-The sweep itself (device_agent/sweep.py) only reports events; everything about presentation is here.
+The sweep itself (device_agent/sweep.py) only reports events; everything about presentation is here. Serials,
+endpoints and the server's words are untrusted: `shown` makes each printable (and plain text, not rich markup)
+on its way out, and the JSON summary is printable ASCII.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any, TextIO
 
 from device_agent.sweep import PhoneReport, SweepOutcome, SweepPlan
+from phonegate.core.text import printable, printable_json
 
 PLAIN_EVERY_S = 5.0
+
+
+def shown(text: str, *, markup: bool = False) -> str:
+    """Untrusted `text` as it may be drawn: printable, and with rich's [markup] escaped when it goes to rich."""
+    if not markup:
+        return printable(text)
+    from rich.markup import escape
+
+    return escape(printable(text))
 
 
 class PlainProgress:
@@ -45,7 +56,7 @@ class PlainProgress:
         pass
 
     def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(shown(text), file=self.stream, flush=True)
 
 
 class RichProgress:
@@ -130,19 +141,22 @@ def print_summary(outcome: SweepOutcome, stream: TextIO | None = None) -> None:
             table.add_column(column)
         for report in sorted(problems, key=lambda r: (r.status, r.serial or "")):
             unknown = [r.rule for r in report.results if r.outcome == "error"] if not report.error else ["all"]
-            table.add_row(report.serial or "?", report.target.endpoint, report.status, ", ".join(report.failing), ", ".join(unknown))
+            cells = (report.serial or "?", report.target.endpoint, report.status, ", ".join(report.failing), ", ".join(unknown))
+            table.add_row(*(shown(cell, markup=True) for cell in cells))
         console.print(table)
     data = summary_json(outcome)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(data["counts"].items())) or "no phones"
-    console.print(f"Sweep {outcome.plan.sweep_id}: {len(outcome.reports)} phone(s) in {outcome.elapsed_s:.1f} s: {counts}.")
+    console.print(shown(f"Sweep {outcome.plan.sweep_id}: {len(outcome.reports)} phone(s) in {outcome.elapsed_s:.1f} s: "
+                        f"{counts}.", markup=True))
     if outcome.server_summary is not None:
         server_counts = outcome.server_summary.get("counts") or {}
-        console.print("Server: " + ", ".join(f"{n} {k.replace('_', '-')}" for k, n in server_counts.items()) + ".")
+        console.print(shown("Server: " + ", ".join(f"{n} {k.replace('_', '-')}" for k, n in server_counts.items()) + ".",
+                            markup=True))
     if outcome.outbox_waiting:
         console.print(f"{outcome.outbox_waiting} batch(es) wait in the outbox; the next sweep delivers them.")
     for item in data["outbox"]["set_aside"]:
-        console.print(f"[yellow]Set aside (kept for inspection): {item}[/]")
+        console.print(f"[yellow]Set aside (kept for inspection): {shown(str(item), markup=True)}[/]")
 
 
 def print_json(outcome: SweepOutcome, stream: TextIO | None = None) -> None:
-    (stream or sys.stdout).write(json.dumps(summary_json(outcome), indent=2, sort_keys=True) + "\n")
+    (stream or sys.stdout).write(printable_json(summary_json(outcome), sort_keys=True) + "\n")

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
 
 from phonegate.core.errors import PhoneGateError
+from phonegate.core.files import PRIVATE_UMASK
+from phonegate.core.text import printable
 
 # name -> ("module:attribute", one-line help shown by `phonegate --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -64,8 +67,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every error becomes one printable sentence on stderr and an exit code.
+
+    Error sentences quote what they are about (a file name, an argument, a phone's or the server's words), all
+    untrusted: each is made printable here, on its way to the terminal.
+    """
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    umask = os.umask(PRIVATE_UMASK)  # whatever a command creates (database, keys, outbox...) is 0600 / 0700
+    try:
+        return _run(args, debug)
+    finally:
+        os.umask(umask)
+
+
+def _run(args: list[str], debug: bool) -> int:
     try:
         result = cli.main(args=args, prog_name="phonegate", standalone_mode=False)
     except click.exceptions.Abort:
@@ -74,12 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
+        exc.message = printable(exc.message)  # usage errors quote the arguments given
         exc.show()
         return 2
     except PhoneGateError as exc:
         if debug:
             logging.getLogger("phonegate").exception("failed")
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(printable(f"Error: {exc}"), err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -87,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one sentence, never a traceback unless asked
         if debug:
             raise
-        click.echo(f"Unexpected error ({type(exc).__name__}): {exc}. Run with --debug for details.", err=True)
+        click.echo(printable(f"Unexpected error ({type(exc).__name__}): {exc}. Run with --debug for details."), err=True)
         return 1
     return result if isinstance(result, int) else 0
 

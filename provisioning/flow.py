@@ -292,7 +292,8 @@ class _Run:
 
     async def _report(self, grant: dict, app: dict) -> None:
         try:
-            await self.call(self.client.report_installation, grant["secret"], app["package"], app["version_code"], app["signer_sha256"])
+            await self.call(self.client.report_installation, self.serial, grant["secret"], app["package"], app["version_code"],
+                            app["signer_sha256"])
         except ServerPolicyRefusal:
             # A report that reached the server before the connection broke is refused as "already used" on the
             # retry; that is success if the server now shows the phone provisioned.

@@ -1,7 +1,9 @@
 """Drawing provisioning events: one rich progress line per phone on a terminal, plain lines otherwise.
 
 The flow only yields events (provisioning/flow.py); choosing how they look happens here, at the edge, so the
-same run reads well in a terminal, in a CI log and in a test's captured output.
+same run reads well in a terminal, in a CI log and in a test's captured output. Events carry what phones and the
+server said (models, serials, refusals): `shown` makes each printable (and, for rich, plain text rather than
+markup) on its way out, in one place for both renderers.
 """
 
 from __future__ import annotations
@@ -9,7 +11,17 @@ from __future__ import annotations
 import sys
 from typing import Protocol, TextIO
 
+from phonegate.core.text import printable
 from provisioning.flow import Event
+
+
+def shown(text: str, *, markup: bool = False) -> str:
+    """Untrusted `text` as it may be drawn: printable, and with rich's [markup] escaped when it goes to rich."""
+    if not markup:
+        return printable(text)
+    from rich.markup import escape
+
+    return escape(printable(text))
 
 
 class Renderer(Protocol):
@@ -29,7 +41,7 @@ class PlainRenderer:
             marker = "OK " if event.outcome.exit_code == 0 else f"STOPPED (exit {event.outcome.exit_code}) "
         elif event.warning:
             marker = "WARNING "
-        print(f"{event.phone}: {marker}{event.message}", file=self.stream, flush=True)
+        print(shown(f"{event.phone}: {marker}{event.message}"), file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -51,16 +63,17 @@ class RichRenderer:
         self.progress.start()
 
     def handle(self, key: str, event: Event) -> None:
+        phone, message = shown(event.phone, markup=True), shown(event.message, markup=True)
         if key not in self.tasks:
-            self.tasks[key] = self.progress.add_task(event.message, total=1.0, phone=event.phone)
+            self.tasks[key] = self.progress.add_task(message, total=1.0, phone=phone)
         task = self.tasks[key]
-        description = event.message
+        description = message
         if event.outcome is not None:
             ok = event.outcome.exit_code == 0
-            description = f"[{'green' if ok else 'red'}]{'done' if ok else 'failed'}[/]: {event.message}"
+            description = f"[{'green' if ok else 'red'}]{'done' if ok else 'failed'}[/]: {message}"
         elif event.warning:
-            self.progress.console.print(f"[yellow]{event.phone}: {event.message}[/]")
-        self.progress.update(task, completed=event.fraction, description=description, phone=event.phone)
+            self.progress.console.print(f"[yellow]{phone}: {message}[/]")
+        self.progress.update(task, completed=event.fraction, description=description, phone=phone)
 
     def close(self) -> None:
         self.progress.stop()

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 
+from phonegate.core.files import private_folder
 from server.settings import Settings, load_or_create_secret_key
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_environ({**os.environ, **env_overrides})
     if not settings.secret_key:
         settings = replace(settings, secret_key=load_or_create_secret_key(settings.instance_path))
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.instance_path)  # database, secret key, catalogue, uploads: 0700
 
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.from_mapping(
@@ -46,8 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if not k.startswith("PHONEGATE_")})
 
-    from server import database, errors
+    from server import database, errors, request_guard, url_converters
     from server.extensions import csrf, db, limiter, migrate
+
+    url_converters.init_app(app)  # before any route is added: rules take the converters they name at that moment
 
     db.init_app(app)
     database.init_app(app)
@@ -59,7 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     http_security.init_app(app)
     operations.init_app(app)
-    api.init_app(app)
+    api.init_app(app)  # registers the API's token check first among the hooks that may read a body
+    request_guard.init_app(app)
     web.init_app(app)
     errors.init_app(app)
     return app

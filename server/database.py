@@ -7,7 +7,9 @@ forgets `foreign_keys` per connection, so it is set in the connect hook rather t
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -15,6 +17,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from phonegate.core.files import open_private, private_file, private_folder
 from server.extensions import db
 
 
@@ -45,7 +48,20 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
+            _private_database_files(engine.url.database)
             event.listen(engine, "connect", _on_sqlite_connect)
+
+
+def _private_database_files(database: str | None) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask, often 0644); its -wal and -shm
+    files take the database file's mode. Files from before are narrowed to 0600 too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    private_folder(path.parent)
+    os.close(open_private(path, os.O_WRONLY | os.O_CREAT))  # never truncates: an existing database stays as it is
+    for suffix in ("-wal", "-shm", "-journal"):
+        private_file(Path(f"{database}{suffix}"))
 
 
 def lock_for_append(session: Session, key: int) -> None:

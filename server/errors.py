@@ -96,6 +96,9 @@ def _handle_http_exception(error: HTTPException):
     if errors and message == error.description:
         message = "The request has invalid fields: " + ", ".join(sorted(errors)) + "."
     headers = dict(data.get("headers") or {})
+    for name, value in error.get_headers():  # e.g. Allow on a 405, which RFC 9110 requires
+        if name.lower() != "content-type":
+            headers.setdefault(name, value)
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="phonegate"')
     return error_response(status, message, errors, headers=headers)

@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import current_app, has_request_context, request
 
 from phonegate.core.errors import BadInput
+from phonegate.core.files import FILE_MODE, private_file, private_folder
 from phonegate.core.packages import DEFAULT_PACKAGES_BY_ROLE, WHATSAPP, WHATSAPP_BUSINESS
 
 LOOPBACK_URL = "http://127.0.0.1:5000"
@@ -150,6 +151,10 @@ class Settings:
     oidc_roles: str = ""  # "GROUP=ROLE[:TEAM];@DOMAIN=ROLE[:TEAM];...": first matching rule wins
     metrics_token: str = field(default="", repr=False)  # empty = /metrics from loopback only
     log_format: str = "text"  # "text" or "json" (one JSON object per line)
+    # Refusals written to the audit log per caller (token, user, or client address) per window; past it they are
+    # counted and written as one summary entry (server/services/refusals.py).
+    refusal_audit_limit: int = 30
+    refusal_audit_window_seconds: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -208,6 +213,8 @@ class Settings:
             oidc_roles=env.get("PHONEGATE_OIDC_ROLES") or "",
             metrics_token=_text(env, "PHONEGATE_METRICS_TOKEN"),
             log_format=_choice(env, "PHONEGATE_LOG_FORMAT", "text", ("text", "json")),
+            refusal_audit_limit=_int(env, "PHONEGATE_REFUSAL_AUDIT_LIMIT", 30, minimum=1),
+            refusal_audit_window_seconds=_int(env, "PHONEGATE_REFUSAL_AUDIT_WINDOW_SECONDS", 60, minimum=1),
         )
 
 
@@ -251,10 +258,11 @@ def _normalise_database_url(url: str) -> str:
 def load_or_create_secret_key(instance_path: Path) -> str:
     """The instance's secret key, generated once (0600) so sessions survive restarts without configuration."""
     path = instance_path / SECRET_KEY_FILE
-    instance_path.mkdir(parents=True, exist_ok=True)
+    private_folder(instance_path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
+        private_file(path)  # one written before PhoneGate narrowed its files
         key = path.read_text(encoding="ascii").strip()
         if len(key) < 32:
             raise BadInput("The secret key file in the instance folder is too short; delete it to make a new one.")

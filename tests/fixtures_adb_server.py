@@ -29,7 +29,8 @@ from device_agent.adb.adb_server import AdbServer
 from device_agent.adb.keys import AdbKey
 from device_agent.simulator.phone import VirtualPhone
 from device_agent.simulator.server import SimulatorThread
-from fixtures_phones import DEFAULT_PROFILE, RunningPhone, free_port
+from fixtures_phones import DEFAULT_PROFILE, RunningPhone
+from ports import free_port
 
 
 def google_adb() -> Path:

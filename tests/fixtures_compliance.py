@@ -7,18 +7,12 @@ mailer at it. `sweep_api` drives the compliance API as the sweep agent does.
 
 from __future__ import annotations
 
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from ports import free_port
 
 
 class CollectingHandler:

@@ -13,7 +13,6 @@ import dataclasses
 import datetime
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ from device_agent.adb.keys import AdbKey
 from device_agent.simulator.phone import VirtualPhone
 from device_agent.simulator.profiles import PROFILE_NAMES, Profile, load_profile
 from device_agent.simulator.server import SimulatedPhone, SimulatorThread
+from ports import free_port
 
 DEFAULT_PROFILE = "google-pixel-9" if "google-pixel-9" in PROFILE_NAMES else PROFILE_NAMES[0]
 
@@ -110,10 +110,6 @@ def phone_simulator(adb_key: AdbKey, tmp_path: Path) -> Iterator[Any]:
         simulator.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class AdbClient:

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 from fixtures_apks import _framework, make_signing_key, sign
-from fixtures_phones import free_port
+from ports import free_port
 
 from device_agent.adb.keys import AdbKey
 

@@ -16,7 +16,7 @@ from device_agent.adb.adb_server import AdbServer
 from device_agent.adb.errors import AdbCommandFailed, AdbServerUnavailable
 from device_agent.adb.host_protocol import ServerAddress
 from device_agent.collect import DEFAULT_CATALOGUE, collect_facts
-from fixtures_phones import free_port
+from ports import free_port
 
 pytestmark = pytest.mark.adb
 

@@ -145,11 +145,9 @@ def test_wait_for_authorisation_succeeds_once_allow_is_tapped(phone_simulator, a
 
 
 def test_nothing_listening_is_unreachable_and_bad_endpoint_is_bad_input(adb_key: AdbKey) -> None:
-    import socket
+    from ports import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     with pytest.raises(DeviceUnreachable) as caught:
         run(connect_tcp(f"127.0.0.1:{port}", adb_key, connect_timeout_s=2))
     assert "Nothing is listening" in str(caught.value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from phonegate.cli import COMMANDS
 from server.extensions import db
 from server.models import ApiToken, AuditEntry, Service, StaffMember, Team, User
 from server.services import passwords
+from ports import free_port
 
 
 def _count(model) -> int:
@@ -143,10 +143,6 @@ def test_db_upgrade_on_an_empty_database_creates_the_first_admin_once(runner):
     assert _count(User) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -159,7 +155,7 @@ def test_make_run_path_fresh_instance_migrates_and_serves(tmp_path):
     assert upgrade.returncode == 0, upgrade.stderr
     assert "First admin: admin@localhost / " in upgrade.stdout
     assert (tmp_path / "instance" / "phonegate.sqlite3").exists()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([script, "serve", "--port", str(port), "--no-scheduler"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -53,7 +53,7 @@ def test_grant_download_report_and_used_grant_refused(api, gate, catalogue_app, 
     assert hashlib.sha256(download.get_data()).hexdigest() == catalogue_app.sha256
     download.close()
 
-    report = {"grant_secret": grant["secret"], "package": "com.whatsapp", "version_code": catalogue_app.version_code,
+    report = {"device_serial": gate.device.serial, "grant_secret": grant["secret"], "package": "com.whatsapp", "version_code": catalogue_app.version_code,
               "signer_sha256": catalogue_app.signer_sha256}
     first = api("post", "/api/v1/installations", json=report)
     assert first.status_code == 201 and first.get_json()["device_state"] == "provisioned"

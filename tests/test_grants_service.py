@@ -33,14 +33,14 @@ def test_grant_install_report_cycle(gate, catalogue_app):
     gate.session.commit()
     assert grant.secret_hash != secret and len(secret) >= 40 and grant.apk_sha256 == catalogue_app.sha256
     assert grant.expires_at > utcnow() and grant.device_id == gate.device.id
-    installation = grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it))
+    installation = grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it), reported_serial=gate.device.serial)
     gate.session.commit()
     gate.session.refresh(gate.device)
     assert gate.device.state == DeviceState.PROVISIONED.value
     assert installation.grant_id == grant.id and grant.used_at is not None
 
     with pytest.raises(PolicyRefused, match="already been used"):
-        grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it))
+        grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it), reported_serial=gate.device.serial)
     gate.session.rollback()
     assert len(gate.session.scalars(select(Installation)).all()) == 1
 
@@ -50,7 +50,7 @@ def test_database_allows_one_installation_per_grant(gate, catalogue_app):
 
     gate.approve()
     grant, secret = grants.issue_grant(gate.session, gate.device, catalogue_app, gate.actor(gate.it))
-    grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it))
+    grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it), reported_serial=gate.device.serial)
     gate.session.commit()
     gate.session.add(Installation(grant_id=grant.id, device_id=gate.device.id, package="com.whatsapp", version_code=1,
                                   signer_sha256="0" * 64, reported_by_id=gate.it.id))
@@ -69,7 +69,7 @@ def test_report_must_match_the_grants_apk(gate, catalogue_app, field, value, mes
     _grant, secret = grants.issue_grant(gate.session, gate.device, catalogue_app, gate.actor(gate.it))
     gate.session.commit()
     with pytest.raises(PolicyRefused, match=message):
-        grants.report_installation(gate.session, secret, _observed(catalogue_app, **{field: value}), gate.actor(gate.it))
+        grants.report_installation(gate.session, secret, _observed(catalogue_app, **{field: value}), gate.actor(gate.it), reported_serial=gate.device.serial)
 
 
 def test_expired_and_superseded_grants_are_refused(gate, catalogue_app):
@@ -78,22 +78,22 @@ def test_expired_and_superseded_grants_are_refused(gate, catalogue_app):
     old, old_secret = grants.issue_grant(gate.session, gate.device, catalogue_app, actor, now=utcnow() - timedelta(hours=2))
     gate.session.commit()
     with pytest.raises(PolicyRefused, match="expired"):
-        grants.report_installation(gate.session, old_secret, _observed(catalogue_app), actor)
+        grants.report_installation(gate.session, old_secret, _observed(catalogue_app), actor, reported_serial=gate.device.serial)
     gate.session.rollback()
     _new, new_secret = grants.issue_grant(gate.session, gate.device, catalogue_app, actor)
     gate.session.commit()
     gate.session.refresh(old)
     assert old.revoked_at is not None
     with pytest.raises(PolicyRefused):
-        grants.report_installation(gate.session, old_secret, _observed(catalogue_app), actor)
+        grants.report_installation(gate.session, old_secret, _observed(catalogue_app), actor, reported_serial=gate.device.serial)
     gate.session.rollback()
-    grants.report_installation(gate.session, new_secret, _observed(catalogue_app), actor)
+    grants.report_installation(gate.session, new_secret, _observed(catalogue_app), actor, reported_serial=gate.device.serial)
 
 
 def test_unknown_secret_and_wrong_roles(gate, catalogue_app, factory):
     gate.approve()
     with pytest.raises(PolicyRefused, match="not known"):
-        grants.report_installation(gate.session, "x" * 43, _observed(catalogue_app), gate.actor(gate.it))
+        grants.report_installation(gate.session, "x" * 43, _observed(catalogue_app), gate.actor(gate.it), reported_serial=gate.device.serial)
     for user in (gate.manager, factory.user("auditor")):
         with pytest.raises(Forbidden):
             grants.issue_grant(gate.session, gate.device, catalogue_app, gate.actor(user))

@@ -82,7 +82,7 @@ def test_tcp_and_adb_phones_together(adb_server, attached_phones, phone_simulato
 
 
 def test_no_adb_server_and_no_adb_falls_back_to_libusb(adb_key, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from fixtures_phones import free_port
+    from ports import free_port
 
     empty = tmp_path / "bin"  # no `adb` anywhere (the venv's bin has adbx's `adb`)
     empty.mkdir()

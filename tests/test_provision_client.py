@@ -14,14 +14,11 @@ from device_agent.client import PhoneGateClient, RetryPolicy, ServerUnreachable
 from phonegate.core.errors import BadInput, PolicyRefusal
 from provisioning.flow import Event, Outcome
 from provisioning.progress import PlainRenderer, RichRenderer, renderer_for
+from ports import free_port
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # HTTP behaviour, not database rules
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -60,7 +57,7 @@ def test_missing_token_or_bad_server_is_bad_input(monkeypatch):
 
 def test_connection_failures_are_retried_with_backoff_then_reported():
     sleeps: list[float] = []
-    client = PhoneGateClient(f"http://127.0.0.1:{_free_port()}", "t", retry=RetryPolicy(attempts=4, first_delay_s=0.5),
+    client = PhoneGateClient(f"http://127.0.0.1:{free_port()}", "t", retry=RetryPolicy(attempts=4, first_delay_s=0.5),
                              sleep=sleeps.append, timeout_s=2)
     with pytest.raises(ServerUnreachable, match="Cannot reach"):
         client.current_policy()
@@ -68,7 +65,7 @@ def test_connection_failures_are_retried_with_backoff_then_reported():
 
 
 def test_a_server_that_comes_back_during_the_backoff_is_used():
-    port = _free_port()
+    port = free_port()
     started: list[HTTPServer] = []
 
     class Handler(BaseHTTPRequestHandler):

@@ -11,15 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 PHONEGATE = str(Path(sys.executable).with_name("phonegate"))
 LINE = re.compile(r"^SIMULATED PHONE (SIMULATED-PHONE-\d+) listening on (127\.0\.0\.1:\d+)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -28,7 +25,7 @@ def test_serve_starts_labelled_demo_phones(tmp_path, adb_client):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHONEGATE_")}
     env.update(PHONEGATE_INSTANCE=str(tmp_path / "instance"), PHONEGATE_DEMO_PHONES="2")
     assert subprocess.run([PHONEGATE, "db", "upgrade"], env=env, capture_output=True, timeout=120).returncode == 0
-    server = subprocess.Popen([PHONEGATE, "serve", "--port", str(_free_port()), "--no-scheduler"], env=env,
+    server = subprocess.Popen([PHONEGATE, "serve", "--port", str(free_port()), "--no-scheduler"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     phones = []
     try:

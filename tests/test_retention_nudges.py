@@ -80,7 +80,7 @@ def test_the_holder_and_the_manager_are_told_once_per_failure(held_phone, web, s
 def test_a_relay_that_refuses_means_the_holder_is_told_next_sweep(held_phone, app, smtp_settings, smtp_server):
     from dataclasses import replace
 
-    from fixtures_compliance import free_port
+    from ports import free_port
 
     from server.settings import SmtpSettings
 

@@ -52,7 +52,7 @@ def test_starting_a_spot_check_mails_the_holder(app, web, factory, smtp_server, 
 def test_a_relay_that_is_down_leaves_the_holder_not_notified(app, web, factory, smtp_settings, smtp_server):
     from dataclasses import replace
 
-    from fixtures_compliance import free_port
+    from ports import free_port
 
     from server.settings import SmtpSettings
 

@@ -78,7 +78,7 @@ def test_cli_sweep_refuses_bad_input_with_exit_2(agent_env: Path, capsys) -> Non
 
 
 def test_cli_sweep_exit_4_when_no_phone_answers(agent_env: Path, capsys) -> None:
-    from fixtures_phones import free_port
+    from ports import free_port
 
     assert main(["sweep", "--tcp", f"127.0.0.1:{free_port()}", "--timeout-per-phone", "3"]) == 4
     assert "No phone could be read" in capsys.readouterr().err

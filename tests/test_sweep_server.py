@@ -191,7 +191,7 @@ def test_server_down_mid_sweep_loses_nothing_and_counts_nothing_twice(live_serve
 
 
 def test_a_sweep_against_a_dead_server_is_delivered_by_the_next_sweep(live_server, factory, agent_token, phone_simulator, adb_key, tmp_path: Path) -> None:
-    from fixtures_phones import free_port
+    from ports import free_port
 
     _publish(factory)
     pixel, rooted = phone_simulator(2, profiles=["google-pixel-9", "rooted-oneplus"])

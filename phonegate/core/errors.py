@@ -44,3 +44,9 @@ class PersonalDataFound(PhoneGateError):
     """A chat scan finished and found personal data (the same exit code as a sweep's non-compliant phones)."""
 
     exit_code = 5
+
+
+class ResultsWaiting(PhoneGateError):
+    """A sweep finished, but its results could not be delivered: they wait in the outbox for the next run."""
+
+    exit_code = 6

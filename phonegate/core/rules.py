@@ -121,6 +121,18 @@ class RulesDocument:
         return [rule for rule in self.rules.values() if rule.evaluated_by == "server" and rule.enabled]
 
 
+class _RulesLoader(yaml.SafeLoader):
+    """yaml.SafeLoader without aliases: a rules document needs none, and "billion laughs" aliases make a small
+    text into an enormous structure for whatever walks it next."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a rules document",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
 _RULE_KEYS = {"enabled", "severity", "roles", "grace_days", "on_failure", "params", "description"}
 _ON_FAILURE_KEYS = {"mark", "email_manager", "escalate_after_days", "suspend", "email_holder"}
 _TOP_KEYS = {"schema", "rules", "spot_checks"}
@@ -134,11 +146,13 @@ def parse_rules(text: str, specs: Mapping[str, RuleSpec], *, others_evaluated_el
     against every rule when it was published.
     """
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_RulesLoader)  # noqa: S506 (a SafeLoader that also refuses aliases)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
         raise RulesInvalid({where: [f"not valid YAML ({getattr(exc, 'problem', None) or exc})"]}) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise RulesInvalid({"document": ["nested far too deeply to be a rules document"]}) from None
     errors: dict[str, list[str]] = {}
     if not isinstance(data, dict):
         raise RulesInvalid({"document": ["must be a mapping with 'schema' and 'rules'"]})

@@ -9,10 +9,10 @@ GET /api/v1/catalogue/<sha256>/apk -> the APK, streamed; header X-Content-SHA256
 from __future__ import annotations
 
 from flask import send_file, url_for
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
 
 from server.api.auth import token_required
+from server.api.common import Blueprint, ResponseSchema, StrictSchema
 from server.extensions import db
 from server.services import catalogue
 from server.services.errors import NotFound
@@ -23,17 +23,11 @@ SHA256_HEADER = "X-Content-SHA256"
 APK_MIMETYPE = "application/vnd.android.package-archive"
 
 
-class CatalogueQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class CatalogueQuerySchema(StrictSchema):
     role = fields.String(validate=validate.OneOf(["individual", "broadcast"]))
 
 
-class CatalogueAppSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class CatalogueAppSchema(ResponseSchema):
     package = fields.String()
     version_code = fields.Integer()
     version_name = fields.String(allow_none=True)
@@ -43,7 +37,7 @@ class CatalogueAppSchema(Schema):
     size = fields.Integer()
     role = fields.String()
     added_at = fields.DateTime()
-    download_url = fields.Function(lambda app: apk_url(app.sha256))
+    download_url = fields.Function(lambda app: apk_url(app.sha256), metadata={"type": "string"})
 
 
 def apk_url(sha256: str) -> str:

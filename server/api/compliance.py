@@ -42,7 +42,7 @@ POST /api/v1/sweeps/<sweep_id>/results
         Idempotent per (sweep, device, rule): sending the same batch twice stores it once. 409 if the sweep is finished.
         Up to 20,000 results per batch.
 
-POST /api/v1/sweeps/<sweep_id>/finish {}
+POST /api/v1/sweeps/<sweep_id>/finish {} (or no body)
      -> 200 {"sweep_id", "finished_at", "rules_version", "device_count", "counts": {"compliant", "in_grace",
              "non_compliant", "unknown"}, "non_compliant": [serials], "in_grace": [{"serial", "until"}],
              "actions": {"manager_emails": int, "escalation_emails": int, "suspended": [serials], "holder_emails": int},
@@ -50,17 +50,20 @@ POST /api/v1/sweeps/<sweep_id>/finish {}
         Computes each phone's state (including the server-side rules acknowledgement_current, training_current and
         seen_recently), runs the rule actions, and updates the daily summaries. Finishing twice runs actions once.
 GET  /api/v1/sweeps/<sweep_id> -> 200 the same summary (counts as of now), or 404.
+(<sweep_id> is a UUID in every path; anything else is 404.)
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 
 from flask import g
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from server.api.auth import token_required
+from server.api.common import Blueprint, ResponseSchema, StrictSchema
+from server.api.fields import Document, Facts, Identifier, ReportedTime, Text
 from server.extensions import db
 from server.models import ComplianceRulesVersion
 from server.services.compliance import ingest
@@ -75,20 +78,20 @@ MAX_BATCH = 20_000
 EVIDENCE_MAX_CHARS = 16_384
 
 
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 # --- rules versions -------------------------------------------------------------------------------------------
-class RulesVersionSchema(StrictSchema):
-    version = fields.Integer(dump_only=True)
-    document = fields.String(required=True, validate=validate.Length(min=1, max=rules_versions.DOCUMENT_MAX_CHARS))
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    created_at = fields.DateTime(dump_only=True)
+class RulesVersionInputSchema(StrictSchema):
+    document = Document(required=True, validate=validate.Length(min=1, max=rules_versions.DOCUMENT_MAX_CHARS))
+    comment = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-class RulesVersionSummarySchema(StrictSchema):
+class RulesVersionSchema(ResponseSchema):
+    version = fields.Integer()
+    document = fields.String()
+    comment = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class RulesVersionSummarySchema(ResponseSchema):
     version = fields.Integer()
     comment = fields.String(allow_none=True)
     created_at = fields.DateTime()
@@ -132,7 +135,7 @@ def get_rules_version(version: int):
 
 @blp.route("/compliance/rules", methods=["POST"])
 @blp.route("/compliance/policies", methods=["POST"], endpoint="publish_rules_version_alias")
-@blp.arguments(RulesVersionSchema)
+@blp.arguments(RulesVersionInputSchema)
 @blp.response(201, RulesVersionSchema)
 @token_required("agent")
 def publish_rules_version(data):
@@ -146,17 +149,17 @@ def publish_rules_version(data):
 class StartSweepSchema(StrictSchema):
     sweep_id = fields.UUID(required=True)
     source = fields.String(required=True, validate=validate.OneOf(ingest.SOURCES))
-    site = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    site = Identifier(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
-class ApprovedAppSchema(StrictSchema):
+class ApprovedAppSchema(ResponseSchema):
     package = fields.String()
     signer_sha256 = fields.List(fields.String())
     min_version_code = fields.Integer(allow_none=True)
     signer_certificates = fields.List(fields.String())  # base64 DER: dumpsys shows only a hash of each signer
 
 
-class PlannedDeviceSchema(StrictSchema):
+class PlannedDeviceSchema(ResponseSchema):
     device_id = fields.Integer()
     serial = fields.String()
     endpoint = fields.String()
@@ -169,12 +172,12 @@ class PlannedDeviceSchema(StrictSchema):
     approved_apps = fields.List(fields.Nested(ApprovedAppSchema))
 
 
-class PlanRulesSchema(StrictSchema):
+class PlanRulesSchema(ResponseSchema):
     version = fields.Integer(allow_none=True)
     document = fields.String()
 
 
-class SweepPlanSchema(StrictSchema):
+class SweepPlanSchema(ResponseSchema):
     sweep_id = fields.String()
     created = fields.Boolean()
     started_at = fields.DateTime()
@@ -184,7 +187,8 @@ class SweepPlanSchema(StrictSchema):
 
 @blp.route("/sweeps", methods=["POST"])
 @blp.arguments(StartSweepSchema)
-@blp.response(201, SweepPlanSchema)
+@blp.response(201, SweepPlanSchema, description="Sweep created.")
+@blp.alt_response(200, schema=SweepPlanSchema, description="That sweep already existed: the same plan again.")
 @token_required("agent")
 def start_sweep(data):
     """Create a sweep (idempotent by its client-chosen id) and return what to check, under which rules."""
@@ -203,22 +207,23 @@ def start_sweep(data):
 
 
 class ClaimSchema(StrictSchema):
-    serials = fields.List(fields.String(validate=SERIAL), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
-    worker = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    serials = fields.List(Identifier(required=True, validate=SERIAL), required=True,
+                          validate=validate.Length(min=1, max=MAX_BATCH))
+    worker = Identifier(required=True, validate=validate.Length(max=128))
 
 
-class ClaimResultSchema(StrictSchema):
+class ClaimResultSchema(ResponseSchema):
     granted = fields.List(fields.String())
     refused = fields.List(fields.String())
 
 
-@blp.route("/sweeps/<sweep_id>/claims", methods=["POST"])
+@blp.route("/sweeps/<uuid:sweep_id>/claims", methods=["POST"])
 @blp.arguments(ClaimSchema)
 @blp.response(200, ClaimResultSchema)
 @token_required("agent")
-def claim(data, sweep_id: str):
+def claim(data, sweep_id: uuid.UUID):
     """Take phones for this worker; a phone is granted to one worker per sweep."""
-    sweep = ingest.get_sweep(db.session, sweep_id)
+    sweep = ingest.get_sweep(db.session, str(sweep_id))
     granted, refused = ingest.claim_devices(db.session, sweep, data["serials"], data["worker"])
     db.session.commit()
     return {"granted": granted, "refused": refused}
@@ -231,19 +236,20 @@ def _evidence_size(value: dict) -> None:
 
 
 class ResultSchema(StrictSchema):
-    serial = fields.String(required=True, validate=SERIAL)
-    rule = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    serial = Identifier(required=True, validate=SERIAL)
+    rule = Identifier(required=True, validate=validate.Length(max=64))
     outcome = fields.String(required=True, validate=validate.OneOf(("pass", "fail", "error", "not_applicable")))
     severity = fields.String(load_default="medium", validate=validate.OneOf(("low", "medium", "high", "critical")))
-    observed = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-    evidence = fields.Dict(keys=fields.String(), load_default=dict, validate=_evidence_size)
-    checked_at = fields.AwareDateTime(required=True)
+    # What the phone showed: stored with its control characters escaped (server/api/fields.py).
+    observed = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    evidence = Facts(load_default=dict, validate=_evidence_size)
+    checked_at = ReportedTime(required=True)
 
 
 class SightingSchema(StrictSchema):
-    serial = fields.String(required=True, validate=SERIAL)
-    facts_summary = fields.Dict(keys=fields.String(), load_default=dict)
-    seen_at = fields.AwareDateTime(required=True)
+    serial = Identifier(required=True, validate=SERIAL)
+    facts_summary = Facts(load_default=dict)
+    seen_at = ReportedTime(required=True)
 
 
 class ResultBatchSchema(StrictSchema):
@@ -252,19 +258,19 @@ class ResultBatchSchema(StrictSchema):
     devices = fields.Nested(SightingSchema, many=True, load_default=list, validate=validate.Length(max=MAX_BATCH))
 
 
-class StoredSchema(StrictSchema):
+class StoredSchema(ResponseSchema):
     stored = fields.Integer()
     duplicates = fields.Integer()
     unknown_serials = fields.List(fields.String())
 
 
-@blp.route("/sweeps/<sweep_id>/results", methods=["POST"])
+@blp.route("/sweeps/<uuid:sweep_id>/results", methods=["POST"])
 @blp.arguments(ResultBatchSchema)
 @blp.response(200, StoredSchema)
 @token_required("agent")
-def store_results(data, sweep_id: str):
+def store_results(data, sweep_id: uuid.UUID):
     """Store a batch of results; a batch delivered twice is stored once."""
-    sweep = ingest.get_sweep(db.session, sweep_id)
+    sweep = ingest.get_sweep(db.session, str(sweep_id))
     outcome = ingest.store_results(db.session, sweep, data["results"], data["devices"])
     db.session.commit()
     return outcome
@@ -274,19 +280,19 @@ class FinishSchema(StrictSchema):
     pass
 
 
-class GraceSchema(StrictSchema):
+class GraceSchema(ResponseSchema):
     serial = fields.String()
     until = fields.DateTime(allow_none=True)
 
 
-class ActionsSchema(StrictSchema):
+class ActionsSchema(ResponseSchema):
     manager_emails = fields.Integer()
     escalation_emails = fields.Integer()
     suspended = fields.List(fields.String())
     holder_emails = fields.Integer()
 
 
-class SummarySchema(StrictSchema):
+class SummarySchema(ResponseSchema):
     sweep_id = fields.String()
     source = fields.String()
     started_at = fields.DateTime()
@@ -300,20 +306,20 @@ class SummarySchema(StrictSchema):
     already_finished = fields.Boolean()
 
 
-@blp.route("/sweeps/<sweep_id>/finish", methods=["POST"])
-@blp.arguments(FinishSchema)
+@blp.route("/sweeps/<uuid:sweep_id>/finish", methods=["POST"])
+@blp.arguments(FinishSchema, required=False)
 @blp.response(200, SummarySchema)
 @token_required("agent")
-def finish(data, sweep_id: str):
+def finish(data, sweep_id: uuid.UUID):
     """Decide every phone's state, run the rules' actions (mail, escalation, suspension), and summarise."""
-    summary = finish_sweep(db.session, sweep_id, g.actor)
+    summary = finish_sweep(db.session, str(sweep_id), g.actor)
     db.session.commit()
     return summary
 
 
-@blp.route("/sweeps/<sweep_id>")
+@blp.route("/sweeps/<uuid:sweep_id>")
 @blp.response(200, SummarySchema)
 @token_required("agent")
-def get_sweep(sweep_id: str):
-    sweep = ingest.get_sweep(db.session, sweep_id)
+def get_sweep(sweep_id: uuid.UUID):
+    sweep = ingest.get_sweep(db.session, str(sweep_id))
     return sweep_summary(db.session, sweep, already_finished=sweep.finished_at is not None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import token_required
-from server.api.common import MAX_PAGE_SIZE, SelectPage, StrictSchema, Trimmed
+from server.api.common import MAX_PAGE_SIZE, Blueprint, ResponseSchema, SelectPage, StrictSchema
+from server.api.fields import Id, Identifier, Int64, Text
 from server.extensions import db
 from server.models import DeviceRole, DeviceState
 from server.services import devices
@@ -20,19 +20,20 @@ ROLES = [role.value for role in DeviceRole]
 
 
 class DeviceRegistrationSchema(StrictSchema):
-    serial = Trimmed(required=True, validate=ma.validate.Length(max=128))
-    manufacturer = Trimmed(validate=ma.validate.Length(max=128), allow_none=True)
-    model = Trimmed(validate=ma.validate.Length(max=128), allow_none=True)
-    android_release = Trimmed(validate=ma.validate.Length(max=32), allow_none=True)
-    sdk = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=1000), allow_none=True)
+    # Identifiers are refused with a control character in them; facts the phone reports are stored escaped.
+    serial = Identifier(required=True, validate=ma.validate.Length(max=128))
+    manufacturer = Text(validate=ma.validate.Length(max=128), allow_none=True)
+    model = Text(validate=ma.validate.Length(max=128), allow_none=True)
+    android_release = Text(validate=ma.validate.Length(max=32), allow_none=True)
+    sdk = Int64(minimum=1, maximum=devices.MAX_SDK, allow_none=True)
     security_patch = ma.fields.Date(allow_none=True)
-    build_fingerprint = Trimmed(validate=ma.validate.Length(max=512), allow_none=True)
-    adb_endpoint = Trimmed(validate=ma.validate.Length(max=255), allow_none=True)
-    site = Trimmed(validate=ma.validate.Length(max=120), allow_none=True)
-    asset_tag = Trimmed(validate=ma.validate.Length(max=64), allow_none=True)
+    build_fingerprint = Text(validate=ma.validate.Length(max=512), allow_none=True)
+    adb_endpoint = Identifier(validate=ma.validate.Length(max=255), allow_none=True)
+    site = Identifier(validate=ma.validate.Length(max=120), allow_none=True)
+    asset_tag = Identifier(validate=ma.validate.Length(max=64), allow_none=True)
 
 
-class DeviceSchema(ma.Schema):
+class DeviceSchema(ResponseSchema):
     id = ma.fields.Integer()
     serial = ma.fields.String()
     manufacturer = ma.fields.String(allow_none=True)
@@ -58,10 +59,10 @@ class DeviceSchema(ma.Schema):
 class DeviceFilterSchema(StrictSchema):
     state = ma.fields.String(validate=ma.validate.OneOf(STATES))
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
-    team = ma.fields.Integer(metadata={"description": "Team id."})
-    service = ma.fields.Integer(metadata={"description": "Service id."})
-    site = Trimmed(validate=ma.validate.Length(max=120))
-    q = Trimmed(validate=ma.validate.Length(max=128), metadata={"description": "Part of a serial, model or asset tag."})
+    team = Id(strict=False, metadata={"description": "Team id."})
+    service = Id(strict=False, metadata={"description": "Service id."})
+    site = Identifier(validate=ma.validate.Length(max=120))
+    q = Identifier(validate=ma.validate.Length(max=128), metadata={"description": "Part of a serial, model or asset tag."})
 
 
 @blp.route("")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from server.api.auth import token_required
-from server.api.common import MAX_PAGE_SIZE, SelectPage, StrictSchema, Trimmed
+from server.api.common import MAX_PAGE_SIZE, Blueprint, ResponseSchema, SelectPage, StrictSchema
+from server.api.fields import Identifier
 from server.extensions import db
 from server.models import Device, EnrolmentRequest, EnrolmentStatus
 from server.services import devices, enrolment, org, people
@@ -25,9 +25,9 @@ STATUSES = [status.value for status in EnrolmentStatus]
 
 
 class EnrolmentCreateSchema(StrictSchema):
-    serial = Trimmed(required=True, validate=ma.validate.Length(max=128))
-    staff_email = Trimmed(validate=ma.validate.Length(max=254), metadata={"description": "For an individual phone."})
-    broadcast_service = Trimmed(
+    serial = Identifier(required=True, validate=ma.validate.Length(max=128))
+    staff_email = Identifier(validate=ma.validate.Length(max=254), metadata={"description": "For an individual phone."})
+    broadcast_service = Identifier(
         validate=ma.validate.Length(max=120), metadata={"description": "Service name, for its Broadcast phone."}
     )
 
@@ -37,10 +37,10 @@ class EnrolmentCreateSchema(StrictSchema):
             raise ma.ValidationError("Give exactly one of staff_email or broadcast_service.", "staff_email")
 
 
-class EnrolmentSchema(ma.Schema):
+class EnrolmentSchema(ResponseSchema):
     id = ma.fields.Integer()
     device_id = ma.fields.Integer()
-    serial = ma.fields.Function(lambda request: request.device.serial)
+    serial = ma.fields.String(attribute="device.serial")
     role = ma.fields.String()
     status = ma.fields.String()
     staff_member_id = ma.fields.Integer(allow_none=True)
@@ -50,12 +50,12 @@ class EnrolmentSchema(ma.Schema):
     requested_at = ma.fields.AwareDateTime()
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     decision_reason = ma.fields.String(allow_none=True)
-    device_state = ma.fields.Function(lambda request: request.device.state)
+    device_state = ma.fields.String(attribute="device.state")
 
 
 class EnrolmentFilterSchema(StrictSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
-    serial = Trimmed(validate=ma.validate.Length(max=128))
+    serial = Identifier(validate=ma.validate.Length(max=128))
 
 
 @blp.route("")

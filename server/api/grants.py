@@ -17,12 +17,13 @@ POST /api/v1/grants {"device_serial": str, "apk_sha256"?: hex}
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from server.api.auth import token_required
 from server.api.catalogue import CatalogueAppSchema, apk_url
+from server.api.common import Blueprint, ResponseSchema, StrictSchema
+from server.api.fields import Identifier
 from server.extensions import db
 from server.models import HOLDS_APPROVAL, EnrolmentRequest
 from server.services import catalogue, grants
@@ -40,27 +41,21 @@ def request_page_url(request_id: int) -> str:
     return f"{public_root()}/requests/{request_id}"
 
 
-class RequestSummarySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RequestSummarySchema(ResponseSchema):
     id = fields.Integer()
     status = fields.String()
-    url = fields.Function(lambda r: request_page_url(r.id))
+    url = fields.Function(lambda r: request_page_url(r.id), metadata={"type": "string"})
     requested_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
     decision_reason = fields.String(allow_none=True)  # a rejection's reason, written by the manager for IT
     role = fields.String()
     # Who the request is for, so `provision --staff X` can tell a phone approved for someone else. The token's
     # user (IT) typed this address; it is not new information to them.
-    staff_email = fields.Function(lambda r: r.staff_member.email if r.staff_member else None)
-    service_name = fields.Function(lambda r: r.service.name)
+    staff_email = fields.String(attribute="staff_member.email", allow_none=True)
+    service_name = fields.String(attribute="service.name")
 
 
-class InstallStatusSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class InstallStatusSchema(ResponseSchema):
     serial = fields.String()
     device_state = fields.String()
     role = fields.String()
@@ -72,18 +67,12 @@ class InstallStatusSchema(Schema):
     app = fields.Nested(CatalogueAppSchema, allow_none=True)
 
 
-class GrantRequestSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    device_serial = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    apk_sha256 = fields.String(validate=HEX64)
+class GrantRequestSchema(StrictSchema):
+    device_serial = Identifier(required=True, validate=validate.Length(max=128))
+    apk_sha256 = Identifier(validate=HEX64)
 
 
-class GrantSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class GrantSchema(ResponseSchema):
     grant_id = fields.Integer()
     secret = fields.String()
     apk_sha256 = fields.String()

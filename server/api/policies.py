@@ -5,10 +5,10 @@ GET /api/v1/policies/current -> 200 {"label", "sha256", "published_at", "text"};
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields
+from marshmallow import fields
 
 from server.api.auth import token_required
+from server.api.common import Blueprint, ResponseSchema
 from server.extensions import db
 from server.services.errors import NotFound
 from server.services.policy import current_policy
@@ -16,10 +16,7 @@ from server.services.policy import current_policy
 blp = Blueprint("policies", __name__, url_prefix="/api/v1/policies", description="Acceptable-use policy versions")
 
 
-class PolicySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PolicySchema(ResponseSchema):
     label = fields.String(required=True)
     sha256 = fields.String(required=True)
     published_at = fields.DateTime(required=True)

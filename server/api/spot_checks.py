@@ -17,11 +17,12 @@ Text in a snapshot is what a phone said (untrusted): it is stored as JSON and sh
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, post_load, validate
+from marshmallow import fields, post_load, validate
 
 from phonegate.core.chat.export_names import withheld_name
+from server.api import fields as checked
 from server.api.auth import token_required
+from server.api.common import Blueprint, ResponseSchema, StrictSchema
 from server.api.compliance import PlannedDeviceSchema, PlanRulesSchema
 from server.extensions import db
 from server.services.spot_checks import evidence
@@ -35,24 +36,24 @@ SHORT = validate.Length(max=128)
 MAX_FILES = 200
 
 
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
+def _text(limit: int, **kwargs) -> checked.Text:  # type: ignore[no-untyped-def]
+    """What the phone said (untrusted): stored with control and escape characters escaped."""
+    return checked.Text(allow_none=True, load_default=None, validate=validate.Length(max=limit), **kwargs)
 
 
-def _text(limit: int, **kwargs) -> fields.String:  # type: ignore[no-untyped-def]
-    return fields.String(allow_none=True, load_default=None, validate=validate.Length(max=limit), **kwargs)
+def _count(**kwargs) -> checked.Int64:  # type: ignore[no-untyped-def]
+    return checked.Int64(minimum=0, maximum=10**12, allow_none=True, load_default=None, **kwargs)
 
 
-def _count(**kwargs) -> fields.Integer:  # type: ignore[no-untyped-def]
-    return fields.Integer(allow_none=True, load_default=None, strict=True, validate=validate.Range(min=0, max=10**12), **kwargs)
+def _texts(limit: int, most: int, **kwargs) -> fields.List:  # type: ignore[no-untyped-def]
+    return fields.List(checked.Text(validate=validate.Length(max=limit)), validate=validate.Length(max=most), **kwargs)
 
 
 class OpenQuerySchema(StrictSchema):
-    serial = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    serial = checked.Identifier(required=True, validate=validate.Length(min=1, max=128))
 
 
-class OpenSpotCheckSchema(StrictSchema):
+class OpenSpotCheckSchema(ResponseSchema):
     spot_check_id = fields.Integer()
     serial = fields.String()
     bring_by = fields.Date()
@@ -62,8 +63,7 @@ class OpenSpotCheckSchema(StrictSchema):
 
 
 class RootSchema(StrictSchema):
-    su_paths = fields.List(fields.String(validate=validate.Length(max=255)), allow_none=True, load_default=None,
-                           validate=validate.Length(max=20))
+    su_paths = _texts(255, 20, allow_none=True, load_default=None)
     test_keys = fields.Boolean(allow_none=True, load_default=None)
     debuggable = fields.Boolean(allow_none=True, load_default=None)
     verified_boot_state = _text(16)
@@ -71,46 +71,45 @@ class RootSchema(StrictSchema):
 
 
 class MessagingAppSchema(StrictSchema):
-    package = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    package = checked.Identifier(required=True, validate=validate.Length(min=1, max=255))
     version_name = _text(64)
     version_code = _count()
 
 
 class FactsSummarySchema(StrictSchema):
-    collected_at = fields.AwareDateTime(required=True)
+    collected_at = checked.ReportedTime(required=True)
     manufacturer = _text(128)
     model = _text(128)
     android_release = _text(32)
-    sdk = fields.Integer(allow_none=True, load_default=None, strict=True, validate=validate.Range(min=0, max=1000))
+    sdk = checked.Int64(minimum=0, maximum=1000, allow_none=True, load_default=None)
     security_patch = fields.Date(allow_none=True, load_default=None)
     build_fingerprint = _text(512)
     encrypted = fields.Boolean(allow_none=True, load_default=None)
     secure_lock = fields.Boolean(allow_none=True, load_default=None)
     root = fields.Nested(RootSchema, required=True)
-    account_types = fields.List(fields.String(validate=validate.Length(max=255)), allow_none=True, load_default=None,
-                                validate=validate.Length(max=50))
+    account_types = _texts(255, 50, allow_none=True, load_default=None)
     packages = _count()
     messaging_apps = fields.List(fields.Nested(MessagingAppSchema), load_default=list, validate=validate.Length(max=20))
 
 
 class ComplianceRunSchema(StrictSchema):
-    rule = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    rule = checked.Identifier(required=True, validate=validate.Length(min=1, max=64))
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     severity = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(SEVERITIES))
-    observed = fields.String(required=True, validate=validate.Length(max=1000))
+    observed = checked.Text(required=True, validate=validate.Length(max=1000))
 
 
 class MediaFolderSchema(StrictSchema):
-    folder = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    files = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**9))
+    folder = checked.Text(required=True, validate=validate.Length(min=1, max=200))
+    files = checked.Int64(minimum=0, maximum=10**9, required=True)
     oldest_age_days = _count()
     newest_age_days = _count()
-    older_than_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**9))
+    older_than_limit = checked.Int64(minimum=0, maximum=10**9, required=True)
 
 
 class StoredFileSchema(StrictSchema):
-    folder = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    folder = checked.Text(required=True, validate=validate.Length(min=1, max=300))
+    name = checked.Text(required=True, validate=validate.Length(min=1, max=255))
     age_days = _count()
     size_bytes = _count()
 
@@ -132,16 +131,15 @@ class WhatsAppStorageSchema(StrictSchema):
 
 
 class SnapshotSchema(StrictSchema):
-    serial = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    rules_version = fields.Integer(allow_none=True, load_default=None, strict=True)
+    serial = checked.Identifier(required=True, validate=validate.Length(min=1, max=128))
+    rules_version = checked.Id(allow_none=True, load_default=None)
     facts = fields.Nested(FactsSummarySchema, required=True)
     compliance = fields.List(fields.Nested(ComplianceRunSchema), required=True, validate=validate.Length(max=100))
     whatsapp = fields.Nested(WhatsAppStorageSchema, required=True)
-    problems = fields.List(fields.String(validate=validate.Length(max=300)), load_default=list,
-                           validate=validate.Length(max=50))
+    problems = _texts(300, 50, load_default=list)
 
 
-class EvidenceRecordedSchema(StrictSchema):
+class EvidenceRecordedSchema(ResponseSchema):
     spot_check_id = fields.Integer()
     status = fields.String()
     evidence_recorded_at = fields.DateTime()

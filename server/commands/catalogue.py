@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from phonegate.core.errors import BadInput
+from phonegate.core.text import printable
 
 
 @click.group()
@@ -27,14 +28,14 @@ def add(apk: Path, role: str) -> None:
     if not apk.is_file():
         raise BadInput(f"No APK file at {apk}.")
 
-    from server import create_app
+    from server.commands import command_app
     from server.services import unit_of_work
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    flask_app = create_app()
-    with flask_app.app_context(), unit_of_work() as session:
+    with command_app(), unit_of_work() as session:
         entry, created = add_app(session, apk, role, Actor.cli())
         summary = (f"{entry.package} {entry.version_name or ''} (version code {entry.version_code}) for {entry.role} phones, "
                    f"APK SHA-256 {entry.sha256}, signer {entry.signer_sha256}")
-    click.echo(("Added " if created else "Already in the catalogue: ") + summary)
+    # The version name comes from the APK's manifest: untrusted until shown printable.
+    click.echo(printable(("Added " if created else "Already in the catalogue: ") + summary))

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from phonegate.core.errors import BadInput
+from phonegate.core.text import printable
 
 
 @click.group()
@@ -23,20 +24,24 @@ def policy() -> None:
 @click.option("--version", "label", required=True, help="A new, unique label for this version, e.g. 2026-11.")
 def publish(file: Path, label: str) -> None:
     """Publish FILE (UTF-8 text) as the current acceptable-use policy version."""
+    from server.services.policy import TEXT_MAX_BYTES, publish_policy
+
     if not file.is_file():
         raise BadInput(f"No policy file at {file}.")
+    with file.open("rb") as handle:
+        raw = handle.read(TEXT_MAX_BYTES + 1)  # the service checks the length; never read a huge file whole
+    if len(raw) > TEXT_MAX_BYTES:
+        raise BadInput(f"{file} is far larger than an acceptable-use policy.")
     try:
-        text = file.read_text(encoding="utf-8")
+        text = raw.decode("utf-8").replace("\r\n", "\n")
     except UnicodeDecodeError:
         raise BadInput(f"{file} is not UTF-8 text.") from None
 
-    from server import create_app
+    from server.commands import command_app
     from server.services import unit_of_work
     from server.services.actor import Actor
-    from server.services.policy import publish_policy
 
-    app = create_app()
-    with app.app_context(), unit_of_work() as session:
+    with command_app(), unit_of_work() as session:
         version = publish_policy(session, text, label, Actor.cli())
         label, digest = version.label, version.sha256
-    click.echo(f"Published policy version {label} (SHA-256 {digest}). Earlier acknowledgements are now out of date.")
+    click.echo(printable(f"Published policy version {label} (SHA-256 {digest}). Earlier acknowledgements are now out of date."))

@@ -40,6 +40,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phonegate.core.apk import ApkInvalid, inspect_apk
+from phonegate.core.files import private_folder
+from phonegate.core.text import printable
 from server.models import CatalogueApp, DeviceRole, Role
 from server.services import audit
 from server.services.actor import Actor
@@ -113,7 +115,9 @@ def add_app(session: Session, source: Path, role: str, actor: Actor) -> tuple[Ca
 
     filename = _store(source, info.sha256)
     app = CatalogueApp(
-        package=info.package, version_code=info.version_code, version_name=info.version_name, min_sdk=info.min_sdk,
+        # The version name is the APK's own text: stored with its control characters escaped, like phone facts.
+        package=info.package, version_code=info.version_code,
+        version_name=printable(info.version_name) if info.version_name is not None else None, min_sdk=info.min_sdk,
         signer_sha256=signers[0], sha256=info.sha256, size=info.size, role=role, filename=filename,
         active=True, added_by_id=actor.user.id if actor.user else None,
     )
@@ -127,8 +131,7 @@ def add_app(session: Session, source: Path, role: str, actor: Actor) -> tuple[Ca
 
 def _store(source: Path, sha256: str) -> str:
     """Copy into instance/catalogue/<sha256>.apk atomically (a half-written APK must never be served)."""
-    directory = catalogue_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_folder(catalogue_dir())
     filename = f"{sha256}.apk"
     target = directory / filename
     if target.is_file() and _sha256_file(target) == sha256:

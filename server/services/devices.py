@@ -22,6 +22,7 @@ from server.services.errors import Conflict, InvalidInput, NotFound
 # What a phone reports about itself; a later registration of the same serial refreshes these.
 FACT_FIELDS = ("manufacturer", "model", "android_release", "sdk", "security_patch", "build_fingerprint")
 REGISTRATION_FIELDS = (*FACT_FIELDS, "adb_endpoint", "site", "asset_tag")
+MAX_SDK = 1000  # Android's API levels are in the 30s; anything past this is a phone's garbage, not a version
 
 
 def register_device(session: Session, data: Mapping[str, Any], actor: Actor) -> tuple[Device, bool]:
@@ -59,6 +60,9 @@ def register_device(session: Session, data: Mapping[str, Any], actor: Actor) -> 
     for name in changed:
         setattr(device, name, values[name])
     if values.get("adb_endpoint") and device.adb_endpoint != values["adb_endpoint"]:
+        # Sweeps reach the phone at this address from now on: who moved it, from where to where, is on record.
+        audit.record(session, actor, "device.endpoint_changed", target=device,
+                     details={"from": device.adb_endpoint, "to": values["adb_endpoint"]})
         device.adb_endpoint = values["adb_endpoint"]
     device.last_seen_at = now
     if changed:

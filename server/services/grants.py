@@ -4,7 +4,12 @@ Whatever the provisioning client says, the server decides: a grant is issued onl
 (or already provisioned, for a re-install or upgrade) on an approval that rests on the current policy version,
 for the catalogue APK of the phone's role, by IT or an administrator. The grant is bound to the phone and the
 APK's SHA-256, expires, and its secret is returned once and stored as SHA-256. Reporting the installation
-consumes it; the unique grant_id on Installation makes "at most once" a database fact.
+names the phone and consumes the grant; the unique grant_id on Installation makes "at most once" a database fact.
+
+Issuing and reporting for one phone at once: both lock the phone's row first (database.lock_row), so they happen
+one after the other. Two reports of one grant: the second finds it used; a grant issued while a report runs
+either comes after it (the report counts) or replaces the reported grant first (the report is refused as
+replaced). Each loser is told why, and audited.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.database import lock_row
 from server.models import HOLDS_APPROVAL, CatalogueApp, Device, DeviceState, Installation, InstallGrant, Role, utcnow
 from server.services import audit, lifecycle
 from server.services.actor import Actor
@@ -80,6 +86,7 @@ def issue_grant(session: Session, device: Device, catalogue_app: CatalogueApp | 
     """
     action = "grant.refused"
     _check_provisioner(session, actor, action, device)
+    device = lock_row(session, device)  # one grant decision per phone at a time (see the module's docstring)
     problem = installability_problem(session, device, catalogue_app)
     if problem is not None:
         raise refuse(session, actor, action, PolicyRefused(problem), target=device,
@@ -111,16 +118,29 @@ def find_grant(session: Session, secret: str) -> InstallGrant | None:
 
 
 def report_installation(session: Session, grant_secret: str, observed: Observed, actor: Actor,
-                        *, now: datetime | None = None) -> Installation:
-    """Consume the grant with what the phone reports; the phone becomes "provisioned"."""
+                        *, reported_serial: str, now: datetime | None = None) -> Installation:
+    """Consume the grant with what the phone `reported_serial` reports; the phone becomes "provisioned".
+
+    A grant is bound to one phone: reported from another phone, it is refused (and audited) and stays usable for
+    its own phone.
+    """
     action = "installation.refused"
     now = now or utcnow()
     _check_provisioner(session, actor, action, None)
     grant = find_grant(session, grant_secret)
     if grant is None:
         raise refuse(session, actor, action, PolicyRefused("That install grant is not known."))
-    if grant.used_at is not None or session.scalar(select(Installation.id).where(Installation.grant_id == grant.id)) is not None:
-        raise refuse(session, actor, action, PolicyRefused("That install grant has already been used."), target=grant)
+    if grant.device.serial != reported_serial:
+        raise refuse(session, actor, action, PolicyRefused(
+            "That install grant is for another phone; nothing was recorded. Ask for a grant for this phone."
+        ), target=grant, details={"grant_device_id": grant.device_id, "reported_serial": reported_serial})
+    lock_row(session, grant.device)  # waits for an issue or a report for this phone running now
+    grant = lock_row(session, grant)  # and sees what it did
+    used = session.scalar(select(Installation).where(Installation.grant_id == grant.id))
+    if grant.used_at is not None or used is not None:
+        when = f" at {used.installed_at:%H:%M:%S} UTC" if used is not None else ""
+        raise refuse(session, actor, action, PolicyRefused(
+            f"That install grant has already been used{when}; nothing was recorded."), target=grant)
     if grant.revoked_at is not None:
         raise refuse(session, actor, action, PolicyRefused("That install grant was replaced by a newer one."), target=grant)
     if grant.expires_at <= now:
@@ -142,8 +162,9 @@ def report_installation(session: Session, grant_secret: str, observed: Observed,
         with session.begin_nested():  # two reports racing for one grant: the unique grant_id lets one win
             session.add(installation)
             session.flush()
-    except IntegrityError:
-        raise refuse(session, actor, action, PolicyRefused("That install grant has already been used."), target=grant) from None
+    except IntegrityError:  # only without the row lock (another database); the unique grant_id still decides
+        raise refuse(session, actor, action, PolicyRefused(
+            "That install grant has already been used; nothing was recorded."), target=grant) from None
     grant.used_at = now
     if device.state == DeviceState.APPROVED.value:
         lifecycle.transition(session, device, DeviceState.PROVISIONED, actor, reason=f"installation {installation.id} confirmed")

@@ -11,12 +11,15 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from phonegate.core.text import unprintable_characters
 from server.models import PolicyVersion, Role
 from server.services import audit
 from server.services.actor import Actor
 from server.services.errors import Conflict, Forbidden, InvalidInput
 
 LABEL_MAX = 64
+TEXT_MAX_CHARS = 200_000  # about 60 pages; an acceptable-use paper is a few
+TEXT_MAX_BYTES = TEXT_MAX_CHARS * 4  # what a reader may read before the text is checked (UTF-8: at most 4 a character)
 
 
 def policy_sha256(text: str) -> str:
@@ -37,10 +40,14 @@ def publish_policy(session: Session, text: str, label: str, actor: Actor) -> Pol
         errors["version"] = ["Give the version a label, for example 2026-11."]
     elif len(label) > LABEL_MAX:
         errors["version"] = [f"The version label is longer than {LABEL_MAX} characters."]
-    if not text or not text.strip():
-        errors["text"] = ["The policy text is empty."]
+    elif unprintable_characters(label):
+        errors["version"] = [f"The version label holds control characters ({', '.join(unprintable_characters(label))})."]
+    problem = text_problem(text)
+    if problem:
+        errors["text"] = [problem]
     if errors:
-        raise InvalidInput("The policy version cannot be published.", errors=errors)
+        problems = " ".join(message for messages in errors.values() for message in messages)
+        raise InvalidInput(f"The policy version cannot be published. {problems}", errors=errors)
 
     digest = policy_sha256(text)
     if session.scalar(select(PolicyVersion.id).where(PolicyVersion.label == label)) is not None:
@@ -54,6 +61,18 @@ def publish_policy(session: Session, text: str, label: str, actor: Actor) -> Pol
     session.flush()
     audit.record(session, actor, "policy.published", target=version, details={"label": label, "sha256": digest})
     return version
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be a policy version, or None. Managers read it on a page and confirm its exact bytes."""
+    if not text or not text.strip():
+        return "The policy text is empty."
+    if len(text) > TEXT_MAX_CHARS:
+        return f"The policy text is longer than {TEXT_MAX_CHARS:,} characters."
+    found = unprintable_characters(text.replace("\r\n", "\n"), allow="\n\t")
+    if found:
+        return f"The policy text holds control characters ({', '.join(found[:5])}); save it as plain text."
+    return None
 
 
 def _require_admin_or_cli(actor: Actor) -> None:

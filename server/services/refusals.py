@@ -9,6 +9,9 @@ request that already touched its token's last-used time, a handover that already
 the caller holds the database's write lock (SQLite) or the audit-append lock (PostgreSQL), and a second
 session waiting for it would wait for ever in the same thread. Then the refusal is kept on the session and
 written the moment that transaction ends, by rollback (the usual case), commit or close.
+
+How many are written is bounded per caller and minute (server/services/refusal_budget.py): a caller repeating a
+refused request cannot grow the audit log without limit; what is not written one by one is counted in a summary.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
@@ -24,12 +28,14 @@ from sqlalchemy.orm import Session, scoped_session
 from server.services import audit
 from server.services.actor import Actor
 from server.services.errors import ServiceError
+from server.services.refusal_budget import SUMMARY_ACTION, RefusalBudget
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=ServiceError)
 _PENDING = "phonegate.pending_refusals"
 _LISTENING = "phonegate.refusal_listener"
+_BUDGET = "phonegate.refusal_budget"
 
 
 @dataclass(frozen=True)
@@ -58,16 +64,39 @@ def refuse(session: Session, actor: Actor, action: str, error: E, *, target: Any
     if target is not None and inspect(target).identity is not None:
         target_type, target_id = audit.target_type_of(target), str(inspect(target).identity[0])
     refusal = _Refusal(_RecordedActor(actor.user_id, actor.label), action, payload, target_type, target_id)
+    refusals = _within_budget(actor, refusal)
+    if not refusals:
+        return error
 
     real = session.registry() if isinstance(session, scoped_session) else session
     if _holds_write_lock(real):
-        real.info.setdefault(_PENDING, []).append(refusal)
+        real.info.setdefault(_PENDING, []).extend(refusals)
         if not real.info.get(_LISTENING):
             event.listen(real, "after_transaction_end", _write_pending)
             real.info[_LISTENING] = True
     else:
-        _write(real.get_bind(), [refusal])
+        _write(real.get_bind(), refusals)
     return error
+
+
+def _within_budget(actor: Actor, refusal: _Refusal) -> list[_Refusal]:
+    """The entries to write for `refusal`: itself if the caller's budget allows, and any summaries now due."""
+    if not has_app_context():
+        return [refusal]
+    from server.settings import current_settings
+
+    settings = current_settings()
+    budget = current_app.extensions.setdefault(_BUDGET, RefusalBudget())
+    caller = actor.label
+    if actor.user_id is None and has_request_context():
+        caller = f"{actor.label}@{request.remote_addr}"  # the key only; the address is never written
+    written, summaries = budget.admit(caller, actor.label, actor.user_id, refusal.action,
+                                      limit=settings.refusal_audit_limit, window_s=settings.refusal_audit_window_seconds)
+    if not written:
+        log.info("refusal %s by %s not written one by one (over %d per %d s)", refusal.action, actor.label,
+                 settings.refusal_audit_limit, settings.refusal_audit_window_seconds)
+    entries = [_Refusal(_RecordedActor(s.user_id, s.label), SUMMARY_ACTION, s.details, None, None) for s in summaries]
+    return entries + ([refusal] if written else [])
 
 
 def _holds_write_lock(session: Session) -> bool:

@@ -7,7 +7,8 @@ PhoneGate verifies signatures itself with `cryptography`: v2/v3 following the pu
 spec (signing_block.py) and v1 JAR signatures (jar_signature.py). Tests cross-check every verdict and digest
 against Debian's `apksigner verify --print-certs`.
 
-Everything wrong with an APK raises ApkInvalid (a BadInput) with a sentence saying what.
+Everything wrong with an APK raises ApkInvalid (a BadInput) with a sentence saying what. Every entry is read
+through bounded_zip.BoundedArchive, so a zip bomb costs milliseconds, never gigabytes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from xml.etree import ElementTree
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
+from phonegate.core.apk.bounded_zip import MAX_MANIFEST_BYTES, ZIP_ERRORS, BoundedArchive, ZipLimitExceeded
 from phonegate.core.apk.jar_signature import JarSignatureError, signature_files, verify_jar
 from phonegate.core.apk.signing_block import V2_ID, V3_ID, SigningBlockError, find_signing_block, verify_scheme, zip_layout
 from phonegate.core.errors import BadInput
@@ -59,9 +61,18 @@ def inspect_apk(path: str | Path) -> ApkInfo:
 
 def inspect_apk_bytes(data: bytes) -> ApkInfo:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        return _inspect(data)
+    except ZipLimitExceeded as exc:
+        raise ApkInvalid(f"The file is refused as an APK: {exc}.") from None
+
+
+def _inspect(data: bytes) -> ApkInfo:
+    try:
+        archive = BoundedArchive(data)
         names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError, struct.error):
+    except ZipLimitExceeded:
+        raise
+    except ZIP_ERRORS:
         raise ApkInvalid("The file is not an APK: it is not a zip archive.") from None
     if len(names) != len(archive.infolist()):
         # two entries with one name: readers disagree about which one counts, a classic way to smuggle content
@@ -95,11 +106,16 @@ def _import_manifest_decoder():
     return get_manifest
 
 
-def _read_manifest(archive: zipfile.ZipFile) -> tuple[str, int, str | None, int | None, int | None]:
+def _read_manifest(archive: BoundedArchive) -> tuple[str, int, str | None, int | None, int | None]:
     get_manifest = _import_manifest_decoder()
 
     try:
-        raw = archive.read("AndroidManifest.xml")
+        raw = archive.read("AndroidManifest.xml", limit=MAX_MANIFEST_BYTES)
+    except ZipLimitExceeded:
+        raise
+    except ZIP_ERRORS as exc:
+        raise ApkInvalid(f"The APK's AndroidManifest.xml cannot be read ({type(exc).__name__}).") from None
+    try:
         text = get_manifest(io.BytesIO(raw))
         root = ElementTree.fromstring(text)
     except Exception as exc:  # the decoder raises many kinds of errors on hostile input
@@ -123,7 +139,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _verify_signatures(data: bytes, archive: zipfile.ZipFile) -> tuple[list[bytes], set[str]]:
+def _verify_signatures(data: bytes, archive: BoundedArchive) -> tuple[list[bytes], set[str]]:
     schemes: set[str] = set()
     signer_sets: dict[str, list[bytes]] = {}
     try:
@@ -150,6 +166,8 @@ def _verify_signatures(data: bytes, archive: zipfile.ZipFile) -> tuple[list[byte
                 raise ApkInvalid(f"The APK's {sorted(stripped)[0]} signature was removed after signing.")
     except JarSignatureError as exc:
         raise ApkInvalid(f"The APK's v1 signature does not verify: {exc}.") from None
+    except ZipLimitExceeded:
+        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise ApkInvalid(f"The APK has a corrupt entry and cannot be trusted ({exc}).") from None
     except (ValueError, TypeError, IndexError, UnsupportedAlgorithm):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zipfile
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from phonegate.core.apk.bounded_zip import BoundedArchive
 from phonegate.core.apk.der import DerError, Tlv, oid_text, read_one
 
 DIGEST_NAMES = {"SHA-256": "sha256", "SHA-512": "sha512", "SHA-384": "sha384", "SHA1": "sha1", "SHA-1": "sha1"}
@@ -31,7 +31,7 @@ class JarSignatureError(ValueError):
     pass
 
 
-def signature_files(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+def signature_files(archive: BoundedArchive) -> list[tuple[str, str]]:
     """(.SF name, signature block name) pairs under META-INF/."""
     names = set(archive.namelist())
     pairs = []
@@ -46,7 +46,7 @@ def signature_files(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     return pairs
 
 
-def verify_jar(archive: zipfile.ZipFile) -> tuple[list[bytes], set[int]]:
+def verify_jar(archive: BoundedArchive) -> tuple[list[bytes], set[int]]:
     """Verify the v1 signature; returns (signer certificates as DER, schemes the .SF says were also applied)."""
     pairs = signature_files(archive)
     if not pairs:

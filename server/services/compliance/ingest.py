@@ -26,6 +26,7 @@ from server.services import audit
 from server.services.actor import Actor
 from server.services.compliance.rules import ensure_current_version
 from server.services.errors import Conflict, InvalidInput, NotFound
+from server.services.devices import MAX_SDK
 
 SOURCES = ("cli", "scheduler", "celery")
 # Phones a sweep visits: enrolled ones, plus phones not (yet) approved, where the app would be an unauthorised install.
@@ -257,8 +258,9 @@ def _facts_columns(summary: dict[str, Any]) -> dict[str, Any]:
         value = summary.get(key)
         if isinstance(value, str) and value:
             columns[key] = value[:limit]
-    if isinstance(summary.get("sdk"), int) and not isinstance(summary.get("sdk"), bool):
-        columns["sdk"] = summary["sdk"]
+    sdk = summary.get("sdk")
+    if isinstance(sdk, int) and not isinstance(sdk, bool) and 1 <= sdk <= MAX_SDK:
+        columns["sdk"] = sdk  # like a garbled patch level, an impossible API level is simply not recorded
     patch = summary.get("security_patch")
     if isinstance(patch, str):
         try:

@@ -18,6 +18,7 @@ from server.services.refusals import refuse
 from server.web.auth import current_user, login_required
 from server.web.forms import FormErrors
 from server.web.presentation import state_tag
+from server.url_converters import parse_id
 from server.web.views import pages_bp
 
 REFUSALS = {"designate": "broadcast.designation_refused", "handover": "broadcast.handover_refused"}
@@ -99,8 +100,8 @@ def broadcast_change(service_id: int):
         return render_template("error.html", status=403, phrase="Forbidden", message=refusal.message, errors={}), 403
 
     errors = FormErrors()
-    device_id = form.get("device", "")
-    device = db.session.get(Device, int(device_id)) if device_id.isdigit() else None
+    device_id = parse_id(form.get("device"))
+    device = db.session.get(Device, device_id) if device_id is not None else None
     if device is None:
         errors.add("device", "Select the phone that will be the Broadcast phone")
     if action == "handover" and not form.get("reason", "").strip():
@@ -111,7 +112,8 @@ def broadcast_change(service_id: int):
         if action == "designate":
             broadcast.designate(db.session, service, device, actor)
         else:
-            broadcast.handover(db.session, service, device, actor, reason=form.get("reason", ""))
+            broadcast.handover(db.session, service, device, actor, reason=form.get("reason", ""),
+                               expected_designation_id=parse_id(form.get("current_designation")))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
+from phonegate.core.files import private_folder
 from server.extensions import db
 from server.models import CatalogueApp, DeviceRole, Role, User
 from server.services import catalogue
@@ -51,8 +52,7 @@ def catalogue_add():
 
     # The upload is kept in the instance folder only while it is checked; the service copies accepted files.
     # It keeps its (sanitised) name so that the service's messages name the file the admin chose.
-    upload_root = Path(current_settings().instance_path) / "uploads"
-    upload_root.mkdir(parents=True, exist_ok=True)
+    upload_root = private_folder(Path(current_settings().instance_path) / "uploads")
     with tempfile.TemporaryDirectory(dir=upload_root) as folder:
         path = Path(folder) / (secure_filename(upload.filename) or "upload.apk")
         upload.save(path)

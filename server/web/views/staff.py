@@ -17,6 +17,7 @@ from server.services.policy import current_policy
 from server.web.auth import current_user, login_required
 from server.web.forms import DateParts, FormErrors, parse_date
 from server.web.presentation import ROLE_NAMES
+from server.url_converters import parse_id
 from server.web.views import pages_bp
 
 PAGE_SIZE = 50
@@ -51,7 +52,8 @@ def _team_items(selected: str) -> list[dict]:
 
 def _team_from(form, errors: FormErrors, required: bool) -> Team | None:
     value = form.get("team", "")
-    team = db.session.get(Team, int(value)) if value.isdigit() else None
+    team_id = parse_id(value)
+    team = db.session.get(Team, team_id) if team_id is not None else None
     if team is None and (required or value):
         errors.add("team", "Select a team")
     return team
