@@ -16,9 +16,6 @@ from ports import free_port
 PHONEGATE = str(Path(sys.executable).with_name("phonegate"))
 LINE = re.compile(r"^SIMULATED PHONE (SIMULATED-PHONE-\d+) listening on (127\.0\.0\.1:\d+)")
 
-
-
-
 @pytest.mark.slow
 @pytest.mark.adb
 def test_serve_starts_labelled_demo_phones(tmp_path, adb_client):
@@ -38,7 +35,8 @@ def test_serve_starts_labelled_demo_phones(tmp_path, adb_client):
                 phones.append(match.groups())
         assert [serial for serial, _ in phones] == ["SIMULATED-PHONE-01", "SIMULATED-PHONE-02"]
         endpoint = phones[0][1]
-        assert adb_client.run("connect", endpoint).returncode == 0
+        # `adb connect` returns before the handshake ends: wait until the server lists the phone as a device.
+        assert adb_client.connect(endpoint) == "device"
         model = adb_client.run("-s", endpoint, "shell", "getprop ro.product.model").stdout.decode()
         assert model.startswith("SIMULATED PHONE")
     finally:

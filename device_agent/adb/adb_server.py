@@ -93,6 +93,7 @@ class AdbServer:
         self.use_tport = True  # False for servers older than 1.0.41 (learnt from host:version), or forced in tests
         self._contacted = False
         self._start: asyncio.Future[bool] | None = None
+        self._start_retried = False  # the one retry after our own start-server (see request) is spent
         self._listing: asyncio.Task[list[hp.AttachedPhone]] | None = None
 
     @classmethod
@@ -175,6 +176,17 @@ class AdbServer:
     async def request(self, service: str | bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Send one request and read its status; the socket is then the request's (caller closes it)."""
         payload = hp.encode_request(service)
+        try:
+            return await self._request_once(payload)
+        except ConnectionClosedByPhone:
+            # A server this process has just started may accept a connection and reset it while it is still
+            # setting itself up (seen with adb 29 right after `adb start-server`): ask that one once more.
+            if not self._just_started():
+                raise
+            await asyncio.sleep(0.2)
+            return await self._request_once(payload)
+
+    async def _request_once(self, payload: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await self.connect()
         try:
             writer.write(payload)
@@ -183,6 +195,12 @@ class AdbServer:
             _close(writer)
             raise
         return reader, writer
+
+    def _just_started(self) -> bool:
+        if self._start is None or not self._start.done() or self._start.cancelled() or self._start.exception():
+            return False
+        started, self._start_retried = self._start.result() and not self._start_retried, True
+        return started
 
     async def _status(self, reader: asyncio.StreamReader) -> None:
         if not hp.check_status(await read_exactly(reader, 4, self.read_timeout_s)):
@@ -303,6 +321,8 @@ async def read_exactly(reader: asyncio.StreamReader, size: int, timeout_s: float
         return await _with_limit(reader.readexactly(size), timeout_s, f"{size} bytes")
     except asyncio.IncompleteReadError as exc:
         raise ConnectionClosedByPhone(f"the adb server closed the connection after {len(exc.partial)} of {size} bytes") from exc
+    except ConnectionError as exc:  # reset rather than closed: the same failure to the caller
+        raise ConnectionClosedByPhone(f"the adb server reset the connection ({_reason(exc)})") from exc
 
 
 async def _with_limit(step: Any, timeout_s: float | None, what: str) -> Any:
