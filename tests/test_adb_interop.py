@@ -21,7 +21,8 @@ def test_connect_shows_device_and_shell_exit_codes(adb_client, phone_simulator) 
     assert model.stdout.decode().strip() == phone.phone.properties["ro.product.model"]
     assert adb_client.run("-s", phone.endpoint, "shell", "exit 3").returncode == 3
     failing = adb_client.run("-s", phone.endpoint, "shell", "ls /definitely/missing")
-    assert failing.returncode != 0 and failing.stderr  # stderr kept apart from stdout with shell v2
+    assert failing.returncode != 0
+    assert failing.stderr  # stderr kept apart from stdout with shell v2
 
 
 def test_unknown_key_is_unauthorized_until_allow(adb_client, phone_simulator) -> None:  # type: ignore[no-untyped-def]

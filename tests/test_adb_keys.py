@@ -23,7 +23,8 @@ def test_created_key_is_private_and_has_a_public_line(tmp_path: Path) -> None:
     public = (tmp_path / "sub" / "adbkey.pub").read_text().strip()
     assert public == key.public_line
     blob = base64.b64decode(public.split()[0])
-    assert len(blob) == 524 and int.from_bytes(blob[:4], "little") == 64
+    assert len(blob) == 524
+    assert int.from_bytes(blob[:4], "little") == 64
 
 
 def test_loading_gives_the_same_key(tmp_path: Path) -> None:

@@ -66,4 +66,6 @@ def test_shell_v2_frames_are_split_by_stream() -> None:
 @pytest.mark.parametrize("garbage", [b"", b"\x01", b"\x01\xff\xff\xff\xff", b"\x09\x01\x00\x00\x00x\x03\x00\x00\x00\x00"])
 def test_shell_v2_parsing_never_raises_on_garbage(garbage: bytes) -> None:
     stdout, stderr, exit_code = m.parse_shell_v2(garbage)
-    assert isinstance(stdout, bytes) and isinstance(stderr, bytes) and exit_code in (None, *range(256))
+    assert isinstance(stdout, bytes)
+    assert isinstance(stderr, bytes)
+    assert exit_code in (None, *range(256))

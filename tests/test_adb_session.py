@@ -63,8 +63,10 @@ def test_push_writes_the_exact_bytes_and_reports_progress(phone_simulator, adb_k
 
     run(scenario())
     stored = running.phone.read_file("/data/local/tmp/report.bin")
-    assert stored is not None and hashlib.sha256(stored).digest() == hashlib.sha256(local.read_bytes()).digest()
-    assert seen and seen[-1] == (700_000, 700_000)
+    assert stored is not None
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(local.read_bytes()).digest()
+    assert seen
+    assert seen[-1] == (700_000, 700_000)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
@@ -112,7 +114,8 @@ def test_unknown_key_raises_unauthorised_with_the_fingerprint(phone_simulator, a
         run(connect_tcp(running.endpoint, adb_key, auth_timeout_s=0.5))
     message = str(caught.value)
     assert adb_key.fingerprint() in message
-    assert "tap Allow" in message and "Always allow from this computer" in message
+    assert "tap Allow" in message
+    assert "Always allow from this computer" in message
     assert caught.value.exit_code == 4
 
 
@@ -210,7 +213,9 @@ def test_run_reports_stderr_and_exit_code_where_the_phone_can(phone_simulator, a
 
     result = run(scenario())
     if profile == "legacy":  # Android 6: no shell v2, stderr mixed in and no exit code
-        assert result.exit_code is None and "out" in result.stdout and "err" in result.stdout
+        assert result.exit_code is None
+        assert "out" in result.stdout
+        assert "err" in result.stdout
     else:
         assert (result.stdout, result.stderr, result.exit_code) == ("out\n", "err\n", 7)
 

@@ -35,6 +35,7 @@ def test_usb_phone_held_by_an_adb_server_gets_one_sentence() -> None:
     error = busy_error(usb1.USBErrorBusy())
     assert error is not None
     assert error.exit_code == 4
-    assert "adb server" in str(error) and "adb kill-server" in str(error)
+    assert "adb server" in str(error)
+    assert "adb kill-server" in str(error)
     assert str(error).count(".") <= 3  # one sentence, not a traceback
     assert busy_error(usb1.USBErrorAccess()) is None

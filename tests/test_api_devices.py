@@ -32,11 +32,15 @@ def test_register_then_register_again_gives_the_same_device(client, provision):
     first = client.post("/api/v1/devices", json=FACTS, headers=provision)
     assert first.status_code == 201
     body = first.get_json()
-    assert body["serial"] == FACTS["serial"] and body["state"] == "registered" and body["sdk"] == 34
-    assert body["security_patch"] == "2026-10-01" and body["created_at"].endswith("+00:00")
+    assert body["serial"] == FACTS["serial"]
+    assert body["state"] == "registered"
+    assert body["sdk"] == 34
+    assert body["security_patch"] == "2026-10-01"
+    assert body["created_at"].endswith("+00:00")
     again = client.post("/api/v1/devices", json={**FACTS, "security_patch": "2026-11-01"}, headers=provision)
     assert again.status_code == 200
-    assert again.get_json()["id"] == body["id"] and again.get_json()["security_patch"] == "2026-11-01"
+    assert again.get_json()["id"] == body["id"]
+    assert again.get_json()["security_patch"] == "2026-11-01"
     assert _count(Device) == 1
     actions = list(db.session.scalars(db.select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions[-2:] == ["device.registered", "device.facts_updated"]
@@ -53,7 +57,8 @@ def test_the_audit_entry_names_the_token_and_its_user(client, factory):
 def test_read_by_serial(client, provision, factory):
     factory.device(serial="ABC-1", model="Pixel 8")
     response = client.get("/api/v1/devices/ABC-1", headers=provision)
-    assert response.status_code == 200 and response.get_json()["model"] == "Pixel 8"
+    assert response.status_code == 200
+    assert response.get_json()["model"] == "Pixel 8"
     missing = client.get("/api/v1/devices/NOPE", headers=provision)
     assert missing.status_code == 404
     assert missing.get_json()["message"] == "No device has that serial number."
@@ -108,20 +113,24 @@ def test_bad_registration_is_400_with_field_messages_and_changes_nothing(client,
     response = client.post("/api/v1/devices", json=body, headers=provision)
     assert response.status_code == 400
     payload = response.get_json()
-    assert set(payload) >= {"code", "status", "message", "errors"} and payload["code"] == 400
+    assert set(payload) >= {"code", "status", "message", "errors"}
+    assert payload["code"] == 400
     assert payload["errors"][field] == [message]
-    assert _count(Device) == 0 and _count(AuditEntry) == audit_before
+    assert _count(Device) == 0
+    assert _count(AuditEntry) == audit_before
 
 
 def test_a_body_that_is_not_json_is_400(client, provision):
     response = client.post("/api/v1/devices", data="serial=S", headers={**provision, "Content-Type": "text/plain"})
-    assert response.status_code in (400, 415) and response.is_json
+    assert response.status_code in (400, 415)
+    assert response.is_json
     assert _count(Device) == 0
 
 
 def test_no_token_is_401(client):
     response = client.post("/api/v1/devices", json=FACTS)
-    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/api/v1/devices").status_code == 401
     assert _count(Device) == 0
 
@@ -155,7 +164,8 @@ def test_revoked_token_changed_role_and_deactivated_user_are_401(client, factory
 def test_a_token_of_the_wrong_scope_is_403_and_changes_nothing(client, factory):
     plaintext, _ = factory.token(factory.user("it"), "agent")
     response = client.post("/api/v1/devices", json=FACTS, headers=_auth(plaintext))
-    assert response.status_code == 403 and "scope" in response.get_json()["message"]
+    assert response.status_code == 403
+    assert "scope" in response.get_json()["message"]
     assert _count(Device) == 0
     assert client.get("/api/v1/devices", headers=_auth(plaintext)).status_code == 200  # agents may read
 
@@ -165,7 +175,8 @@ def test_only_the_hash_of_a_token_is_stored(factory):
     import hashlib
 
     assert token.token_hash == hashlib.sha256(plaintext.encode()).hexdigest()
-    assert plaintext not in (token.prefix * 2) and len(plaintext) > 40
+    assert plaintext not in (token.prefix * 2)
+    assert len(plaintext) > 40
 
 
 @pytest.mark.slow

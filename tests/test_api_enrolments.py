@@ -30,9 +30,13 @@ def test_request_for_a_staff_member(client, headers, factory, it_user):
                            headers=headers)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert body["status"] == "pending" and body["role"] == "individual" and body["serial"] == "P1"
-    assert body["staff_member_id"] == staff.id and body["team_id"] == staff.team_id
-    assert body["requested_by_id"] == it_user.id and body["device_state"] == "pending_approval"
+    assert body["status"] == "pending"
+    assert body["role"] == "individual"
+    assert body["serial"] == "P1"
+    assert body["staff_member_id"] == staff.id
+    assert body["team_id"] == staff.team_id
+    assert body["requested_by_id"] == it_user.id
+    assert body["device_state"] == "pending_approval"
     assert db.session.get(Device, phone.id).state == "pending_approval"
     # The phone is not assigned to anyone until a manager approves.
     assert db.session.get(Device, phone.id).staff_member_id is None
@@ -40,11 +44,13 @@ def test_request_for_a_staff_member(client, headers, factory, it_user):
     assert actions == ["device.state_changed", "enrolment.requested"]
 
     again = client.post("/api/v1/enrolments", json={"serial": "P1", "staff_email": staff.email}, headers=headers)
-    assert again.status_code == 200 and again.get_json()["id"] == body["id"]
+    assert again.status_code == 200
+    assert again.get_json()["id"] == body["id"]
     assert _requests() == 1
 
     read = client.get(f"/api/v1/enrolments/{body['id']}", headers=headers)
-    assert read.status_code == 200 and read.get_json() == body
+    assert read.status_code == 200
+    assert read.get_json() == body
     listed = client.get("/api/v1/enrolments?status=pending&serial=P1", headers=headers)
     assert [item["id"] for item in listed.get_json()] == [body["id"]]
 
@@ -56,7 +62,9 @@ def test_request_for_a_broadcast_phone(client, headers, factory):
                            headers=headers)
     assert response.status_code == 201
     body = response.get_json()
-    assert body["role"] == "broadcast" and body["service_id"] == service.id and body["staff_member_id"] is None
+    assert body["role"] == "broadcast"
+    assert body["service_id"] == service.id
+    assert body["staff_member_id"] is None
 
 
 def test_a_different_purpose_while_a_request_is_open_is_409(client, headers, factory):
@@ -65,14 +73,16 @@ def test_a_different_purpose_while_a_request_is_open_is_409(client, headers, fac
     assert client.post("/api/v1/enrolments", json={"serial": "P2", "staff_email": first.email},
                        headers=headers).status_code == 201
     response = client.post("/api/v1/enrolments", json={"serial": "P2", "staff_email": second.email}, headers=headers)
-    assert response.status_code == 409 and _requests() == 1
+    assert response.status_code == 409
+    assert _requests() == 1
 
 
 def test_a_retired_phone_cannot_be_enrolled(client, headers, factory):
     staff = factory.staff()
     factory.device(serial="OLD", state="retired")
     response = client.post("/api/v1/enrolments", json={"serial": "OLD", "staff_email": staff.email}, headers=headers)
-    assert response.status_code == 409 and response.get_json()["error"] == "invalid_transition"
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "invalid_transition"
     assert _requests() == 0
 
 
@@ -106,4 +116,5 @@ def test_agents_cannot_request_enrolment(client, factory):
     factory.device(serial="P4")
     response = client.post("/api/v1/enrolments", json={"serial": "P4", "staff_email": factory.staff().email},
                            headers={"Authorization": f"Bearer {plaintext}"})
-    assert response.status_code == 403 and _requests() == 0
+    assert response.status_code == 403
+    assert _requests() == 0

@@ -48,7 +48,8 @@ def test_whatsapp_like_apk(test_apks) -> None:
     assert (info.package, info.version_code, info.version_name, info.min_sdk) == ("com.whatsapp", 242201005, "2.24.22.5", 21)
     assert info.signer_sha256 == [test_apks.key_a.sha256]
     assert info.schemes == {"v1", "v2", "v3"}
-    assert info.size == test_apks.whatsapp.stat().st_size and len(info.sha256) == 64
+    assert info.size == test_apks.whatsapp.stat().st_size
+    assert len(info.sha256) == 64
     assert inspect_apk(test_apks.wrong_signer).signer_sha256 == [test_apks.key_b.sha256]
     assert inspect_apk(test_apks.w4b).package == "com.whatsapp.w4b"
 
@@ -56,7 +57,8 @@ def test_whatsapp_like_apk(test_apks) -> None:
 @pytest.mark.parametrize("name, schemes", [("v1_only", {"v1"}), ("v2_only", {"v2"}), ("v3_only", {"v3"})])
 def test_each_scheme_alone(test_apks, name: str, schemes: set[str]) -> None:
     info = inspect_apk(getattr(test_apks, name))
-    assert info.schemes == schemes and info.signer_sha256 == [test_apks.key_a.sha256]
+    assert info.schemes == schemes
+    assert info.signer_sha256 == [test_apks.key_a.sha256]
 
 
 @pytest.mark.parametrize("name, reason", [

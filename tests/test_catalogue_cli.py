@@ -38,21 +38,24 @@ def test_app_add_verifies_and_stores(cli, test_apks, app):
     result = cli("app", "add", str(test_apks.whatsapp), "--role", "individual")
     assert result.returncode == 0, result.stderr
     entry = db.session.scalars(select(CatalogueApp)).one()
-    assert entry.signer_sha256 in result.stdout and entry.sha256 in result.stdout
+    assert entry.signer_sha256 in result.stdout
+    assert entry.sha256 in result.stdout
     assert (Path(app.config["PHONEGATE"].instance_path) / "catalogue" / f"{entry.sha256}.apk").is_file()
 
 
 def test_app_add_wrong_signer_exits_3_and_is_audited(cli, test_apks):
     result = cli("app", "add", str(test_apks.wrong_signer), "--role", "individual")
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "not pinned" in result.stderr and "Traceback" not in result.stderr
+    assert "not pinned" in result.stderr
+    assert "Traceback" not in result.stderr
     assert db.session.scalars(select(CatalogueApp)).all() == []
     assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "catalogue.add_refused")).one()
 
 
 def test_app_add_with_default_pins_refuses_a_self_signed_whatsapp(cli, test_apks):
     result = cli("app", "add", str(test_apks.whatsapp), "--role", "individual", PHONEGATE_SIGNER_PINS="")
-    assert result.returncode == 3 and "not pinned" in result.stderr
+    assert result.returncode == 3
+    assert "not pinned" in result.stderr
 
 
 @pytest.mark.parametrize("args", [
@@ -69,7 +72,8 @@ def test_app_add_bad_input_exits_2(cli, test_apks, args):
 
 def test_app_add_package_not_allowed_for_role_exits_3(cli, test_apks):
     result = cli("app", "add", str(test_apks.w4b), "--role", "individual")
-    assert result.returncode == 3 and "not an approved app for individual" in result.stderr
+    assert result.returncode == 3
+    assert "not an approved app for individual" in result.stderr
 
 
 def test_policy_publish(cli, tmp_path):
@@ -78,7 +82,8 @@ def test_policy_publish(cli, tmp_path):
     first = cli("policy", "publish", str(text), "--version", "2026-11")
     assert first.returncode == 0, first.stderr
     version = db.session.scalars(select(PolicyVersion)).one()
-    assert version.label == "2026-11" and version.sha256 in first.stdout
+    assert version.label == "2026-11"
+    assert version.sha256 in first.stdout
     assert cli("policy", "publish", str(text), "--version", "2026-12").returncode == 2  # same text again
     assert cli("policy", "publish", str(tmp_path / "missing.txt"), "--version", "x").returncode == 2
     binary = tmp_path / "binary.txt"

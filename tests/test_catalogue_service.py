@@ -19,10 +19,13 @@ from server.settings import DEFAULT_SIGNER_PINS, WHATSAPP_SIGNER_SHA256, Setting
 def test_verified_apk_is_stored_by_sha256(pinned_app, test_apks):
     entry, created = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
     db.session.commit()
-    assert created and entry.package == "com.whatsapp" and entry.version_code == 242201005
+    assert created
+    assert entry.package == "com.whatsapp"
+    assert entry.version_code == 242201005
     assert entry.signer_sha256 == test_apks.key_a.sha256
     stored = apk_path(entry)
-    assert stored.name == f"{entry.sha256}.apk" and stored.parent.name == "catalogue"
+    assert stored.name == f"{entry.sha256}.apk"
+    assert stored.parent.name == "catalogue"
     assert stored.read_bytes() == test_apks.whatsapp.read_bytes()
     again, created_again = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
     assert (again.id, created_again) == (entry.id, False)

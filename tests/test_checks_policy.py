@@ -30,7 +30,8 @@ def test_default_document_lists_every_rule_and_fills_defaults() -> None:
     assert set(policy.rules) == set(CHECKS) | set(SERVER_RULES)
     assert {rule.rule for rule in policy.server_rules()} == {"acknowledgement_current", "training_current", "seen_recently"}
     purity = policy.rules["broadcast_purity"]
-    assert purity.roles == ("broadcast",) and purity.params["allowed_user_apps"] == []
+    assert purity.roles == ("broadcast",)
+    assert purity.params["allowed_user_apps"] == []
     assert policy.rules["identity"].on_failure.suspend is True
     assert policy.rules["media_retention"].on_failure.escalate_after_days is None
 
@@ -128,7 +129,9 @@ def test_runner_applies_roles_and_enabled_and_attaches_severity() -> None:
     results = evaluate_device(policy, DeviceFacts(encrypted=True), DeviceExpectation(serial="S", role="individual"), now)
     by_rule = {result.rule: result for result in results}
     assert set(by_rule) == {"broadcast_purity", "storage_encrypted"}
-    assert by_rule["broadcast_purity"].outcome == "not_applicable" and by_rule["broadcast_purity"].severity == "low"
-    assert by_rule["storage_encrypted"].outcome == "pass" and by_rule["storage_encrypted"].severity == "critical"
+    assert by_rule["broadcast_purity"].outcome == "not_applicable"
+    assert by_rule["broadcast_purity"].severity == "low"
+    assert by_rule["storage_encrypted"].outcome == "pass"
+    assert by_rule["storage_encrypted"].severity == "critical"
     timed_out = error_results(policy, DeviceExpectation(role="broadcast"), "timed out after 2 s")
     assert {(r.rule, r.outcome) for r in timed_out} == {("broadcast_purity", "error"), ("storage_encrypted", "error")}

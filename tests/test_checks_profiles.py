@@ -102,25 +102,30 @@ def test_role_decides_which_rules_apply(phone_simulator, adb_key) -> None:
     assert individual["broadcast_purity"][0] == "not_applicable"
     as_broadcast = _evaluate(phone, adb_key, replace(INDIVIDUAL, role="broadcast"))
     outcome, observed = as_broadcast["broadcast_purity"]
-    assert outcome == "fail" and "com.microsoft.teams" in observed and "com.google" in observed
+    assert outcome == "fail"
+    assert "com.microsoft.teams" in observed
+    assert "com.google" in observed
 
 
 def test_identity_swapped_phone_and_os_update(phone_simulator, adb_key) -> None:
     (phone,) = phone_simulator(1, profiles=["google-pixel-9"])
     known = _with_facts(phone, replace(INDIVIDUAL, state="approved"), adb_key)
     updated = _evaluate(phone, adb_key, replace(known, build_fingerprint="google/tokay/tokay:14/OLD/1:user/release-keys"))
-    assert updated["identity"][0] == "pass" and updated["identity"][1].startswith("OS updated")
+    assert updated["identity"][0] == "pass"
+    assert updated["identity"][1].startswith("OS updated")
     facts = asyncio.run(_collect(phone.endpoint, adb_key, [], []))
     swapped = evaluate_device(_policy(), facts, replace(known, serial="R5CX41PG0001", endpoint=phone.endpoint), datetime.now(timezone.utc))
     identity = next(r for r in swapped if r.rule == "identity")
-    assert identity.outcome == "fail" and "swapped phone" in identity.observed
+    assert identity.outcome == "fail"
+    assert "swapped phone" in identity.observed
 
 
 def test_wrong_signer_on_a_provisioned_phone_fails(phone_simulator, adb_key) -> None:
     (phone,) = phone_simulator(1, profiles=["samsung-galaxy-s24"])
     pinned_elsewhere = replace(INDIVIDUAL, approved_apps=(_app("com.whatsapp", OTHER_CERT),))
     outcome, observed = _evaluate(phone, adb_key, pinned_elsewhere)["approved_app_state"]
-    assert outcome == "fail" and "unknown key" in observed
+    assert outcome == "fail"
+    assert "unknown key" in observed
     no_certificates = replace(INDIVIDUAL, approved_apps=(ApprovedApp("com.whatsapp", (WHATSAPP_PIN,), 1),))
     assert _evaluate(phone, adb_key, no_certificates)["approved_app_state"][0] == "error"  # cannot tell: never a pass
 

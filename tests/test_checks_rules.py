@@ -64,10 +64,13 @@ def test_a_healthy_phone_passes_every_rule_that_applies() -> None:
 
 def test_identity_swapped_phone_fails_and_os_update_passes_with_a_note() -> None:
     swapped = run("identity", facts(serial="OTHER"))
-    assert swapped.outcome == "fail" and "swapped phone" in swapped.observed
+    assert swapped.outcome == "fail"
+    assert "swapped phone" in swapped.observed
     updated = run("identity", facts(build_fingerprint="google/tokay/tokay:15/NEW/1:user/release-keys"))
-    assert updated.outcome == "pass" and updated.observed.startswith("OS updated")
-    assert updated.evidence["os_updated"] is True and updated.evidence["previous_fingerprint"] == FINGERPRINT
+    assert updated.outcome == "pass"
+    assert updated.observed.startswith("OS updated")
+    assert updated.evidence["os_updated"] is True
+    assert updated.evidence["previous_fingerprint"] == FINGERPRINT
     assert run("identity", facts(model="Pixel 8")).outcome == "fail"
     assert run("identity", facts(serial=None)).outcome == "error"
 
@@ -87,7 +90,8 @@ def test_approved_app_on_provisioned_phone_needs_pinned_signer_and_version() -> 
 @pytest.mark.parametrize("state", ["registered", "pending_approval", "rejected", "suspended", "retired"])
 def test_app_on_a_phone_that_is_not_approved_is_an_unauthorised_install(state: str) -> None:
     result = run("approved_app_state", facts(), replace(EXPECTED, state=state))
-    assert result.outcome == "fail" and "unauthorised install" in result.observed
+    assert result.outcome == "fail"
+    assert "unauthorised install" in result.observed
     clean = facts(packages={"android": PackageEntry("android", system=True)}, apps={})
     assert run("approved_app_state", clean, replace(EXPECTED, state=state)).outcome == "pass"
 
@@ -101,7 +105,9 @@ def test_approved_but_not_yet_installed_passes_and_a_look_alike_fails() -> None:
 
 def test_unknown_sources_is_honest_about_android_8() -> None:
     modern = run("unknown_sources_disallowed", facts())
-    assert modern.outcome == "pass" and "not checked" in modern.observed and "limitation" in modern.evidence
+    assert modern.outcome == "pass"
+    assert "not checked" in modern.observed
+    assert "limitation" in modern.evidence
     assert run("unknown_sources_disallowed", facts(settings={"global": {"install_non_market_apps": "1"}})).outcome == "fail"
     old_phone = facts(sdk=24, settings={"secure": {"install_non_market_apps": "0"}})
     assert run("unknown_sources_disallowed", old_phone).observed == "off"
@@ -115,7 +121,8 @@ def test_broadcast_purity_flags_extra_apps_and_personal_accounts() -> None:
     extra = facts(packages={**facts().packages, "com.spotify.music": PackageEntry("com.spotify.music", system=False)})
     assert "com.spotify.music" in run("broadcast_purity", extra, broadcast).observed
     personal = run("broadcast_purity", facts(account_types=["com.whatsapp", "com.google"]), broadcast)
-    assert personal.outcome == "fail" and personal.evidence["extra_account_types"] == ["com.google"]
+    assert personal.outcome == "fail"
+    assert personal.evidence["extra_account_types"] == ["com.google"]
     assert run("broadcast_purity", facts(account_types=None), broadcast).outcome == "error"
     allowed = run("broadcast_purity", extra, broadcast, allowed_user_apps=["com.spotify.music"])
     assert allowed.outcome == "pass"
@@ -125,8 +132,10 @@ def test_media_retention_counts_old_files_without_naming_them() -> None:
     old = MediaFile("/sdcard/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/IMG-secret-name.jpg", NOW - timedelta(days=40))
     new = MediaFile("/sdcard/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/IMG-2.jpg", NOW - timedelta(days=2))
     result = run("media_retention", facts(media_files=[old, new]))
-    assert result.outcome == "fail" and result.evidence["older_than_limit"] == 1
-    assert "secret" not in repr(result.evidence) and "secret" not in result.observed
+    assert result.outcome == "fail"
+    assert result.evidence["older_than_limit"] == 1
+    assert "secret" not in repr(result.evidence)
+    assert "secret" not in result.observed
     assert run("media_retention", facts(media_files=[old]), max_age_days=60).outcome == "pass"
 
 
@@ -143,7 +152,8 @@ def test_platform_and_protection_rules() -> None:
     assert run("min_android_version", facts(sdk=29)).outcome == "fail"
     assert run("min_android_version", facts(sdk=29), min_sdk=29).outcome == "pass"
     stale = run("security_patch_max_age_days", facts(security_patch=date(2026, 1, 1)))
-    assert stale.outcome == "fail" and stale.evidence["age_days"] == 331
+    assert stale.outcome == "fail"
+    assert stale.evidence["age_days"] == 331
     assert run("storage_encrypted", facts(encrypted=False)).outcome == "fail"
     assert run("secure_lock_screen", facts(secure_lock=False)).outcome == "fail"
     assert run("disallowed_apps", facts(), packages=["com.whatsapp"]).observed == "installed: com.whatsapp"

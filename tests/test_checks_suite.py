@@ -91,7 +91,8 @@ def check(request: pytest.FixtureRequest) -> Check:
 def _assert_well_formed(check: Check, result) -> None:
     assert result.rule == check.rule
     assert result.outcome in OUTCOMES
-    assert isinstance(result.observed, str) and result.observed
+    assert isinstance(result.observed, str)
+    assert result.observed
     json.dumps(result.evidence)  # the server stores it as JSON
 
 

@@ -29,7 +29,8 @@ def _last_actions(n: int) -> list[str]:
 def _refused(result, *words: str) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) >= 1 and "Traceback" not in result.stderr
+    assert len(lines) >= 1
+    assert "Traceback" not in result.stderr
     for word in words:
         assert word in result.stderr
 
@@ -53,14 +54,18 @@ def test_organisation_and_people_from_the_command_line(runner):
     assert result.exit_code == 0, result.output
 
     user = db.session.scalar(db.select(User))
-    assert user.email == "manager@example.test" and user.role == "manager" and user.team.name == "Rights and Participation"
-    assert user.password_hash.startswith("$argon2id$") and passwords.verify_password(user.password_hash, "a long enough secret")
+    assert user.email == "manager@example.test"
+    assert user.role == "manager"
+    assert user.team.name == "Rights and Participation"
+    assert user.password_hash.startswith("$argon2id$")
+    assert passwords.verify_password(user.password_hash, "a long enough secret")
     assert not user.must_change_password
     staff = db.session.scalar(db.select(StaffMember))
     assert staff.training_completed_on.isoformat() == "2026-09-30"
     assert _last_actions(4) == ["service.added", "team.added", "user.added", "staff.added"]
     for details in db.session.scalars(db.select(AuditEntry.details)):
-        assert "@" not in details and "Sam" not in details
+        assert "@" not in details
+        assert "Sam" not in details
 
 
 def test_user_without_password_gets_a_one_time_password(runner):
@@ -68,7 +73,8 @@ def test_user_without_password_gets_a_one_time_password(runner):
     assert result.exit_code == 0, result.output
     one_time = result.stdout.split("One-time password: ")[1].split()[0]
     user = db.session.scalar(db.select(User))
-    assert user.must_change_password and passwords.verify_password(user.password_hash, one_time)
+    assert user.must_change_password
+    assert passwords.verify_password(user.password_hash, one_time)
 
 
 @pytest.mark.parametrize(
@@ -119,10 +125,12 @@ def test_token_create_prints_only_the_token_and_stores_its_hash(runner, factory,
     result = runner.invoke(["token", "create", "--user", "tech@example.test", "--scope", "provision"])
     assert result.exit_code == 0, result.output
     plaintext = result.stdout.strip()
-    assert "\n" not in plaintext and plaintext.startswith("pgt_")
+    assert "\n" not in plaintext
+    assert plaintext.startswith("pgt_")
     assert "not be shown again" in result.stderr
     token = db.session.scalar(db.select(ApiToken))
-    assert plaintext not in token.token_hash and token.scope == "provision"
+    assert plaintext not in token.token_hash
+    assert token.scope == "provision"
     assert _last_actions(1) == ["token.created"]
     assert client.get("/api/v1/devices", headers={"Authorization": f"Bearer {plaintext}"}).status_code == 200
     assert runner.invoke(["token", "revoke", str(token.id)]).exit_code == 0
@@ -133,13 +141,16 @@ def test_db_upgrade_on_an_empty_database_creates_the_first_admin_once(runner):
     first = runner.invoke(["db", "upgrade"])
     assert first.exit_code == 0, first.output
     line = next(line for line in first.stdout.splitlines() if line.startswith("First admin:"))
-    assert line.startswith("First admin: admin@localhost / ") and line.endswith("(change it after logging in)")
+    assert line.startswith("First admin: admin@localhost / ")
+    assert line.endswith("(change it after logging in)")
     password = line.split(" / ")[1].split(" (")[0]
     admin = db.session.scalar(db.select(User))
-    assert admin.role == "admin" and admin.must_change_password
+    assert admin.role == "admin"
+    assert admin.must_change_password
     assert passwords.verify_password(admin.password_hash, password)
     second = runner.invoke(["db", "upgrade"])
-    assert second.exit_code == 0 and "First admin" not in second.stdout
+    assert second.exit_code == 0
+    assert "First admin" not in second.stdout
     assert _count(User) == 1
 
 
@@ -168,10 +179,12 @@ def test_make_run_path_fresh_instance_migrates_and_serves(tmp_path):
                 assert server.poll() is None, server.communicate()[1]
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        assert openapi.status_code == 200 and "/api/v1/devices" in openapi.json()["paths"]
+        assert openapi.status_code == 200
+        assert "/api/v1/devices" in openapi.json()["paths"]
         assert openapi.headers["Server"] == "PhoneGate"  # waitress, not Flask's development server
         login = requests.get(f"http://127.0.0.1:{port}/login", timeout=10)
-        assert login.status_code == 200 and "text/html" in login.headers["Content-Type"]
+        assert login.status_code == 200
+        assert "text/html" in login.headers["Content-Type"]
     finally:
         server.terminate()
         try:

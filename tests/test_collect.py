@@ -51,8 +51,10 @@ def check(facts: DeviceFacts, profile: str, serial: str) -> None:
     assert facts.problems == []
     assert (facts.serial, facts.model, facts.sdk, facts.security_patch) == (serial, want["model"], want["sdk"], want["patch"])
     assert (facts.encrypted, facts.secure_lock) == (want["encrypted"], want["lock"])
-    assert facts.root.su_paths == want["su"] and facts.root.verified_boot_state == want["boot"]
-    assert facts.root.bootloader_locked is want["locked"] and facts.root.test_keys is want["test_keys"]
+    assert facts.root.su_paths == want["su"]
+    assert facts.root.verified_boot_state == want["boot"]
+    assert facts.root.bootloader_locked is want["locked"]
+    assert facts.root.test_keys is want["test_keys"]
     assert {n: (a.version_code, a.version_name) for n, a in facts.apps.items()} == want["apps"]
     assert facts.account_types == want["accounts"]
     assert len(facts.media_files or []) == want["media"]
@@ -81,7 +83,8 @@ def test_script_sections_and_package_name_check() -> None:
         assert f":{section}>>'" in COLLECT_SCRIPT
     script_a, nonce_a = collection_script(CATALOGUE)
     script_b, nonce_b = collection_script(CATALOGUE)
-    assert nonce_a != nonce_b and nonce_a in script_a
+    assert nonce_a != nonce_b
+    assert nonce_a in script_a
     for bad in ("com.whatsapp; reboot", "$(id)", "com.x'y", "", "a" * 300):
         with pytest.raises(BadInput):
             collection_script([bad])
@@ -113,7 +116,8 @@ def test_truncated_output_is_noted() -> None:
     facts = parse_collection(output[: len(output) // 3], CATALOGUE, datetime.now(timezone.utc), nonce=nonce)
     assert facts.model == "SM-S921B"
     assert "collection: output ended early (no end marker)" in facts.problems
-    assert facts.apps == {} and facts.secure_lock is None
+    assert facts.apps == {}
+    assert facts.secure_lock is None
 
 
 def test_garbage_fault_degrades_to_unknowns() -> None:
@@ -128,10 +132,13 @@ def test_known_certificate_fills_signer_sha256(test_apks) -> None:
     assert phone.install_apk(test_apks.whatsapp.read_bytes(), []) == "Success"
     facts = collect_locally(phone, known_certificates=[test_apks.key_b.der, test_apks.key_a.der])
     app = facts.apps["com.whatsapp"]
-    assert app.signer_sha256 == [test_apks.key_a.sha256] and app.installer is None
-    assert app.first_install_time is not None and abs((datetime.now(timezone.utc) - app.first_install_time).total_seconds()) < 5
+    assert app.signer_sha256 == [test_apks.key_a.sha256]
+    assert app.installer is None
+    assert app.first_install_time is not None
+    assert abs((datetime.now(timezone.utc) - app.first_install_time).total_seconds()) < 5
     unknown = collect_locally(phone)
-    assert unknown.apps["com.whatsapp"].signer_sha256 == [] and unknown.apps["com.whatsapp"].signer_hashcodes
+    assert unknown.apps["com.whatsapp"].signer_sha256 == []
+    assert unknown.apps["com.whatsapp"].signer_hashcodes
 
 
 def test_facts_json_round_trip() -> None:
@@ -169,7 +176,8 @@ def test_collect_over_adb_from_a_phone_that_sends_garbage(phone_simulator, adb_k
             await session.close()
 
     facts = asyncio.run(once())
-    assert facts.problems and facts.collected_at is not None
+    assert facts.problems
+    assert facts.collected_at is not None
 
 
 def test_fact_collection_does_not_load_the_simulator() -> None:

@@ -40,7 +40,8 @@ def test_plan_lists_phones_with_endpoints_and_their_approved_apps(app, factory, 
 
     # A retried create returns the same sweep (200), and a site narrows the plan.
     again = sweep_api.start(plan["sweep_id"], site="Depot")
-    assert again["created"] is False and again["sweep_id"] == plan["sweep_id"]
+    assert again["created"] is False
+    assert again["sweep_id"] == plan["sweep_id"]
     assert [d["serial"] for d in again["devices"]] == ["R1"]
     assert db.session.scalar(select(func.count()).select_from(Sweep)) == 1
 
@@ -62,7 +63,8 @@ def test_first_sweep_publishes_the_packaged_default_rules(app, sweep_api):
     plan = sweep_api.start()
     assert plan["rules"]["version"] == 1
     current = sweep_api.get("/compliance/rules/current")
-    assert current["version"] == 1 and current["document"] == plan["rules"]["document"]
+    assert current["version"] == 1
+    assert current["document"] == plan["rules"]["document"]
 
 
 def test_same_batch_twice_is_stored_once(app, factory, sweep_api, compliance_rules):
@@ -78,14 +80,17 @@ def test_same_batch_twice_is_stored_once(app, factory, sweep_api, compliance_rul
     assert second == {"stored": 0, "duplicates": 3, "unknown_serials": ["GHOST"]}
     assert db.session.scalar(select(func.count()).select_from(ComplianceResult)) == 3
     a1 = db.session.scalar(select(Device).where(Device.serial == "A1"))
-    assert a1.last_seen_at == t and a1.sdk == 34 and a1.security_patch.isoformat() == "2026-10-05"
+    assert a1.last_seen_at == t
+    assert a1.sdk == 34
+    assert a1.security_patch.isoformat() == "2026-10-05"
 
     summary = sweep_api.finish(sweep_id)
     assert summary["already_finished"] is False
     # Finished: more results are refused, a second finish only reports.
     sweep_api.results(sweep_id, batch, expect=409)
     again = sweep_api.finish(sweep_id)
-    assert again["already_finished"] is True and again["counts"] == summary["counts"]
+    assert again["already_finished"] is True
+    assert again["counts"] == summary["counts"]
 
 
 def test_bad_batches_are_refused_with_field_errors_and_store_nothing(app, factory, sweep_api, compliance_rules):

@@ -17,7 +17,8 @@ from server.scheduling import SweepScheduler, next_slot, parse_schedule, slot_sw
 
 
 def test_schedule_parsing_and_slots():
-    assert parse_schedule("off") is None and parse_schedule("") is None
+    assert parse_schedule("off") is None
+    assert parse_schedule("") is None
     assert parse_schedule("0 */4 * * *") == "0 */4 * * *"
     with pytest.raises(BadInput):
         parse_schedule("every four hours")
@@ -56,14 +57,16 @@ def test_two_schedulers_on_one_slot_check_each_phone_once(app, factory, live_ser
     assert not errors, errors
     db.session.expire_all()
     sweep = db.session.scalar(select(Sweep))
-    assert sweep.id == slot_sweep_id(slot) and sweep.finished_at is not None
+    assert sweep.id == slot_sweep_id(slot)
+    assert sweep.finished_at is not None
     assert db.session.scalar(select(func.count()).select_from(Sweep)) == 1
     claims = db.session.scalars(select(SweepClaim)).all()
     assert len(claims) == 4  # each phone claimed (and so checked) by exactly one scheduler
     checked = db.session.scalars(select(func.count(func.distinct(ComplianceResult.device_id)))).one()
     assert checked == 4
     states = set(db.session.scalars(select(Device.compliance_state)))
-    assert states <= {"compliant", "in_grace", "non_compliant"} and "unknown" not in states
+    assert states <= {"compliant", "in_grace", "non_compliant"}
+    assert "unknown" not in states
     assert {o.mode for o in outcomes} == {"in-process"}
 
 
@@ -90,7 +93,8 @@ def test_with_a_broker_the_slot_enqueues_one_task_per_site_and_finishes_the_prev
     scheduler = SweepScheduler(app, "0 */4 * * *", server_url="http://127.0.0.1:9", broker_url=redis_url)
     first = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
     outcome = scheduler.run_slot(first)
-    assert outcome.mode == "celery" and outcome.sites == ("Depot", "Town Hall", "unassigned")
+    assert outcome.mode == "celery"
+    assert outcome.sites == ("Depot", "Town Hall", "unassigned")
     assert {queue: client.llen(queue) for queue in ("sweep.Town Hall", "sweep.Depot", "sweep.unassigned")} == {
         "sweep.Town Hall": 1, "sweep.Depot": 1, "sweep.unassigned": 1}
     db.session.expire_all()
@@ -123,7 +127,8 @@ def test_start_honours_off_and_refuses_a_bad_schedule(app):
         scheduling.start(app, server_url="http://127.0.0.1:9")  # in-process sweeps with nobody to run them
     running = scheduling.start(app, server_url="http://127.0.0.1:9", agent=agent)
     try:
-        assert running is not None and running._thread.is_alive()
+        assert running is not None
+        assert running._thread.is_alive()
     finally:
         running.stop()
     assert not running._thread.is_alive()

@@ -56,7 +56,8 @@ def test_in_grace_until_the_rule_grace_ends_then_non_compliant(app, broadcast_ph
     rule = "security_patch_max_age_days"  # grace_days: 3 in the test rules
     summary = sweep_at(DAY0, {"BC1": {rule: "fail", "storage_encrypted": "pass"}})
     state = rule_state("BC1", rule)
-    assert state.failing_since == DAY0 and state.grace_until == DAY0 + timedelta(days=3)
+    assert state.failing_since == DAY0
+    assert state.grace_until == DAY0 + timedelta(days=3)
     assert phone("BC1").compliance_state == "in_grace"
     assert phone("BC1").compliance_grace_until == DAY0 + timedelta(days=3)
     assert summary["in_grace"] == [{"serial": "BC1", "until": DAY0 + timedelta(days=3)}]
@@ -115,7 +116,8 @@ def test_server_rules_stale_acknowledgement_and_expired_training(app, factory, c
     factory.policy("2026-06")  # a new paper: every acknowledgement is now out of date
     sweep_at(DAY0 + timedelta(days=1), {"OK1": {"storage_encrypted": "pass"}, "OLD": {"storage_encrypted": "pass"}})
     ack = rule_state("OK1", "acknowledgement_current")
-    assert ack.last_outcome == "fail" and "2026-06" in ack.observed
+    assert ack.last_outcome == "fail"
+    assert "2026-06" in ack.observed
     assert phone("OK1").compliance_state == "in_grace"
     assert rule_state("OK1", "acknowledgement_current").grace_until == DAY0 + timedelta(days=1 + 14)
 
@@ -139,7 +141,8 @@ def test_one_email_per_manager_per_sweep_listing_every_failure(app, factory, smt
         for expected in ("serial T1", "serial T2", "LCC-T1", "security_patch_max_age_days", "disallowed_apps",
                          f"https://phonegate.council.example/compliance/teams/{team.id}"):
             assert expected in body
-        assert "Alex Holder" not in body and "alex.holder" not in body  # no holder's personal data in e-mail
+        assert "Alex Holder" not in body
+        assert "alex.holder" not in body  # no holder's personal data in e-mail
         assert received[0]["From"] == "phonegate@council.example"
     assert smtp_server.to(other_manager.email) == []
 
@@ -151,7 +154,8 @@ def test_one_email_per_manager_per_sweep_listing_every_failure(app, factory, smt
     assert sorted(m["To"] for m in smtp_server.messages if "escalation" not in m["Subject"]) == sorted(
         m.email for m in managers)
     notified = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "compliance.manager_notified")).all()
-    assert len(notified) == 4 and all("@" not in entry.details for entry in notified)
+    assert len(notified) == 4
+    assert all("@" not in entry.details for entry in notified)
 
 
 def test_mail_outage_means_retry_next_sweep(app, factory, smtp_server, smtp_settings, compliance_rules):
@@ -180,7 +184,9 @@ def test_escalation_to_admins_after_n_days_failing(app, factory, smtp_server, sm
     assert summary["actions"]["escalation_emails"] == 2
     for admin in admins:
         (message,) = smtp_server.to(admin.email)
-        assert "escalation" in message["Subject"] and rule in message.get_content() and "BC1" in message.get_content()
+        assert "escalation" in message["Subject"]
+        assert rule in message.get_content()
+        assert "BC1" in message.get_content()
     sweep_at(DAY0 + timedelta(days=6), {"BC1": {rule: "fail"}})
     assert all(len(smtp_server.to(admin.email)) == 1 for admin in admins)  # escalated once
     assert rule_state("BC1", rule).escalated_at == DAY0 + timedelta(days=5, hours=1)
@@ -192,7 +198,8 @@ def test_suspension_moves_the_phone_to_suspended_and_is_audited(app, broadcast_p
     assert phone("BC1").state == "suspended"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "device.state_changed")
                               .order_by(AuditEntry.id.desc()).limit(1))
-    assert '"to":"suspended"' in entry.details and "storage_encrypted" in entry.details
+    assert '"to":"suspended"' in entry.details
+    assert "storage_encrypted" in entry.details
     # Already suspended: the next failing sweep does not try again.
     again = sweep_at(DAY0 + timedelta(hours=4), {"BC1": {"storage_encrypted": "fail"}})
     assert again["actions"]["suspended"] == []
@@ -221,7 +228,9 @@ def test_daily_summary_is_one_row_per_phone_per_day(app, broadcast_phone):
     sweep_at(DAY0.replace(hour=1), {"BC1": {"security_patch_max_age_days": "fail"}})
     sweep_at(DAY0.replace(hour=5), {"BC1": {"security_patch_max_age_days": "pass"}})
     rows = db.session.scalars(select(ComplianceDaily)).all()
-    assert len(rows) == 1 and rows[0].state == "compliant" and rows[0].failing_rules == ""
+    assert len(rows) == 1
+    assert rows[0].state == "compliant"
+    assert rows[0].failing_rules == ""
 
 
 def test_rules_that_do_not_mark_or_are_not_in_force_leave_the_phone_compliant(app, broadcast_phone):

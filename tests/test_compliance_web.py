@@ -53,7 +53,9 @@ def test_manager_sees_own_team_only(client, compliance_web):
     page = client.get(f"/compliance/teams/{web.team.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "disallowed_apps" in html and 'id="count-in_grace">1<' in html and 'id="count-compliant">1<' in html
+    assert "disallowed_apps" in html
+    assert 'id="count-in_grace">1<' in html
+    assert 'id="count-compliant">1<' in html
     assert client.get(f"/compliance/teams/{web.other_team.id}").status_code == 403
     assert client.get(f"/compliance/teams/{web.other_team.id}/current.csv").status_code == 403
     assert client.get("/compliance/current.csv").status_code == 403  # all phones: auditors and admins only
@@ -79,7 +81,8 @@ def test_auditor_sees_every_team_and_the_trend_svg(client, compliance_web):
     web = compliance_web
     web.login(client, web.auditor)
     overview = client.get("/compliance/").get_data(as_text=True)
-    assert web.team.name in overview and web.other_team.name in overview
+    assert web.team.name in overview
+    assert web.other_team.name in overview
     page = client.get(f"/compliance/teams/{web.other_team.id}")
     assert page.status_code == 200
 
@@ -89,9 +92,11 @@ def test_auditor_sees_every_team_and_the_trend_svg(client, compliance_web):
     assert root.get("role") == "img"
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
     assert web.team.name in title.text
-    assert "1 in grace period" in desc.text and "1 compliant" in desc.text
+    assert "1 in grace period" in desc.text
+    assert "1 compliant" in desc.text
     labels = [t.text for t in root.iter(f"{SVG}text")]
-    assert "In grace period" in labels and "Compliant" in labels  # a text legend, not colour alone
+    assert "In grace period" in labels
+    assert "Compliant" in labels  # a text legend, not colour alone
     assert len([r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]) >= 2  # two days of columns
     assert "<svg" in page.get_data(as_text=True)  # drawn inline on the page too (no JavaScript needed)
 
@@ -100,11 +105,13 @@ def test_csv_exports_are_complete_and_formula_safe(client, compliance_web):
     web = compliance_web
     web.login(client, web.manager)
     response = client.get(f"/compliance/teams/{web.team.id}/current.csv")
-    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     by_serial = {row["serial"]: row for row in rows}
     assert set(by_serial) == {"T1", "T2"}  # the other team's phone is not exported
-    assert by_serial["T1"]["compliance_state"] == "in_grace" and "disallowed_apps" in by_serial["T1"]["failing_rules"]
+    assert by_serial["T1"]["compliance_state"] == "in_grace"
+    assert "disallowed_apps" in by_serial["T1"]["failing_rules"]
     assert by_serial["T1"]["asset_tag"] == "'=cmd|' /C calc'!A0"  # a formula becomes text
     assert by_serial["T2"]["compliance_state"] == "compliant"
 
@@ -124,7 +131,9 @@ def test_device_history_page(client, compliance_web):
     web.login(client, web.manager)
     device_id = db.session.scalar(select(compliance_device_id("T1")))
     html = client.get(f"/compliance/devices/{device_id}").get_data(as_text=True)
-    assert "disallowed_apps" in html and 'id="history"' in html and html.count("govuk-tag") >= 2
+    assert "disallowed_apps" in html
+    assert 'id="history"' in html
+    assert html.count("govuk-tag") >= 2
 
 
 def test_admin_publishes_rules_from_the_web_form(client, compliance_web):
@@ -141,10 +150,13 @@ def test_admin_publishes_rules_from_the_web_form(client, compliance_web):
     before = db.session.scalar(select(ComplianceRulesVersion.version).order_by(ComplianceRulesVersion.version.desc()).limit(1))
     token = web.csrf(client, "/compliance/rules")
     bad = client.post("/compliance/rules", data={"document": "schema: 1\nrules: [", "csrf_token": token})
-    assert bad.status_code == 400 and "not valid YAML" in bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "not valid YAML" in bad.get_data(as_text=True)
     assert client.post("/compliance/rules", data={"document": RULES_FOR_TESTS}).status_code == 400  # no CSRF token
     good = client.post("/compliance/rules", data={"document": RULES_FOR_TESTS.replace("grace_days: 7", "grace_days: 8"),
                                                   "comment": "longer grace", "csrf_token": token})
     assert good.status_code == 302
     latest = db.session.scalar(select(ComplianceRulesVersion).order_by(ComplianceRulesVersion.version.desc()).limit(1))
-    assert latest.version == before + 1 and latest.comment == "longer grace" and "grace_days: 8" in latest.document
+    assert latest.version == before + 1
+    assert latest.comment == "longer grace"
+    assert "grace_days: 8" in latest.document

@@ -25,7 +25,9 @@ def test_approving_a_broadcast_request_designates_the_phone(gate, factory):
     designation = broadcast.active_designation(gate.session, gate.service)
     assert designation.device_id == device.id
     gate.session.refresh(device)
-    assert device.state == DeviceState.APPROVED.value and device.role == "broadcast" and device.staff_member_id is None
+    assert device.state == DeviceState.APPROVED.value
+    assert device.role == "broadcast"
+    assert device.staff_member_id is None
 
 
 def test_second_broadcast_phone_is_refused(gate, factory):
@@ -68,7 +70,8 @@ def test_approving_with_handover_ends_the_old_designation_and_suspends_the_old_p
 
     rows = gate.session.scalars(select(BroadcastDesignation).order_by(BroadcastDesignation.id)).all()
     assert [(r.device_id, r.ended_at is None) for r in rows] == [(first.id, False), (second.id, True)]
-    assert rows[0].end_reason == "Old phone broken" and rows[0].ended_by_id == gate.other_manager.id
+    assert rows[0].end_reason == "Old phone broken"
+    assert rows[0].ended_by_id == gate.other_manager.id
     assert rows[1].designated_by_id == gate.other_manager.id
     gate.session.refresh(first)
     gate.session.refresh(second)
@@ -112,7 +115,8 @@ def test_handover_between_phones_already_holding_the_role(gate, factory):
         broadcast.handover(gate.session, gate.service, second, gate.actor(gate.manager), reason=" ")
     designation = broadcast.handover(gate.session, gate.service, second, gate.actor(gate.manager), reason="Old phone broken")
     gate.session.commit()
-    assert designation.device_id == second.id and broadcast.active_designation(gate.session, gate.service).id == designation.id
+    assert designation.device_id == second.id
+    assert broadcast.active_designation(gate.session, gate.service).id == designation.id
     gate.session.refresh(first)
     assert first.state == DeviceState.SUSPENDED.value
 
@@ -138,4 +142,5 @@ def test_end_designation(gate, factory):
     gate.session.commit()
     ended = broadcast.end(gate.session, gate.service, gate.actor(gate.manager), reason="Service stopped broadcasting")
     gate.session.commit()
-    assert ended.ended_at is not None and broadcast.active_designation(gate.session, gate.service) is None
+    assert ended.ended_at is not None
+    assert broadcast.active_designation(gate.session, gate.service) is None

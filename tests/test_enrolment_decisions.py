@@ -31,7 +31,8 @@ def test_manager_approval_records_acknowledgement_and_approves_device(gate):
     assert (ack.staff_member_id, ack.policy_version_id, ack.confirmed_by_id) == (gate.staff.id, gate.policy.id, gate.manager.id)
     session.refresh(gate.device)
     assert gate.device.state == DeviceState.APPROVED.value
-    assert gate.device.staff_member_id == gate.staff.id and gate.device.team_id == gate.team.id
+    assert gate.device.staff_member_id == gate.staff.id
+    assert gate.device.team_id == gate.team.id
     assert len(_actions(session, "enrolment.approved")) == 1
     assert audit.verify_chain(session)[0]
 
@@ -49,7 +50,9 @@ def test_requester_cannot_approve_their_own_request(gate, factory):
     gate.session.refresh(request)
     assert request.status == "pending"
     refused = _actions(gate.session, "enrolment.approval_refused")
-    assert len(refused) == 1 and refused[0].actor_user_id == gate.manager.id and refused[0].target_id == str(request.id)
+    assert len(refused) == 1
+    assert refused[0].actor_user_id == gate.manager.id
+    assert refused[0].target_id == str(request.id)
     assert "someone else" in json.loads(refused[0].details)["reason"]
 
 
@@ -124,7 +127,8 @@ def test_acknowledgement_is_reused_for_the_same_person_and_version(gate, factory
     gate.session.commit()
     gate.approve(request)
     acks = list(gate.session.scalars(select(Acknowledgement)))
-    assert len(acks) == 1 and request.acknowledgement_id == acks[0].id
+    assert len(acks) == 1
+    assert request.acknowledgement_id == acks[0].id
 
 
 def test_rejection_needs_a_reason_and_the_right_manager(gate):
@@ -136,7 +140,8 @@ def test_rejection_needs_a_reason_and_the_right_manager(gate):
     reject_enrolment(gate.session, gate.request, gate.actor(gate.manager), reason="Training certificate missing")
     gate.session.commit()
     gate.session.refresh(gate.device)
-    assert gate.request.status == "rejected" and gate.device.state == DeviceState.REJECTED.value
+    assert gate.request.status == "rejected"
+    assert gate.device.state == DeviceState.REJECTED.value
     entry = _actions(gate.session, "enrolment.rejected")[0]
     assert "Training" not in entry.details  # free text stays out of the audit log
 
@@ -167,7 +172,8 @@ def test_policy_publish_rules(app):
 
     first = publish_policy(db.session, "Text one\n", "v1", Actor.cli())
     db.session.commit()
-    assert first.sha256 == policy_sha256("Text one\n") and current_policy(db.session).id == first.id
+    assert first.sha256 == policy_sha256("Text one\n")
+    assert current_policy(db.session).id == first.id
     with pytest.raises(Conflict):
         publish_policy(db.session, "Other text\n", "v1", Actor.cli())
     with pytest.raises(Conflict):

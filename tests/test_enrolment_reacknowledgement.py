@@ -44,7 +44,8 @@ def test_reconfirming_clears_the_due_state_without_touching_the_phone(gate, fact
     ack = _reacknowledge(gate, newer)
     gate.session.commit()
 
-    assert ack.policy_version_id == newer.id and ack.training_completed_on == TRAINED
+    assert ack.policy_version_id == newer.id
+    assert ack.training_completed_on == TRAINED
     assert needs_reacknowledgement(gate.session, gate.team) == []
     gate.session.refresh(gate.device)
     assert gate.device.state == "approved"  # not back to pending_approval
@@ -52,7 +53,8 @@ def test_reconfirming_clears_the_due_state_without_touching_the_phone(gate, fact
     assert gate.session.scalar(select(func.count()).select_from(EnrolmentRequest)) == requests_before
     entry = _audited(gate, "acknowledgement.reconfirmed")[-1]
     details = json.loads(entry.details)
-    assert details["policy_version_id"] == newer.id and details["device_ids"] == [gate.device.id]
+    assert details["policy_version_id"] == newer.id
+    assert details["device_ids"] == [gate.device.id]
     assert entry.actor_user_id == gate.manager.id
 
 
@@ -75,8 +77,10 @@ def test_only_a_manager_of_the_staff_members_team_may_reconfirm(gate, factory, w
     gate.session.rollback()
     assert gate.session.scalar(select(Acknowledgement).where(Acknowledgement.policy_version_id == newer.id)) is None
     refused = _audited(gate, "acknowledgement.reconfirmation_refused")
-    assert len(refused) == 1 and refused[0].actor_user_id == user.id
-    assert refused[0].target_type == "staff_member" and refused[0].target_id == str(gate.staff.id)
+    assert len(refused) == 1
+    assert refused[0].actor_user_id == user.id
+    assert refused[0].target_type == "staff_member"
+    assert refused[0].target_id == str(gate.staff.id)
 
 
 def test_stale_policy_missing_box_and_bad_training_are_refused_and_audited(gate, factory):

@@ -30,7 +30,8 @@ def test_defaults_put_sqlite_and_a_secret_in_the_instance_folder(tmp_path, monke
     assert settings.database_url == f"sqlite:///{tmp_path / 'inst' / 'phonegate.sqlite3'}"
     key_file = tmp_path / "inst" / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert app.secret_key == key_file.read_text().strip() and len(app.secret_key) >= 64
+    assert app.secret_key == key_file.read_text().strip()
+    assert len(app.secret_key) >= 64
     # Generated once: a second app (a restart) reuses it, so sessions survive.
     second = create_app()
     assert second.secret_key == app.secret_key
@@ -87,10 +88,12 @@ def test_login_page_routes(client):
 
 def test_unknown_api_path_answers_json_and_unknown_page_answers_html(client):
     api = client.get("/api/v1/no-such-thing")
-    assert api.status_code == 404 and api.is_json
+    assert api.status_code == 404
+    assert api.is_json
     assert set(api.get_json()) >= {"code", "status", "message", "errors"}
     page = client.get("/no-such-page", headers={"Accept": "text/html"})
-    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
 
 
 def test_the_app_fixture_starts_from_empty_tables(app, factory):

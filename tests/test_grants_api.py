@@ -21,7 +21,9 @@ def api(gate, catalogue_app, factory, client):
 
 def test_install_status_before_approval_gives_the_managers_page(api, gate, app):
     body = api("get", f"/api/v1/devices/{gate.device.serial}/install-status").get_json()
-    assert body["can_install"] is False and body["approved"] is False and body["device_state"] == "pending_approval"
+    assert body["can_install"] is False
+    assert body["approved"] is False
+    assert body["device_state"] == "pending_approval"
     assert body["request"]["url"] == f"http://localhost/requests/{gate.request.id}"
     assert body["app"]["package"] == "com.whatsapp"
     app.config["PHONEGATE"] = dataclasses.replace(app.config["PHONEGATE"], public_url="https://phonegate.example.org")
@@ -35,9 +37,12 @@ def test_grant_refused_before_approval(api, gate):
     from server.models import AuditEntry
 
     response = api("post", "/api/v1/grants", json={"device_serial": gate.device.serial})
-    assert response.status_code == 403 and response.get_json()["status"] and "approves" in response.get_json()["message"]
+    assert response.status_code == 403
+    assert response.get_json()["status"]
+    assert "approves" in response.get_json()["message"]
     refusal = gate.session.scalars(select(AuditEntry).where(AuditEntry.action == "grant.refused")).one()
-    assert refusal.actor.startswith("token:") and refusal.target_id == str(gate.device.id)
+    assert refusal.actor.startswith("token:")
+    assert refusal.target_id == str(gate.device.id)
 
 
 def test_grant_download_report_and_used_grant_refused(api, gate, catalogue_app, test_apks):
@@ -45,7 +50,8 @@ def test_grant_download_report_and_used_grant_refused(api, gate, catalogue_app, 
     response = api("post", "/api/v1/grants", json={"device_serial": gate.device.serial})
     assert response.status_code == 201, response.get_json()
     grant = response.get_json()
-    assert grant["apk_sha256"] == catalogue_app.sha256 and grant["signer_sha256"] == test_apks.key_a.sha256
+    assert grant["apk_sha256"] == catalogue_app.sha256
+    assert grant["signer_sha256"] == test_apks.key_a.sha256
 
     download = api("get", grant["download_url"].replace("http://localhost", ""))
     assert download.status_code == 200
@@ -56,9 +62,11 @@ def test_grant_download_report_and_used_grant_refused(api, gate, catalogue_app, 
     report = {"device_serial": gate.device.serial, "grant_secret": grant["secret"], "package": "com.whatsapp", "version_code": catalogue_app.version_code,
               "signer_sha256": catalogue_app.signer_sha256}
     first = api("post", "/api/v1/installations", json=report)
-    assert first.status_code == 201 and first.get_json()["device_state"] == "provisioned"
+    assert first.status_code == 201
+    assert first.get_json()["device_state"] == "provisioned"
     second = api("post", "/api/v1/installations", json=report)
-    assert second.status_code == 403 and "already been used" in second.get_json()["message"]
+    assert second.status_code == 403
+    assert "already been used" in second.get_json()["message"]
 
 
 @pytest.mark.parametrize("body", [
@@ -68,7 +76,8 @@ def test_grant_download_report_and_used_grant_refused(api, gate, catalogue_app, 
 ])
 def test_grant_request_validation(api, body):
     response = api("post", "/api/v1/grants", json=body)
-    assert response.status_code == 400 and response.get_json()["errors"]
+    assert response.status_code == 400
+    assert response.get_json()["errors"]
 
 
 def test_installation_report_validation(api):
@@ -98,13 +107,16 @@ def test_catalogue_listing_and_unknown_apk(api, catalogue_app):
 def test_unauthorised_install_report(api, gate):
     response = api("post", "/api/v1/unauthorised-installs", json={"device_serial": gate.device.serial,
                                                                   "package": "com.whatsapp", "version_code": 5})
-    assert response.status_code == 201 and response.get_json()["device_state"] == "pending_approval"
+    assert response.status_code == 201
+    assert response.get_json()["device_state"] == "pending_approval"
     assert api("post", "/api/v1/unauthorised-installs", json={"device_serial": "NOPE", "package": "com.whatsapp"}).status_code == 404
 
 
 def test_current_policy(api, gate):
     body = api("get", "/api/v1/policies/current").get_json()
-    assert body["label"] == "2026-01" and body["sha256"] == gate.policy.sha256 and body["text"]
+    assert body["label"] == "2026-01"
+    assert body["sha256"] == gate.policy.sha256
+    assert body["text"]
 
 
 def test_openapi_lists_the_provisioning_endpoints(client):

@@ -31,13 +31,17 @@ def test_grant_install_report_cycle(gate, catalogue_app):
     gate.approve()
     grant, secret = grants.issue_grant(gate.session, gate.device, catalogue_app, gate.actor(gate.it))
     gate.session.commit()
-    assert grant.secret_hash != secret and len(secret) >= 40 and grant.apk_sha256 == catalogue_app.sha256
-    assert grant.expires_at > utcnow() and grant.device_id == gate.device.id
+    assert grant.secret_hash != secret
+    assert len(secret) >= 40
+    assert grant.apk_sha256 == catalogue_app.sha256
+    assert grant.expires_at > utcnow()
+    assert grant.device_id == gate.device.id
     installation = grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it), reported_serial=gate.device.serial)
     gate.session.commit()
     gate.session.refresh(gate.device)
     assert gate.device.state == DeviceState.PROVISIONED.value
-    assert installation.grant_id == grant.id and grant.used_at is not None
+    assert installation.grant_id == grant.id
+    assert grant.used_at is not None
 
     with pytest.raises(PolicyRefused, match="already been used"):
         grants.report_installation(gate.session, secret, _observed(catalogue_app), gate.actor(gate.it), reported_serial=gate.device.serial)
@@ -127,6 +131,7 @@ def test_unauthorised_install_is_recorded(gate):
                                                 gate.actor(gate.it))
     gate.session.commit()
     entry = gate.session.get(AuditEntry, result["audit_entry_id"])
-    assert entry.action == "device.unauthorised_install" and entry.target_id == str(gate.device.id)
+    assert entry.action == "device.unauthorised_install"
+    assert entry.target_id == str(gate.device.id)
     with pytest.raises(InvalidInput):
         grants.report_unauthorised_install(gate.session, gate.device, grants.Observed("", 1, None), gate.actor(gate.it))

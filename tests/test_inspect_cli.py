@@ -30,15 +30,19 @@ def test_inspect_json_for_every_profile(phone_simulator, adb_key) -> None:
         want = EXPECTED[running.phone.profile.name]
         props = running.phone.properties
         assert facts["serial"] == running.serial
-        assert facts["manufacturer"] == props["ro.product.manufacturer"] and facts["model"] == want["model"]
-        assert facts["android_release"] == props["ro.build.version.release"] and facts["sdk"] == want["sdk"]
+        assert facts["manufacturer"] == props["ro.product.manufacturer"]
+        assert facts["model"] == want["model"]
+        assert facts["android_release"] == props["ro.build.version.release"]
+        assert facts["sdk"] == want["sdk"]
         assert facts["security_patch"] == want["patch"].isoformat()
         assert facts["build_fingerprint"] == props["ro.build.fingerprint"]
-        assert facts["encrypted"] is want["encrypted"] and facts["secure_lock"] is want["lock"]
+        assert facts["encrypted"] is want["encrypted"]
+        assert facts["secure_lock"] is want["lock"]
         assert facts["packages"] == sorted(running.phone.package_db.packages)
         assert {n: (a["version_code"], a["version_name"]) for n, a in facts["apps"].items()} == want["apps"]
         assert all(set(a) >= {"version_name", "version_code", "signer_sha256"} for a in facts["apps"].values())
-        assert facts["root"]["su_paths"] == want["su"] and facts["account_types"] == want["accounts"]
+        assert facts["root"]["su_paths"] == want["su"]
+        assert facts["account_types"] == want["accounts"]
         assert facts["problems"] == []
 
 
@@ -47,7 +51,8 @@ def test_inspect_summary_and_signer_from_approved_apk(phone_simulator, adb_key, 
     assert running.phone.install_apk(test_apks.whatsapp.read_bytes(), []) == "Success"
     result = phonegate(adb_key, "--tcp", running.endpoint, "--signer-apk", str(test_apks.whatsapp))
     assert result.returncode == 0, result.stderr
-    assert "Google Pixel 9" in result.stdout and "security patch 2026-11-05" in result.stdout
+    assert "Google Pixel 9" in result.stdout
+    assert "security patch 2026-11-05" in result.stdout
     assert f"com.whatsapp 2.24.22.5 (code 242201005), installer none, signer {test_apks.key_a.sha256}" in result.stdout
     assert "com.whatsapp.w4b: not installed" in result.stdout
     as_json = json.loads(phonegate(adb_key, "--tcp", running.endpoint, "--json", "--catalogue", "com.whatsapp",
@@ -57,10 +62,13 @@ def test_inspect_summary_and_signer_from_approved_apk(phone_simulator, adb_key, 
 
 def test_unreachable_and_unauthorised_exit_4(phone_simulator, adb_key) -> None:
     result = phonegate(adb_key, "--tcp", "127.0.0.1:1")
-    assert result.returncode == 4 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert result.returncode == 4
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
     (stranger,) = phone_simulator(1, authorised=False)
     result = phonegate(adb_key, "--tcp", stranger.endpoint, "--auth-timeout", "0.5")
-    assert result.returncode == 4 and "Allow" in result.stderr
+    assert result.returncode == 4
+    assert "Allow" in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -73,4 +81,5 @@ def test_unreachable_and_unauthorised_exit_4(phone_simulator, adb_key) -> None:
 ])
 def test_bad_usage_exit_2(adb_key, args: tuple[str, ...], message: str) -> None:
     result = phonegate(adb_key, *args)
-    assert result.returncode == 2 and message in result.stderr
+    assert result.returncode == 2
+    assert message in result.stderr

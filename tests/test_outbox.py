@@ -21,7 +21,8 @@ def test_a_stored_batch_reads_back_the_same_and_goes_only_when_acknowledged(tmp_
     assert outbox.pending() == [stored.path]
     again = outbox.read(stored.path)
     assert (again.sweep_id, again.kind, again.batch_id) == (stored.sweep_id, "results", stored.batch_id)
-    assert again.results == stored.results and again.devices == stored.devices
+    assert again.results == stored.results
+    assert again.devices == stored.devices
     assert oct(outbox.folder.stat().st_mode & 0o777) == "0o700"  # results describe phones: not for other users
     outbox.acknowledged(again)
     assert outbox.pending() == []

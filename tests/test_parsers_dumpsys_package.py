@@ -40,9 +40,11 @@ def test_real_captures(name: str) -> None:
     package, code, version, installer, uid, hashes, scheme, first = EXPECTED[name]
     problems: list[str] = []
     dump = parse_dumpsys_package(corpus_text("dumpsys-package", name), package, problems)
-    assert dump is not None and problems == []
+    assert dump is not None
+    assert problems == []
     assert (dump.version_code, dump.version_name, dump.installer, dump.uid) == (code, version, installer, uid)
-    assert dump.signer_hashcodes == hashes and dump.signing_scheme == scheme
+    assert dump.signer_hashcodes == hashes
+    assert dump.signing_scheme == scheme
     assert dump.first_install_time == first.replace(tzinfo=UTC)
 
 
@@ -50,13 +52,15 @@ def test_pixel_shell_install_has_initiating_package_and_app_id() -> None:
     dump = parse_dumpsys_package(corpus_text("dumpsys-package", "pixel-android16-com.example.ytdash_rn-shell-installed-debug.txt"),
                                  "com.example.ytdash_rn")
     assert dump is not None
-    assert dump.initiating_installer == "com.android.shell" and dump.target_sdk == 36
+    assert dump.initiating_installer == "com.android.shell"
+    assert dump.target_sdk == 36
 
 
 def test_phone_time_zone_is_applied() -> None:
     text = corpus_text("dumpsys-package", "wearos-watch-com.tekartik.package2-play-installed.txt")
     dump = parse_dumpsys_package(text, "com.tekartik.package2", zone=ZoneInfo("Europe/London"))
-    assert dump is not None and dump.first_install_time == datetime(2025, 6, 18, 7, 27, 4, tzinfo=UTC)  # BST
+    assert dump is not None
+    assert dump.first_install_time == datetime(2025, 6, 18, 7, 27, 4, tzinfo=UTC)  # BST
 
 
 def test_unable_to_find_package_means_not_installed() -> None:
@@ -77,7 +81,8 @@ def test_hidden_system_package_copy_does_not_override() -> None:
     text = corpus_text("dumpsys-package", "wearos-watch-com.tekartik.package1-play-updated-system-app.txt")
     assert "Hidden system packages" in text
     dump = parse_dumpsys_package(text, "com.tekartik.package1")
-    assert dump is not None and dump.version_code == 20
+    assert dump is not None
+    assert dump.version_code == 20
 
 
 @pytest.mark.parametrize("profile, sdk_field", [("google-pixel-9", "appId"), ("motorola-moto-g6", "userId")])
@@ -89,7 +94,8 @@ def test_simulator_output(profile: str, sdk_field: str) -> None:
     dump = parse_dumpsys_package(text, name, zone=ZoneInfo(phone.properties["persist.sys.timezone"]))
     installed = phone.package_db.packages[name]
     assert dump is not None
-    assert dump.version_code == installed.version_code and dump.version_name == installed.version_name
+    assert dump.version_code == installed.version_code
+    assert dump.version_name == installed.version_name
     assert dump.signer_hashcodes == [java_signature_hashcode(c) for c in installed.certificates]
     assert abs((dump.first_install_time - installed.first_install).total_seconds()) < 1
 

@@ -46,7 +46,8 @@ def test_real_getprop_captures(name: str) -> None:
     assert props["ro.build.version.sdk"] == sdk
     assert props["ro.build.version.security_patch"] == patch
     history = props["persist.sys.boot.reason.history"].split("\n")
-    assert history[0] == history_first and len(history) >= 2
+    assert history[0] == history_first
+    assert len(history) >= 2
     assert problems == []
 
 

@@ -24,14 +24,17 @@ def test_already_exists_without_detail() -> None:
 
 def test_update_incompatible_across_a_line_break() -> None:
     result = parse_install_result(corpus_text("pm-install", "emulator-expo-adb-install-failed-update-incompatible-doc.txt"))
-    assert result.code == "INSTALL_FAILED_UPDATE_INCOMPATIBLE" and not result.success
+    assert result.code == "INSTALL_FAILED_UPDATE_INCOMPATIBLE"
+    assert not result.success
     assert result.detail == "Existing package com.alenaju.croudup signatures do not match newer version; ignoring!"
 
 
 @pytest.mark.parametrize("text", ["", "Successful?\n", "Error: java.lang.NullPointerException\n", "\x00\xff"])
 def test_anything_else_is_a_failure(text: str) -> None:
     result = parse_install_result(text)
-    assert not result.success and result.code is None and result.detail
+    assert not result.success
+    assert result.code is None
+    assert result.detail
 
 
 def test_simulator_answers_parse(test_apks) -> None:

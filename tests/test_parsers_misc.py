@@ -21,7 +21,8 @@ def test_utf16_crlf_device_policy_decodes() -> None:
     raw = (CORPUS / "dumpsys-device_policy" / "samsung-knoxguard-utf16-crlf-focusguard.txt").read_bytes()
     assert raw.startswith(b"\xff\xfe")
     text = decode_output(raw)
-    assert text.startswith("Current Device Policy Manager state:") and "\r" not in text
+    assert text.startswith("Current Device Policy Manager state:")
+    assert "\r" not in text
     assert parse_device_admins(text) == ["com.samsung.android.kgclient/.agent.KGDeviceAdminReceiver",
                                          "com.focusguard/.admin.DeviceAdminReceiver"]
 
@@ -41,7 +42,8 @@ def test_lock_settings_capture_and_simulator() -> None:
     for profile, secure in expected.items():
         assert parse_lock_settings(VirtualPhone.from_profile(profile).run_shell("dumpsys lock_settings").stdout.decode()) is secure
     problems: list[str] = []
-    assert parse_lock_settings("Can't find service: lock_settings\n", problems) is None and problems
+    assert parse_lock_settings("Can't find service: lock_settings\n", problems) is None
+    assert problems
 
 
 def test_account_names_never_come_out() -> None:

@@ -26,7 +26,8 @@ def test_real_captures(name: str) -> None:
     count, package, path = EXPECTED[name]
     problems: list[str] = []
     packages = parse_pm_list(corpus_text("pm-list-packages", name), problems)
-    assert len(packages) == count and problems == []
+    assert len(packages) == count
+    assert problems == []
     assert packages[package].apk_path == path
     assert all(not name.startswith("package:") and " " not in name for name in packages)
 
@@ -35,7 +36,8 @@ def test_prompt_line_is_skipped() -> None:
     text = corpus_text("pm-list-packages", "redmi-note14-5g-android15-pm-list-packages-u-with-prompt.txt")
     assert text.startswith("citrine:/ $ pm list packages -u")
     packages = parse_pm_list(text)
-    assert "com.android.camera" in packages and not any("citrine" in name for name in packages)
+    assert "com.android.camera" in packages
+    assert not any("citrine" in name for name in packages)
 
 
 def test_system_and_user_lists_do_not_overlap() -> None:
@@ -44,7 +46,8 @@ def test_system_and_user_lists_do_not_overlap() -> None:
     everything = parse_pm_list(corpus_text("pm-list-packages", "xiaomi-pad6-android14-pm-list-packages-f.txt"))
     assert not set(system) & set(user)
     assert set(system) | set(user) == set(everything)
-    assert all(entry.system for entry in system.values()) and not any(entry.system for entry in user.values())
+    assert all(entry.system for entry in system.values())
+    assert not any(entry.system for entry in user.values())
 
 
 def test_paths_with_equals_signs_and_all_fields() -> None:
@@ -76,4 +79,5 @@ def test_simulator_flag_combinations(flags: str) -> None:
 def test_old_android_refuses_show_versioncode() -> None:
     phone = VirtualPhone.from_profile("motorola-moto-g6")
     outcome = phone.run_shell("pm list packages --show-versioncode")
-    assert outcome.stdout == b"" and b"Unknown option" in outcome.stderr
+    assert outcome.stdout == b""
+    assert b"Unknown option" in outcome.stderr

@@ -26,7 +26,8 @@ def test_every_capture_is_covered() -> None:
 def test_real_lists(name: str) -> None:
     problems: list[str] = []
     values = parse_settings_list(corpus_text("settings-list", name), problems)
-    assert len(values) == EXPECTED[name] and problems == []
+    assert len(values) == EXPECTED[name]
+    assert problems == []
 
 
 def test_empty_values_odd_keys_and_json() -> None:
@@ -42,7 +43,8 @@ def test_empty_values_odd_keys_and_json() -> None:
 
 def test_settings_get_captures() -> None:
     services = parse_settings_get(corpus_text("settings-get", "xiaomi-pad6-android14-secure-enabled_accessibility_services.txt"))
-    assert services is not None and len(services.split(":")) == 9
+    assert services is not None
+    assert len(services.split(":")) == 9
     assert services.split(":")[0] == "com.arlosoft.macrodroid/com.arlosoft.macrodroid.triggers.services.MacroDroidAccessibilityServiceJellyBean"
     # a composite capture (a settings value, then getprop lines) is not one value: unknown, not a wrong answer
     composite = corpus_text("settings-get", "xiaomi-pad6-android14-dev-options-settings-get-plus-getprop-grep.txt")

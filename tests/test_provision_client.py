@@ -141,4 +141,7 @@ def test_rich_renderer_on_a_terminal():
         renderer.handle(key, event)
     renderer.close()
     text = stream.getvalue()
-    assert "SIM1" in text and "SIM2" in text and "already carries WhatsApp" in text and len(renderer.tasks) == 2
+    assert "SIM1" in text
+    assert "SIM2" in text
+    assert "already carries WhatsApp" in text
+    assert len(renderer.tasks) == 2

@@ -114,7 +114,8 @@ def test_unapproved_phone_is_refused_then_installed_after_web_approval(provision
     from server.extensions import db
 
     installations = db.session.scalars(select(Installation)).all()
-    assert len(installations) == 1 and installations[0].signer_sha256 == test_apks.key_a.sha256
+    assert len(installations) == 1
+    assert installations[0].signer_sha256 == test_apks.key_a.sha256
 
 
 def test_wrong_signer_apk_is_refused_by_provision(provisioning, phone_simulator, adb_client, web, test_apks):
@@ -140,7 +141,8 @@ def test_preinstalled_whatsapp_is_reported_as_unauthorised(provisioning, phone_s
     from server.extensions import db
 
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "device.unauthorised_install")).one()
-    assert entry.target_id == str(_device(phone.serial).id) and '"package":"com.whatsapp"' in entry.details
+    assert entry.target_id == str(_device(phone.serial).id)
+    assert '"package":"com.whatsapp"' in entry.details
 
 
 async def _install_on_phone(phone, apk: Path) -> str:
@@ -192,7 +194,8 @@ def test_server_down_is_reported_and_nothing_installed(provisioning, phone_simul
     env = dict(provisioning.env, PHONEGATE_SERVER="http://127.0.0.1:9")  # nothing listens on the discard port
     result = subprocess.run([PHONEGATE, "provision", "--tcp", phone.endpoint, "--broadcast", "Rights and Participation"],
                             env=env, capture_output=True, text=True, timeout=180, check=False)
-    assert result.returncode == 1 and "Cannot reach the PhoneGate server" in result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Cannot reach the PhoneGate server" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
 
@@ -204,7 +207,8 @@ def test_server_down_is_reported_and_nothing_installed(provisioning, phone_simul
 def test_bad_usage_exits_2(provisioning, args, message):
     result = subprocess.run([PHONEGATE, "provision", *args], env=provisioning.env, capture_output=True, text=True,
                             timeout=60, check=False)
-    assert result.returncode == 2 and message in result.stderr
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 @pytest.fixture(scope="session")
@@ -251,7 +255,8 @@ def test_broadcast_phone_then_a_second_one_needs_an_explicit_handover(provisioni
     assert "Confirm that the Broadcast role is handed over from the current phone" in refused.get_data(as_text=True)
     assert _device(second.serial).state == DeviceState.PENDING_APPROVAL.value
     still = provisioning.provision([second.endpoint], "--broadcast", web.service.name, staff=False)
-    assert still.returncode == 3 and "package:com.whatsapp.w4b" not in _packages(adb_client, second.endpoint)
+    assert still.returncode == 3
+    assert "package:com.whatsapp.w4b" not in _packages(adb_client, second.endpoint)
 
     # The explicit handover: the new phone is approved and designated, the old one suspended, then provisioned.
     handed = provisioning.approve(request_id, handover="yes", handover_reason="Replacing the Broadcast phone")
@@ -288,7 +293,8 @@ def test_wait_polls_until_the_manager_approves(provisioning, phone_simulator, we
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, seen + out + err
-    assert "waiting for the manager's decision" in seen and "provisioned" in out
+    assert "waiting for the manager's decision" in seen
+    assert "provisioned" in out
 
 
 def test_phone_approved_for_someone_else_needs_a_new_approval(provisioning, phone_simulator, web, factory, adb_client):
@@ -300,7 +306,8 @@ def test_phone_approved_for_someone_else_needs_a_new_approval(provisioning, phon
     other = provisioning.provision([phone.endpoint], staff=colleague)
     assert other.returncode == 3, other.stdout + other.stderr
     new_id = int(URL.search(other.stdout + other.stderr).group(2))
-    assert new_id != first_id and _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
+    assert new_id != first_id
+    assert _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
     assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
 
 
@@ -315,10 +322,12 @@ def test_rejection_stops_until_asked_again(provisioning, phone_simulator, live_s
                            data={"csrf_token": token, "decision": "reject", "reason": "Training record not found"})
     assert rejected.status_code == 302
     again = provisioning.provision([phone.endpoint])
-    assert again.returncode == 3 and "rejected this enrolment (Training record not found)" in again.stderr
+    assert again.returncode == 3
+    assert "rejected this enrolment (Training record not found)" in again.stderr
     assert URL.search(again.stderr).group(2) == str(request_id)  # no new request was opened
     asked = provisioning.provision([phone.endpoint], "--ask-again")
-    assert asked.returncode == 3 and "Not approved yet" in asked.stderr
+    assert asked.returncode == 3
+    assert "Not approved yet" in asked.stderr
     assert int(URL.search(asked.stderr).group(2)) != request_id
 
 

@@ -11,71 +11,23 @@ by one barrier, on both databases; exactly one result every time, the loser told
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 import requests
-from fixtures_server import TEST_PASSWORD
 from fixtures_web import csrf_from
+from races import another_manager, at_once, audit_count, signed_in
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import AuditEntry, BroadcastDesignation, Installation, InstallGrant
+from server.models import BroadcastDesignation, Installation, InstallGrant
 from server.services.actor import Actor
 
 TRIES = 10
 TRAINED = date.today() - timedelta(days=10)
 
 pytestmark = pytest.mark.slow
-
-
-def _race(calls) -> list[requests.Response]:
-    """Run the callables at the same moment (one barrier), each in its own thread; their responses in order."""
-    barrier = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait(timeout=10)
-        try:
-            answers[index] = call()
-        except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
-            answers[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for answer in answers:
-        assert isinstance(answer, requests.Response), answer
-    return answers
-
-
-def _count(action: str, **where) -> int:
-    query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
-    for name, value in where.items():
-        query = query.where(getattr(AuditEntry, name) == str(value))
-    return db.session.scalar(query) or 0
-
-
-def _browser(live_server, user) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{live_server.url}/login", timeout=10)
-    answer = browser.post(f"{live_server.url}/login", timeout=10, allow_redirects=False, data={
-        "email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_from(page.text)})
-    assert answer.status_code == 302, answer.text[:300]
-    return browser
-
-
-def _second_manager(factory, team, email):
-    from server.services import passwords
-
-    manager = factory.user("manager", team=team, email=email)
-    manager.password_hash = passwords.hash_password(TEST_PASSWORD)
-    db.session.commit()
-    return manager
 
 
 # --------------------------------------------------------------------------------------------- Broadcast handover
@@ -90,8 +42,8 @@ def _broadcast_phone(factory, service, serial):
 def test_two_handovers_at_once_hand_over_exactly_once(live_server, web, factory):
     from server.services import broadcast
 
-    other = _second_manager(factory, web.team, "second.manager@example.test")
-    first, second = _browser(live_server, web.manager), _browser(live_server, other)
+    other = another_manager(factory, web.team, "second.manager@example.test")
+    first, second = signed_in(live_server, web.manager), signed_in(live_server, other)
     outcomes: Counter = Counter()
     for attempt in range(TRIES):
         service = web.service
@@ -112,7 +64,7 @@ def test_two_handovers_at_once_hand_over_exactly_once(live_server, web, factory)
                     "reason": "The old phone was lost", "current_designation": str(designation.id)}
             return lambda: browser.post(url, data=form, allow_redirects=False, timeout=30)
 
-        answers = _race([hand_over(first, targets[0]), hand_over(second, targets[1])])
+        answers = at_once([hand_over(first, targets[0]), hand_over(second, targets[1])])
 
         db.session.expire_all()
         statuses = sorted(answer.status_code for answer in answers)
@@ -121,13 +73,13 @@ def test_two_handovers_at_once_hand_over_exactly_once(live_server, web, factory)
         assert statuses == [302, 409], statuses
         assert len(active) == 1
         assert active[0].device_id in {targets[0].id, targets[1].id}
-        assert _count("broadcast.handed_over", target_type="broadcast_designation", target_id=active[0].id) == 1
-        assert _count("broadcast.ended", target_type="broadcast_designation", target_id=designation.id) == 1
+        assert audit_count("broadcast.handed_over", target_type="broadcast_designation", target_id=active[0].id) == 1
+        assert audit_count("broadcast.ended", target_type="broadcast_designation", target_id=designation.id) == 1
         loser = next(answer for answer in answers if answer.status_code == 409)
         assert "changed a moment ago" in loser.text
         assert "nothing was changed" in loser.text
         outcomes[active[0].device_id == targets[0].id] += 1
-    assert _count("broadcast.handover_refused") == TRIES
+    assert audit_count("broadcast.handover_refused") == TRIES
 
 
 # --------------------------------------------------------------------------------------------- install grants
@@ -170,7 +122,7 @@ def test_one_grant_reported_twice_at_once_is_used_exactly_once(grant_api):
     for _ in range(TRIES):
         phone = approved_phone()
         grant = issue(phone.serial)().json()
-        answers = _race([report(phone.serial, grant["secret"]), report(phone.serial, grant["secret"])])
+        answers = at_once([report(phone.serial, grant["secret"]), report(phone.serial, grant["secret"])])
         db.session.expire_all()
         assert sorted(answer.status_code for answer in answers) == [201, 403]
         assert db.session.scalar(select(func.count()).select_from(Installation).where(
@@ -178,7 +130,7 @@ def test_one_grant_reported_twice_at_once_is_used_exactly_once(grant_api):
         loser = next(answer for answer in answers if answer.status_code == 403)
         assert "already been used" in loser.json()["message"]
         assert "nothing was recorded" in loser.json()["message"]
-        assert _count("installation.refused", target_type="install_grant", target_id=grant["grant_id"]) == 1
+        assert audit_count("installation.refused", target_type="install_grant", target_id=grant["grant_id"]) == 1
 
 
 def test_a_grant_issued_while_the_last_one_is_reported_gives_one_consistent_result(grant_api):
@@ -187,7 +139,7 @@ def test_a_grant_issued_while_the_last_one_is_reported_gives_one_consistent_resu
     for _ in range(TRIES):
         phone = approved_phone()
         old = issue(phone.serial)().json()
-        issued, reported = _race([issue(phone.serial), report(phone.serial, old["secret"])])
+        issued, reported = at_once([issue(phone.serial), report(phone.serial, old["secret"])])
         db.session.expire_all()
         assert issued.status_code == 201, issued.text
         grant = db.session.get(InstallGrant, old["grant_id"])
@@ -199,7 +151,7 @@ def test_a_grant_issued_while_the_last_one_is_reported_gives_one_consistent_resu
             orders["grant first"] += 1
             assert reported.status_code == 403
             assert "replaced by a newer one" in reported.json()["message"]
-            assert _count("installation.refused", target_type="install_grant", target_id=grant.id) == 1
+            assert audit_count("installation.refused", target_type="install_grant", target_id=grant.id) == 1
         assert [g.id for g in _live_grants(phone.id)] == [issued.json()["grant_id"]]
     assert sum(orders.values()) == TRIES
 
@@ -208,12 +160,12 @@ def test_two_grants_issued_at_once_leave_exactly_one_usable(grant_api):
     approved_phone, issue, _ = grant_api
     for _ in range(TRIES):
         phone = approved_phone()
-        answers = _race([issue(phone.serial), issue(phone.serial)])
+        answers = at_once([issue(phone.serial), issue(phone.serial)])
         db.session.expire_all()
         assert [answer.status_code for answer in answers] == [201, 201]
         live = _live_grants(phone.id)
         assert len(live) == 1
-        assert _count("grant.revoked") >= 1
+        assert audit_count("grant.revoked") >= 1
 
 
 # --------------------------------------------------------------------------------------------- re-confirmation
@@ -226,8 +178,8 @@ def test_two_reconfirmations_at_once_record_exactly_one(live_server, web, factor
     approve_enrolment(db.session, web.request, Actor.for_user(web.manager), policy_sha256=web.policy.sha256,
                       acknowledged=True, training_completed_on=TRAINED - timedelta(days=5))
     db.session.commit()
-    other = _second_manager(factory, web.team, "second.manager@example.test")
-    first, second = _browser(live_server, web.manager), _browser(live_server, other)
+    other = another_manager(factory, web.team, "second.manager@example.test")
+    first, second = signed_in(live_server, web.manager), signed_in(live_server, other)
     url = f"{live_server.url}/staff/{web.staff.id}/reconfirm"
     for attempt in range(TRIES):
         policy = factory.policy(f"2027-{attempt + 1:02d}")  # a new version: a re-confirmation is due again
@@ -239,7 +191,7 @@ def test_two_reconfirmations_at_once_record_exactly_one(live_server, web, factor
                     "training-year": str(TRAINED.year), "confirm": "yes"}
             return lambda: browser.post(url, data=form, allow_redirects=False, timeout=30)
 
-        answers = _race([confirm(first), confirm(second)])
+        answers = at_once([confirm(first), confirm(second)])
         db.session.expire_all()
         assert sorted(answer.status_code for answer in answers) == [302, 409]
         acks = db.session.scalar(select(func.count()).select_from(Acknowledgement).where(
@@ -248,5 +200,5 @@ def test_two_reconfirmations_at_once_record_exactly_one(live_server, web, factor
         loser = next(answer for answer in answers if answer.status_code == 409)
         assert "already confirmed" in loser.text
         assert "nothing was changed" in loser.text
-    assert _count("acknowledgement.reconfirmed") == TRIES
-    assert _count("acknowledgement.reconfirmation_refused") == TRIES
+    assert audit_count("acknowledgement.reconfirmed") == TRIES
+    assert audit_count("acknowledgement.reconfirmation_refused") == TRIES

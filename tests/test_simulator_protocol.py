@@ -52,7 +52,9 @@ class RawHost:
     def handshake(self, key: AdbKey, max_payload: int = m.MAX_PAYLOAD) -> m.Message:
         self.send(m.CNXN, m.VERSION_SKIP_CHECKSUM, max_payload, HOST_BANNER)
         token = self.recv()
-        assert token is not None and token.command == m.AUTH and token.arg0 == m.AUTH_TOKEN
+        assert token is not None
+        assert token.command == m.AUTH
+        assert token.arg0 == m.AUTH_TOKEN
         self.send(m.AUTH, m.AUTH_SIGNATURE, 0, key.sign(token.payload))
         reply = self.recv()
         assert reply is not None
@@ -102,11 +104,14 @@ def test_authorised_key_gets_cnxn_with_banner_and_negotiated_limits(raw, adb_key
     host.version = m.VERSION_CHECKSUM  # speak like adb-shell: every payload must carry its checksum
     host.send(m.CNXN, m.VERSION_CHECKSUM, 4096, b"host::\0")
     token = host.recv()
-    assert token is not None and token.command == m.AUTH and token.arg0 == m.AUTH_TOKEN
+    assert token is not None
+    assert token.command == m.AUTH
+    assert token.arg0 == m.AUTH_TOKEN
     assert len(token.payload) == 20
     host.send(m.AUTH, m.AUTH_SIGNATURE, 0, adb_key.sign(token.payload))
     reply = host.recv()
-    assert reply is not None and reply.command == m.CNXN
+    assert reply is not None
+    assert reply.command == m.CNXN
     assert reply.arg0 == m.VERSION_SKIP_CHECKSUM
     banner = m.parse_banner(reply.payload)
     assert banner["state"] == "device"
@@ -121,14 +126,17 @@ def test_unknown_key_waits_silently_until_allow_is_tapped(raw, tmp_path: Path) -
     token = host.recv()
     host.send(m.AUTH, m.AUTH_SIGNATURE, 0, stranger.sign(token.payload))
     retry = host.recv()
-    assert retry is not None and retry.command == m.AUTH and retry.arg0 == m.AUTH_TOKEN  # "try your next key"
+    assert retry is not None
+    assert retry.command == m.AUTH
+    assert retry.arg0 == m.AUTH_TOKEN  # "try your next key"
     assert retry.payload != token.payload
     host.send(m.AUTH, m.AUTH_RSAPUBLICKEY, 0, stranger.public_line.encode() + b"\0")
     assert host.recv(timeout_s=0.3) is None  # the prompt is showing; nothing on the wire
     assert running.waiting_for_allow()
     assert running.allow() == 1
     online = host.recv()
-    assert online is not None and online.command == m.CNXN
+    assert online is not None
+    assert online.command == m.CNXN
     # "Always allow": a new connection with the same key now passes on its signature alone.
     again = RawHost(running.endpoint)
     try:
@@ -144,7 +152,8 @@ def test_accept_on_prompt_adds_the_key_to_the_authorised_file(raw, tmp_path: Pat
     host.recv()
     host.send(m.AUTH, m.AUTH_RSAPUBLICKEY, 0, stranger.public_line.encode() + b"\0")
     online = host.recv()
-    assert online is not None and online.command == m.CNXN
+    assert online is not None
+    assert online.command == m.CNXN
     keys_file = running.simulated.keys.path
     assert stranger.public_line.split()[0] in keys_file.read_text()
 
@@ -178,7 +187,8 @@ def test_shell_v2_frames_output_and_exit_code(raw, adb_key: AdbKey) -> None:  # 
         kind, length = struct.unpack("<BI", data[:5])
         frames.append((kind, data[5 : 5 + length]))
         data = data[5 + length :]
-    assert (1, b"out\n") in frames and (2, b"err\n") in frames
+    assert (1, b"out\n") in frames
+    assert (2, b"err\n") in frames
     assert frames[-1] == (3, b"\x03")
 
 
@@ -196,9 +206,12 @@ def test_phone_keeps_one_unacknowledged_write_per_stream(raw, adb_key: AdbKey) -
     remote = host.open(1, b"sync:").arg0
     host.send(m.WRTE, 1, remote, b"RECV" + struct.pack("<I", 23) + b"/data/local/tmp/big.bin")
     acknowledged = host.recv()
-    assert acknowledged is not None and acknowledged.command == m.OKAY  # every host WRTE gets an OKAY
+    assert acknowledged is not None
+    assert acknowledged.command == m.OKAY  # every host WRTE gets an OKAY
     first = host.recv()
-    assert first is not None and first.command == m.WRTE and len(first.payload) <= 4096
+    assert first is not None
+    assert first.command == m.WRTE
+    assert len(first.payload) <= 4096
     assert host.recv(timeout_s=0.3) is None  # no second WRTE until we acknowledge the first
 
 
@@ -225,20 +238,24 @@ def test_sync_done_sizes_and_stat_formats(raw, adb_key: AdbKey) -> None:  # type
 
     request(b"STA2", b"/data/local/tmp/a.txt")
     reply = collect(72)
-    assert reply[:4] == b"STA2" and struct.unpack("<I", reply[4:8])[0] == 0
+    assert reply[:4] == b"STA2"
+    assert struct.unpack("<I", reply[4:8])[0] == 0
     assert struct.unpack("<Q", reply[40:48])[0] == 5
     request(b"STA2", b"/nope")
     assert struct.unpack("<I", collect(72)[4:8])[0] == 2  # ENOENT
     request(b"LIS2", b"/data/local/tmp")
     listing = collect(76 + len(b"a.txt") + 76)
-    assert listing[:4] == b"DNT2" and listing[76:81] == b"a.txt"
+    assert listing[:4] == b"DNT2"
+    assert listing[76:81] == b"a.txt"
     assert listing[81:] == b"DONE" + bytes(72)
     request(b"LIST", b"/data/local/tmp")
     listing = collect(20 + len(b"a.txt") + 20)
-    assert listing[:4] == b"DENT" and listing[-20:] == b"DONE" + bytes(16)
+    assert listing[:4] == b"DENT"
+    assert listing[-20:] == b"DONE" + bytes(16)
     request(b"STAT", b"/data/local/tmp/a.txt")
     kind, mode, size, mtime = struct.unpack("<4sIII", collect(16))
-    assert (kind, size, mtime) == (b"STAT", 5, 1_700_000_000) and mode & 0o170000 == 0o100000
+    assert (kind, size, mtime) == (b"STAT", 5, 1_700_000_000)
+    assert mode & 0o170000 == 0o100000
 
 
 def test_sendrecv_v2_round_trip(raw, adb_key: AdbKey) -> None:  # type: ignore[no-untyped-def]
@@ -264,8 +281,10 @@ def test_sendrecv_v2_round_trip(raw, adb_key: AdbKey) -> None:  # type: ignore[n
     assert running.phone.read_file("/data/local/tmp/v2.bin") == content
     host.send(m.WRTE, 1, remote, b"RCV2" + struct.pack("<I", len(path)) + path + b"RCV2" + struct.pack("<I", 0))
     reply = next_data()
-    assert reply[:4] == b"DATA" and struct.unpack("<I", reply[4:8])[0] == len(content)
-    assert reply[8 : 8 + len(content)] == content and reply[8 + len(content) :] == b"DONE" + bytes(4)
+    assert reply[:4] == b"DATA"
+    assert struct.unpack("<I", reply[4:8])[0] == len(content)
+    assert reply[8 : 8 + len(content)] == content
+    assert reply[8 + len(content) :] == b"DONE" + bytes(4)
 
 
 def test_stopping_the_simulator_closes_listeners_and_connections(adb_key: AdbKey, tmp_path: Path) -> None:
@@ -302,7 +321,8 @@ def test_allow_on_one_phone_does_not_authorise_the_others(phone_simulator, tmp_p
     other = RawHost(second.endpoint)
     try:
         reply = other.handshake(stranger)
-        assert reply.command == m.AUTH and reply.arg0 == m.AUTH_TOKEN  # the second phone still asks
+        assert reply.command == m.AUTH
+        assert reply.arg0 == m.AUTH_TOKEN  # the second phone still asks
     finally:
         other.close()
 
@@ -318,4 +338,5 @@ def test_adding_the_key_to_the_keys_file_taps_allow(raw, tmp_path: Path) -> None
     with running.simulated.keys.path.open("a") as keys_file:
         keys_file.write(stranger.public_line + "\n")
     online = host.recv(timeout_s=5)
-    assert online is not None and online.command == m.CNXN
+    assert online is not None
+    assert online.command == m.CNXN

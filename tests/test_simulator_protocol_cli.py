@@ -74,7 +74,8 @@ def test_port_in_use_exits_2(adb_key: AdbKey) -> None:
         port = taken.getsockname()[1]
         result = subprocess.run([*PHONEGATE, "simulate", "--port", str(port)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
-    assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
 
 
 def test_spread_hosts_gives_each_phone_its_own_loopback_address(adb_key: AdbKey, tmp_path: Path) -> None:

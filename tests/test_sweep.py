@@ -33,10 +33,13 @@ def test_one_hung_phone_costs_its_own_time_limit_and_nothing_more(phone_simulato
     by_endpoint = {report.target.endpoint: report for report in outcome.reports}
     assert by_endpoint[phones[2].endpoint].status == "error: timed out after 2 s"
     hung = [r for r in by_endpoint[phones[2].endpoint].results if r.outcome != "not_applicable"]
-    assert hung and all(r.outcome == "error" and r.observed == "timed out after 2 s" for r in hung)
+    assert hung
+    assert all(r.outcome == "error" and r.observed == "timed out after 2 s" for r in hung)
     for phone in phones[:2] + phones[3:]:
         report = by_endpoint[phone.endpoint]
-        assert report.error is None and report.facts is not None and report.facts.serial == phone.serial
+        assert report.error is None
+        assert report.facts is not None
+        assert report.facts.serial == phone.serial
     assert elapsed < 8, f"one hung phone stalled the sweep for {elapsed:.1f} s"  # generous: the limit is 2 s
 
 
@@ -47,7 +50,8 @@ def test_concurrency_is_bounded(phone_simulator, adb_key, tmp_path: Path, concur
         phone.phone.faults.latency_ms = 30  # each phone takes a while, so overlaps are visible
     options = SweepOptions(key=adb_key, concurrency=concurrency, timeout_per_phone_s=10.0)
     outcome = run_sweep(None, Outbox(tmp_path / "outbox"), options, [p.endpoint for p in phones])
-    assert len(outcome.reports) == 6 and all(r.error is None for r in outcome.reports)
+    assert len(outcome.reports) == 6
+    assert all(r.error is None for r in outcome.reports)
     spans = [(r.started, r.started + r.elapsed_s) for r in outcome.reports]
     most_at_once = max(sum(1 for s, e in spans if s <= moment < e) for moment, _ in spans)
     assert 1 <= most_at_once <= concurrency
@@ -66,8 +70,10 @@ def test_cli_sweep_json_and_exit_code_5_on_a_non_compliant_phone(phone_simulator
     assert status[rooted.endpoint]["status"] == "non-compliant"
     assert {"not_rooted", "bootloader_locked", "verified_boot_green", "no_test_keys"} <= set(status[rooted.endpoint]["failing"])
     assert data["non_compliant"] == [rooted.serial]
-    assert data["server_reached"] is False and data["outbox"]["waiting"] == 2  # results batch + finish
-    assert "non-compliant" in out.err and "Traceback" not in out.err
+    assert data["server_reached"] is False
+    assert data["outbox"]["waiting"] == 2  # results batch + finish
+    assert "non-compliant" in out.err
+    assert "Traceback" not in out.err
     assert len(list((agent_env / "outbox").glob("*.jsonl"))) == 2
 
 
@@ -94,15 +100,18 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(phone_simulat
 
     phones = phone_simulator(2, profiles=["google-pixel-9", "rooted-oneplus"])
     terminal, pipe = _Terminal(), io.StringIO()
-    assert isinstance(progress_for(terminal), RichProgress) and isinstance(progress_for(pipe), PlainProgress)
+    assert isinstance(progress_for(terminal), RichProgress)
+    assert isinstance(progress_for(pipe), PlainProgress)
     for stream in (terminal, pipe):
         progress = progress_for(stream)
         outcome = run_sweep(None, Outbox(tmp_path / "outbox"), SweepOptions(key=adb_key, timeout_per_phone_s=20),
                             [p.endpoint for p in phones], on_plan=progress.start, on_phone=progress.phone)
         progress.stop()
     lines = pipe.getvalue().splitlines()
-    assert lines[0].startswith("sweep ") and lines[-1] == "checked 2/2 phone(s)"
+    assert lines[0].startswith("sweep ")
+    assert lines[-1] == "checked 2/2 phone(s)"
     assert any(phones[1].serial in line and "non-compliant" in line for line in lines)
     table = io.StringIO()
     print_summary(outcome, table)
-    assert phones[1].serial in table.getvalue() and "not_rooted" in table.getvalue()
+    assert phones[1].serial in table.getvalue()
+    assert "not_rooted" in table.getvalue()

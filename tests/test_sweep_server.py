@@ -110,7 +110,8 @@ def test_a_mixed_fleet_marks_exactly_the_phones_it_should(live_server, factory, 
     outbox = Outbox(tmp_path / "outbox")
     outcome = run_sweep(_api(live_server.url, agent_token), outbox, SweepOptions(key=adb_key, timeout_per_phone_s=20))
 
-    assert outcome.plan.online and outcome.plan.rules_version is not None
+    assert outcome.plan.online
+    assert outcome.plan.rules_version is not None
     assert {t.expected.serial for t in outcome.plan.targets} == {pixel.serial, pixel_b.serial, rooted.serial, moto.serial, "R5CXSOMEOTHER1"}
     assert outcome.server_summary is not None
     assert sorted(outcome.non_compliant) == sorted([rooted.serial, moto.serial, "R5CXSOMEOTHER1"])
@@ -122,7 +123,8 @@ def test_a_mixed_fleet_marks_exactly_the_phones_it_should(live_server, factory, 
 
     rows = _results(live_server.app, outcome.plan.sweep_id)
     assert len(rows) == 5 * RULES == len({(serial, rule) for serial, rule, _ in rows})  # each once
-    assert outbox.count() == 0 and outcome.outbox_waiting == 0
+    assert outbox.count() == 0
+    assert outcome.outbox_waiting == 0
     factory.session.refresh(swapped)
     assert swapped.model == swapped_model  # another phone's facts were not written over the inventory
 
@@ -172,7 +174,8 @@ def test_server_down_mid_sweep_loses_nothing_and_counts_nothing_twice(live_serve
     outcome = run_sweep(_api(doomed.url, agent_token), outbox, options, on_phone=phone_done)
     sweep_id = outcome.plan.sweep_id
     delivered_before = _results(live_server.app, sweep_id)
-    assert outcome.delivery.server_down and outcome.server_summary is None
+    assert outcome.delivery.server_down
+    assert outcome.server_summary is None
     assert 0 < len(delivered_before) < 6 * RULES
     assert outcome.outbox_waiting == outbox.count() > 0
 
@@ -181,9 +184,12 @@ def test_server_down_mid_sweep_loses_nothing_and_counts_nothing_twice(live_serve
     shutil.copy(first_waiting, first_waiting.with_name("0" + first_waiting.name))
 
     report = deliver_pending(_api(live_server.url, agent_token), outbox)  # the next run, server back
-    assert not report.server_down and outbox.count() == 0 and report.set_aside == []
+    assert not report.server_down
+    assert outbox.count() == 0
+    assert report.set_aside == []
     # At least the copied batch comes back as duplicates; a batch whose answer was cut off by the stop may too.
-    assert report.duplicates >= RULES and report.finish is not None
+    assert report.duplicates >= RULES
+    assert report.finish is not None
     rows = _results(live_server.app, sweep_id)
     assert len(rows) == 6 * RULES == len({(serial, rule) for serial, rule, _ in rows})
     assert {serial for serial, _, _ in rows} == {phone.serial for phone in phones}
@@ -200,11 +206,13 @@ def test_a_sweep_against_a_dead_server_is_delivered_by_the_next_sweep(live_serve
     outbox = Outbox(tmp_path / "outbox")
     options = SweepOptions(key=adb_key, timeout_per_phone_s=20)
     offline = run_sweep(_api(f"http://127.0.0.1:{free_port()}", agent_token, attempts=1), outbox, options, [pixel.endpoint, rooted.endpoint])
-    assert not offline.plan.online and offline.outbox_waiting == 2  # results + finish
+    assert not offline.plan.online
+    assert offline.outbox_waiting == 2  # results + finish
     assert _results(live_server.app, offline.plan.sweep_id) == []
 
     online = run_sweep(_api(live_server.url, agent_token), outbox, options)  # delivers the old batches first
-    assert online.earlier.delivered == 2 and online.earlier.stored == 2 * len(offline.reports[0].results)
+    assert online.earlier.delivered == 2
+    assert online.earlier.stored == 2 * len(offline.reports[0].results)
     assert len(_results(live_server.app, offline.plan.sweep_id)) == 2 * len(offline.reports[0].results)
     assert len(_results(live_server.app, online.plan.sweep_id)) == 2 * RULES
     assert outbox.count() == 0
@@ -226,7 +234,8 @@ def test_cli_sweep_uses_the_servers_verdict_and_exits_5(live_server, factory, ag
     assert main(["sweep", "--json"]) == 5
     out = capsys.readouterr()
     data = json.loads(out.out)
-    assert data["server_reached"] is True and data["non_compliant"] == [rooted.serial]
+    assert data["server_reached"] is True
+    assert data["non_compliant"] == [rooted.serial]
     assert data["server_summary"]["counts"]["non_compliant"] == 1
     assert data["outbox"]["waiting"] == 0
     assert f"1 phone(s) non-compliant: {rooted.serial}" in out.err

@@ -30,7 +30,8 @@ def test_shipped_profiles() -> None:
                                   "samsung-galaxy-a12-outdated", "samsung-galaxy-s24"}
     for name in PROFILE_NAMES:
         profile = load_profile(name)
-        assert profile.name == name and profile.sdk > 0
+        assert profile.name == name
+        assert profile.sdk > 0
     assert load_profile(PROFILE_DIR / "google-pixel-9.yaml").name == "google-pixel-9"
 
 
@@ -50,7 +51,8 @@ def test_profile_validation_names_the_field(change, field: str) -> None:
     change(data)
     with pytest.raises(ProfileInvalid, match=field.replace("[", r"\[").replace("]", r"\]")) as caught:
         parse_profile(data)
-    assert isinstance(caught.value, BadInput) and isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, BadInput)
+    assert isinstance(caught.value, ValueError)
 
 
 def test_unknown_profile_and_bad_yaml(tmp_path: Path) -> None:
@@ -99,7 +101,8 @@ def test_getprop_and_settings(pixel: VirtualPhone) -> None:
 
 def test_pipes_and_grep(pixel: VirtualPhone) -> None:
     out, _, code = run(pixel, "getprop | grep -E 'ro.build.version.(sdk|release)]'")
-    assert out == "[ro.build.version.release]: [15]\n[ro.build.version.sdk]: [35]\n" and code == 0
+    assert out == "[ro.build.version.release]: [15]\n[ro.build.version.sdk]: [35]\n"
+    assert code == 0
     assert run(pixel, "getprop | grep -c-nothing-matches zzz")[2] == 1
 
 
@@ -119,13 +122,18 @@ def test_files_ls_stat_find_cat_rm(pixel: VirtualPhone) -> None:
 
 def test_sync_api(pixel: VirtualPhone) -> None:
     info = pixel.stat("/sdcard")
-    assert info is not None and stat.S_ISDIR(info.mode)
+    assert info is not None
+    assert stat.S_ISDIR(info.mode)
     pixel.write_file("/data/local/tmp/x.bin", b"\x00" * 10, 0o600, 1_700_000_123)
     info = pixel.stat("/data/local/tmp/x.bin")
-    assert info is not None and stat.S_ISREG(info.mode) and (info.size, info.mtime) == (10, 1_700_000_123)
+    assert info is not None
+    assert stat.S_ISREG(info.mode)
+    assert (info.size, info.mtime) == (10, 1_700_000_123)
     assert ("x.bin", info) in (pixel.listdir("/data/local/tmp") or [])
     assert pixel.read_file("/data/local/tmp/x.bin") == b"\x00" * 10
-    assert pixel.stat("/missing") is None and pixel.listdir("/missing") is None and pixel.read_file("/sdcard") is None
+    assert pixel.stat("/missing") is None
+    assert pixel.listdir("/missing") is None
+    assert pixel.read_file("/sdcard") is None
 
 
 def test_media_ages_come_from_the_profile() -> None:
@@ -133,7 +141,8 @@ def test_media_ages_come_from_the_profile() -> None:
     out, _, _ = run(phone, "find /sdcard/Android/media/com.whatsapp/WhatsApp/Media -type f -exec stat -c '%Y %n' {} +")
     ages = {line.split(" ", 1)[1].rsplit("/", 1)[-1]: (phone.now() - int(line.split(" ", 1)[0])) / 86400
             for line in out.splitlines()}
-    assert round(ages["IMG-20261020-WA0003.jpg"]) == 40 and round(ages["Rota November.pdf"]) == 12
+    assert round(ages["IMG-20261020-WA0003.jpg"]) == 40
+    assert round(ages["Rota November.pdf"]) == 12
 
 
 def test_root_indicators() -> None:
@@ -169,7 +178,8 @@ def test_push_then_pm_install_on_old_phone(test_apks) -> None:
     moto = VirtualPhone.from_profile("motorola-moto-g6")  # its WhatsApp has another signer
     moto.write_file("/data/local/tmp/w4b.apk", test_apks.w4b.read_bytes(), 0o644, 0)
     assert run(moto, "pm install -r /data/local/tmp/w4b.apk; rm /data/local/tmp/w4b.apk") == ("Success\n", "", 0)
-    assert "com.whatsapp.w4b" in moto.package_db.packages and moto.stat("/data/local/tmp/w4b.apk") is None
+    assert "com.whatsapp.w4b" in moto.package_db.packages
+    assert moto.stat("/data/local/tmp/w4b.apk") is None
     assert run(moto, "pm install /data/local/tmp/missing.apk")[0].startswith("Failure [INSTALL_FAILED_INVALID_URI")
     moto.write_file("/data/local/tmp/w.apk", test_apks.whatsapp.read_bytes(), 0o644, 0)
     assert "INSTALL_FAILED_UPDATE_INCOMPATIBLE" in run(moto, "pm install -r /data/local/tmp/w.apk")[0]
@@ -185,7 +195,8 @@ def test_garbage_fault_corrupts_output(pixel: VirtualPhone) -> None:
     clean = pixel.run_shell("getprop").stdout
     pixel.faults.garbage_output = True
     dirty = pixel.run_shell("getprop").stdout
-    assert dirty != clean and len(dirty) > 0
+    assert dirty != clean
+    assert len(dirty) > 0
 
 
 def test_full_storage_refuses_installs(test_apks) -> None:
@@ -217,7 +228,8 @@ def test_random_profiles_are_accepted_or_refused_clearly(data: dict) -> None:
 
 def test_faults_from_profile_values() -> None:
     faults = Faults.from_mapping({"latency_ms": 20, "install_failure": "INSTALL_FAILED_INSUFFICIENT_STORAGE"})
-    assert faults.latency_ms == 20.0 and faults.hang is False
+    assert faults.latency_ms == 20.0
+    assert faults.hang is False
     with pytest.raises(ProfileInvalid, match="faults.install_failure"):
         Faults.from_mapping({"install_failure": "broken"})
 

@@ -33,7 +33,8 @@ def test_anonymous_visitors_are_sent_to_log_in(client, web):
     for path in ("/", "/requests", f"/requests/{web.request.id}", "/devices", "/broadcast", "/policies",
                  "/catalogue", "/staff", "/users", "/audit"):
         response = client.get(path)
-        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login"), path
     response = client.post(f"/requests/{web.request.id}/decision", data={})
     assert response.status_code == 400  # the CSRF check comes first; nothing reaches the view
 
@@ -70,7 +71,8 @@ def test_the_requester_cannot_approve_their_own_request(client, web, factory):
     db.session.commit()
     web.sign_in(client, web.manager)
     page = client.get(f"/requests/{own.id}").get_data(as_text=True)
-    assert "You made this request" in page and 'name="decision"' not in page
+    assert "You made this request" in page
+    assert 'name="decision"' not in page
     response = client.post(f"/requests/{own.id}/decision", data=_approve_form(web, client, own.id))
     assert response.status_code == 403
     assert "someone else must decide" in response.get_data(as_text=True)
@@ -84,7 +86,8 @@ def test_roles_that_cannot_decide_see_no_decision_form(client, web, role):
     page = client.get(f"/requests/{web.request.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'name="decision"' not in html and "Your role can read it but not decide it" in html
+    assert 'name="decision"' not in html
+    assert "Your role can read it but not decide it" in html
 
 
 def test_auditor_reads_everything_and_changes_nothing(client, web):
@@ -125,5 +128,6 @@ def test_forbidden_and_missing_pages_use_the_layout(client, web):
     assert "You do not have permission" in forbidden.get_data(as_text=True)
     assert "PhoneGate — " in forbidden.get_data(as_text=True)
     missing = client.get("/requests/999999")
-    assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
+    assert missing.status_code == 404
+    assert "Page not found" in missing.get_data(as_text=True)
     assert client.get("/no/such/page").status_code == 404

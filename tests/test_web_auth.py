@@ -40,7 +40,8 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, web):
     assert wrong.status_code == unknown.status_code == 400
     for response in (wrong, unknown):
         html = response.get_data(as_text=True)
-        assert "There is a problem" in html and "or the account is locked" in html
+        assert "There is a problem" in html
+        assert "or the account is locked" in html
     assert client.get("/").status_code == 302  # still not signed in
     assert "user.login_failed" in _actions(web.manager.id)
 
@@ -54,7 +55,8 @@ def test_account_locks_after_repeated_failures_even_for_the_right_password(clien
     assert web.login(client, web.manager).status_code == 400  # the right password, but locked
     assert client.get("/").status_code == 302
     actions = _actions(web.manager.id)
-    assert "user.locked" in actions and "user.login_refused" in actions
+    assert "user.locked" in actions
+    assert "user.login_refused" in actions
     # Another account is not affected by this one's lock.
     assert web.login(client, web.other_manager).status_code == 302
 
@@ -83,7 +85,8 @@ def test_logout_needs_post_with_csrf(client, web):
     assert client.post("/logout").status_code == 400  # no CSRF token: still signed in
     assert client.get("/").status_code == 200
     response = client.post("/logout", data={"csrf_token": web.csrf(client)})
-    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
     assert client.get("/").status_code == 302
     assert "user.logged_out" in _actions(web.manager.id)
 
@@ -104,7 +107,8 @@ def test_login_starts_a_new_session(client, web):
 def test_session_cookie_flags(client, web):
     response = web.login(client, web.manager)
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain HTTP to a loopback address (the test client's "localhost")
 
 
@@ -135,7 +139,8 @@ def test_password_change_is_forced_and_ends_other_sessions(app, web, factory):
     form = {"current_password": web.password, "new_password": "short", "confirm_password": "short",
             "csrf_token": web.csrf(first, "/account/password")}
     refused = first.post("/account/password", data=form)
-    assert refused.status_code == 400 and "at least 10 characters" in refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "at least 10 characters" in refused.get_data(as_text=True)
 
     new = "a much longer new password"
     form.update(new_password=new, confirm_password=new, csrf_token=web.csrf(first, "/account/password"))

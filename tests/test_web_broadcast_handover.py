@@ -34,24 +34,28 @@ def test_new_phone_takes_over_the_broadcast_role_through_its_request(client, web
 
     web.sign_in(client, web.manager)
     service_page = client.get(f"/broadcast/{web.service.id}").get_data(as_text=True)
-    assert f'href="/requests/{request.id}"' in service_page and "hands the Broadcast role over from BCAST1" in service_page
+    assert f'href="/requests/{request.id}"' in service_page
+    assert "hands the Broadcast role over from BCAST1" in service_page
     page = client.get(f"/requests/{request.id}").get_data(as_text=True)
     assert "Approving hands the Broadcast role over from phone BCAST1; BCAST1 will be suspended" in page
-    assert 'name="handover"' in page and 'name="handover_reason"' in page
+    assert 'name="handover"' in page
+    assert 'name="handover_reason"' in page
 
     url = f"/requests/{request.id}/decision"
     base = {"csrf_token": web.csrf(client), "policy_sha256": web.policy.sha256, "decision": "approve", "acknowledged": "yes"}
     missing = client.post(url, data={**base, "confirm": "yes"})  # no handover box, no reason
     assert missing.status_code == 400
     html = missing.get_data(as_text=True)
-    assert 'href="#handover"' in html and 'href="#handover_reason"' in html
+    assert 'href="#handover"' in html
+    assert 'href="#handover_reason"' in html
     assert db.session.get(EnrolmentRequest, request.id).status == "pending"
 
     form = {**base, "handover": "yes", "handover_reason": "Old phone's screen broke"}
     check = client.post(url, data=form)
     assert check.status_code == 200
     check_html = check.get_data(as_text=True)
-    assert "Check before you approve" in check_html and "From BCAST1, which will be suspended" in check_html
+    assert "Check before you approve" in check_html
+    assert "From BCAST1, which will be suspended" in check_html
     assert 'name="handover" value="yes"' in check_html
     db.session.expire_all()
     assert broadcast_device_ids() == [first.id]  # nothing handed over at the check step
@@ -66,7 +70,8 @@ def test_new_phone_takes_over_the_broadcast_role_through_its_request(client, web
     assert {"broadcast.ended", "broadcast.handed_over", "enrolment.approved"} <= set(_actions())
     assert "handed over to this phone" in client.get(done.headers["Location"]).get_data(as_text=True)
     history = client.get(f"/broadcast/{web.service.id}").get_data(as_text=True)
-    assert "Old phone&#39;s screen broke" in history and "Current" in history
+    assert "Old phone&#39;s screen broke" in history
+    assert "Current" in history
 
 
 def broadcast_device_ids() -> list[int]:
@@ -112,12 +117,14 @@ def test_designating_a_second_phone_is_refused_and_handover_between_role_holders
     assert "already has an active Broadcast phone" in second_designation.get_data(as_text=True)
     no_reason = client.post(f"/broadcast/{web.service.id}", data={
         "action": "handover", "device": str(spare.id), "reason": " ", "csrf_token": token})
-    assert no_reason.status_code == 400 and 'href="#reason"' in no_reason.get_data(as_text=True)
+    assert no_reason.status_code == 400
+    assert 'href="#reason"' in no_reason.get_data(as_text=True)
     handed = client.post(f"/broadcast/{web.service.id}", data={
         "action": "handover", "device": str(spare.id), "reason": "Spare takes over", "csrf_token": token})
     assert handed.status_code == 302
     db.session.expire_all()
-    assert broadcast_device_ids() == [spare.id] and db.session.get(Device, first.id).state == "suspended"
+    assert broadcast_device_ids() == [spare.id]
+    assert db.session.get(Device, first.id).state == "suspended"
     assert {"broadcast.designation_refused", "broadcast.ended", "broadcast.handed_over"} <= set(_actions())
 
     client.post("/logout", data={"csrf_token": web.csrf(client)})

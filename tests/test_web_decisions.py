@@ -53,16 +53,19 @@ def test_approval_takes_a_confirmation_step_then_changes_state_and_is_audited(cl
     check = client.post(url, data=_form(web, client, trained=trained))
     assert check.status_code == 200
     html = check.get_data(as_text=True)
-    assert "Check before you approve" in html and "Version 2026-01" in html
+    assert "Check before you approve" in html
+    assert "Version 2026-01" in html
     assert _status(web) == ("pending", "pending_approval")  # nothing approved yet
 
     confirmed = client.post(url, data=_form(web, client, trained=trained, confirm="yes"))
     assert confirmed.status_code == 302
     assert _status(web) == ("approved", "approved")
     request = db.session.get(EnrolmentRequest, web.request.id)
-    assert request.decided_by_id == web.manager.id and request.policy_version_id == web.policy.id
+    assert request.decided_by_id == web.manager.id
+    assert request.policy_version_id == web.policy.id
     ack = db.session.scalar(select(Acknowledgement).where(Acknowledgement.staff_member_id == web.staff.id))
-    assert ack.policy_version_id == web.policy.id and ack.training_completed_on == trained
+    assert ack.policy_version_id == web.policy.id
+    assert ack.training_completed_on == trained
     assert _audited("enrolment.approved", web.request.id) == 1
     assert "approved" in client.get(confirmed.headers["Location"]).get_data(as_text=True)
 
@@ -73,7 +76,8 @@ def test_approve_needs_the_acknowledgement_box(client, web):
                            data=_form(web, client, acknowledged=None, confirm="yes"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "There is a problem" in html and 'href="#acknowledged"' in html
+    assert "There is a problem" in html
+    assert 'href="#acknowledged"' in html
     assert _status(web) == ("pending", "pending_approval")
 
 
@@ -94,7 +98,8 @@ def test_training_too_old_in_the_future_or_not_a_date_is_refused(client, web):
         response = client.post(url, data=form)
         assert response.status_code == 400, message
         html = response.get_data(as_text=True)
-        assert message in html and 'href="#training"' in html
+        assert message in html
+        assert 'href="#training"' in html
     assert _status(web) == ("pending", "pending_approval")
     assert db.session.scalar(select(Acknowledgement)) is None
 
@@ -106,7 +111,8 @@ def test_training_validity_is_configurable(client, app, web):
     web.sign_in(client, web.manager)
     response = client.post(f"/requests/{web.request.id}/decision",
                            data=_form(web, client, trained=date.today() - timedelta(days=45), confirm="yes"))
-    assert response.status_code == 400 and "more than 30 days ago" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "more than 30 days ago" in response.get_data(as_text=True)
 
 
 def test_a_decision_must_be_chosen(client, web):
@@ -121,7 +127,8 @@ def test_reject_needs_a_reason_then_changes_state_and_is_audited(client, web):
     web.sign_in(client, web.manager)
     url = f"/requests/{web.request.id}/decision"
     missing = client.post(url, data=_form(web, client, decision="reject", acknowledged=None))
-    assert missing.status_code == 400 and 'href="#reason"' in missing.get_data(as_text=True)
+    assert missing.status_code == 400
+    assert 'href="#reason"' in missing.get_data(as_text=True)
     assert _status(web) == ("pending", "pending_approval")
 
     done = client.post(url, data=_form(web, client, decision="reject", acknowledged=None,
@@ -139,7 +146,8 @@ def test_approving_against_a_policy_that_changed_since_the_page_was_loaded_is_re
     response = client.post(f"/requests/{web.request.id}/decision", data=form)
     assert response.status_code == 403
     html = response.get_data(as_text=True)
-    assert "There is a problem" in html and "not the current version (2026-11)" in html
+    assert "There is a problem" in html
+    assert "not the current version (2026-11)" in html
     assert f'name="policy_sha256" value="{newer.sha256}"' in html  # the new text is what is shown now
     assert _status(web) == ("pending", "pending_approval")
     assert _audited("enrolment.approval_refused", web.request.id) == 1
@@ -179,7 +187,8 @@ def test_a_broadcast_phone_is_approved_without_a_training_date_by_a_manager_of_t
     db.session.commit()
     web.sign_in(client, web.other_manager)  # another team, same service: Broadcast phones belong to the service
     page = client.get(f"/requests/{request.id}").get_data(as_text=True)
-    assert "Broadcast phone for Rights and Participation" in page and 'name="training-day"' not in page
+    assert "Broadcast phone for Rights and Participation" in page
+    assert 'name="training-day"' not in page
     form = {"csrf_token": web.csrf(client), "policy_sha256": web.policy.sha256, "decision": "approve",
             "acknowledged": "yes"}
     assert client.post(f"/requests/{request.id}/decision", data=form).status_code == 200  # the check page
@@ -187,4 +196,5 @@ def test_a_broadcast_phone_is_approved_without_a_training_date_by_a_manager_of_t
     assert done.status_code == 302
     assert db.session.get(EnrolmentRequest, request.id).status == "approved"
     designation = db.session.scalar(select(BroadcastDesignation))
-    assert designation.device_id == device.id and designation.ended_at is None
+    assert designation.device_id == device.id
+    assert designation.ended_at is None

@@ -50,16 +50,19 @@ def test_manager_reconfirms_from_the_dashboard_in_two_steps_and_the_phone_keeps_
     url = f"/staff/{web.staff.id}/reconfirm"
     web.sign_in(client, web.manager)
     dashboard = client.get("/").get_data(as_text=True)
-    assert 'id="reack-count">1<' in dashboard and f'href="{url}"' in dashboard
+    assert 'id="reack-count">1<' in dashboard
+    assert f'href="{url}"' in dashboard
     phone_page = client.get(f"/devices/{web.device.id}").get_data(as_text=True)
-    assert "Re-acknowledgement due" in phone_page and f'href="{url}"' in phone_page
+    assert "Re-acknowledgement due" in phone_page
+    assert f'href="{url}"' in phone_page
     page = client.get(url).get_data(as_text=True)
     for expected in ("Re-confirm the acceptable-use policy for Alex Example", "version 2026-11", newer.sha256,
                      'name="policy_sha256" value="' + newer.sha256, "re-acknowledgement due"):
         assert expected in page, expected
 
     check = client.post(url, data=_form(web, client, newer))
-    assert check.status_code == 200 and "Check before you confirm" in check.get_data(as_text=True)
+    assert check.status_code == 200
+    assert "Check before you confirm" in check.get_data(as_text=True)
     assert len(_due()) == 1  # nothing recorded at the first step
 
     done = client.post(url, data=_form(web, client, newer, confirm="yes"))
@@ -68,9 +71,12 @@ def test_manager_reconfirms_from_the_dashboard_in_two_steps_and_the_phone_keeps_
     assert db.session.get(Device, web.device.id).state == "approved"
     assert db.session.scalar(select(func.count()).select_from(EnrolmentRequest)) == 1
     ack = db.session.scalar(select(Acknowledgement).where(Acknowledgement.policy_version_id == newer.id))
-    assert ack.staff_member_id == web.staff.id and ack.training_completed_on == TRAINED and ack.confirmed_by_id == web.manager.id
+    assert ack.staff_member_id == web.staff.id
+    assert ack.training_completed_on == TRAINED
+    assert ack.confirmed_by_id == web.manager.id
     after = client.get(done.headers["Location"]).get_data(as_text=True)
-    assert "re-confirmed for Alex Example" in after and "has no phone with re-acknowledgement due" in after
+    assert "re-confirmed for Alex Example" in after
+    assert "has no phone with re-acknowledgement due" in after
     assert 'id="reack-count">0<' in client.get("/").get_data(as_text=True)
     assert "Re-acknowledgement due" not in client.get(f"/devices/{web.device.id}").get_data(as_text=True)
 
@@ -84,7 +90,9 @@ def test_missing_answers_are_shown_as_errors_and_change_nothing(client, web, fac
         "training-day": str(future.day), "training-month": str(future.month), "training-year": str(future.year)}))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert 'href="#acknowledged"' in html and 'href="#training"' in html and "in the future" in html
+    assert 'href="#acknowledged"' in html
+    assert 'href="#training"' in html
+    assert "in the future" in html
     no_csrf = _form(web, client, newer, confirm="yes")
     del no_csrf["csrf_token"]
     assert client.post(url, data=no_csrf).status_code == 400
@@ -99,8 +107,10 @@ def test_stale_policy_is_refused_audited_and_the_new_text_shown(client, web, fac
     response = client.post(f"/staff/{web.staff.id}/reconfirm", data=form)
     assert response.status_code == 403
     html = response.get_data(as_text=True)
-    assert "not the current version (2026-12)" in html and f'value="{newest.sha256}"' in html
-    assert _refusals() == 1 and len(_due()) == 1
+    assert "not the current version (2026-12)" in html
+    assert f'value="{newest.sha256}"' in html
+    assert _refusals() == 1
+    assert len(_due()) == 1
 
 
 def test_manager_of_another_team_and_it_are_refused(client, web, factory):
@@ -112,8 +122,10 @@ def test_manager_of_another_team_and_it_are_refused(client, web, factory):
         response = client.post(url, data={**_form(web, client, newer, confirm="yes"), "csrf_token": web.csrf(client)})
         assert response.status_code == 403
         client.post("/logout", data={"csrf_token": web.csrf(client)})
-    assert _refusals() == 2 and len(_due()) == 1
+    assert _refusals() == 2
+    assert len(_due()) == 1
 
     web.sign_in(client, web.auditor)  # may read who must re-confirm, not confirm
     page = client.get(url).get_data(as_text=True)
-    assert "can read this page but not confirm" in page and 'name="acknowledged"' not in page
+    assert "can read this page but not confirm" in page
+    assert 'name="acknowledged"' not in page
