@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures_phones import DEFAULT_PROFILE, AdbCommands, RunningPhone
+from ports import free_port
 
 from device_agent.adb.adb_server import AdbServer
 from device_agent.adb.keys import AdbKey
 from device_agent.simulator.phone import VirtualPhone
 from device_agent.simulator.server import SimulatorThread
-from fixtures_phones import DEFAULT_PROFILE, RunningPhone
-from ports import free_port
 
 
 def google_adb() -> Path:
@@ -50,7 +50,7 @@ def debian_adb() -> Path:
 ADB_SERVERS = {"debian-29.0.6": debian_adb, "google-34.0.1": google_adb}
 
 
-class AdbServerProcess:
+class AdbServerProcess(AdbCommands):
     """One private adb server and the `adb` client of the same binary."""
 
     def __init__(self, binary: Path, home: Path, key_files: Path) -> None:
@@ -86,28 +86,6 @@ class AdbServerProcess:
         assert started.returncode == 0, started.stderr
         return self
 
-    def devices(self) -> dict[str, str]:
-        output = self.run("devices").stdout.decode()
-        rows = [line.split() for line in output.splitlines()[1:] if line.strip()]
-        return {row[0]: row[1] for row in rows if len(row) >= 2}
-
-    def wait_for_state(self, serial: str, state: str | None, *, timeout_s: float = 15.0) -> str | None:
-        """Until `adb devices` shows `state` for `serial` (None: until it is gone); returns the last state seen."""
-        deadline = time.monotonic() + timeout_s
-        current = None
-        while time.monotonic() < deadline:
-            current = self.devices().get(serial)
-            if current == state:
-                break
-            time.sleep(0.1)
-        return current
-
-    def connect(self, endpoint: str, state: str = "device") -> str | None:
-        self.run("connect", endpoint)
-        return self.wait_for_state(endpoint, state)
-
-    def disconnect(self, endpoint: str) -> None:
-        self.run("disconnect", endpoint)
 
     def pid(self) -> int | None:
         """The server process (`adb -L tcp:PORT fork-server server ...`), found in /proc."""

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ports import free_port
 
 from device_agent.adb.keys import AdbKey
 from device_agent.simulator.phone import VirtualPhone
 from device_agent.simulator.profiles import PROFILE_NAMES, Profile, load_profile
 from device_agent.simulator.server import SimulatedPhone, SimulatorThread
-from ports import free_port
 
 DEFAULT_PROFILE = "google-pixel-9" if "google-pixel-9" in PROFILE_NAMES else PROFILE_NAMES[0]
 
@@ -112,7 +112,40 @@ def phone_simulator(adb_key: AdbKey, tmp_path: Path) -> Iterator[Any]:
 
 
 
-class AdbClient:
+class AdbCommands:
+    """What tests ask of an adb server through its own `adb` client, written once for every fixture that runs one
+    (a subclass says how to run its binary)."""
+
+    def run(self, *args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[bytes]:
+        raise NotImplementedError
+
+    def devices(self) -> dict[str, str]:
+        """serial -> state (device, unauthorized, offline) from `adb devices`."""
+        output = self.run("devices").stdout.decode()
+        rows = [line.split() for line in output.splitlines()[1:] if line.strip()]
+        return {row[0]: row[1] for row in rows if len(row) >= 2}
+
+    def wait_for_state(self, serial: str, state: str | None, *, timeout_s: float = 15.0) -> str | None:
+        """Until `adb devices` shows `state` for `serial` (None: until it is gone); returns the last state seen."""
+        deadline = time.monotonic() + timeout_s
+        current = None
+        while time.monotonic() < deadline:
+            current = self.devices().get(serial)
+            if current == state:
+                break
+            time.sleep(0.1)
+        return current
+
+    def connect(self, endpoint: str, state: str = "device", *, timeout_s: float = 15.0) -> str | None:
+        """`adb connect` returns before the handshake ends: wait until `adb devices` shows `state`."""
+        self.run("connect", endpoint)
+        return self.wait_for_state(endpoint, state, timeout_s=timeout_s)
+
+    def disconnect(self, endpoint: str) -> None:
+        self.run("disconnect", endpoint)
+
+
+class AdbClient(AdbCommands):
     """Debian's `adb` with a private server and HOME, so tests never touch a developer's real adb state."""
 
     def __init__(self, home: Path, key: AdbKey) -> None:
@@ -134,26 +167,6 @@ class AdbClient:
     def run(self, *args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["adb", *args], env=self.env, capture_output=True, timeout=timeout_s, check=False)
 
-    def devices(self) -> dict[str, str]:
-        """serial -> state (device, unauthorized, offline) from `adb devices`."""
-        output = self.run("devices").stdout.decode()
-        rows = [line.split() for line in output.splitlines()[1:] if line.strip()]
-        return {row[0]: row[1] for row in rows if len(row) >= 2}
-
-    def connect(self, endpoint: str, *, state: str = "device", timeout_s: float = 10.0) -> str | None:
-        """`adb connect`, then wait until `adb devices` shows `state`; returns the last state seen."""
-        self.run("connect", endpoint)
-        return self.wait_for_state(endpoint, state, timeout_s=timeout_s)
-
-    def wait_for_state(self, serial: str, state: str, *, timeout_s: float = 10.0) -> str | None:
-        deadline = time.monotonic() + timeout_s
-        current = None
-        while time.monotonic() < deadline:
-            current = self.devices().get(serial)
-            if current == state:
-                break
-            time.sleep(0.1)
-        return current
 
     def kill_server(self) -> None:
         subprocess.run(["adb", "kill-server"], env=self.env, capture_output=True, timeout=30, check=False)

@@ -10,19 +10,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fixtures_adb_server import google_adb
 from fixtures_apks import _framework, make_signing_key, sign
+from fixtures_phones import AdbCommands
 from ports import free_port
 
 from device_agent.adb.keys import AdbKey
@@ -82,18 +82,7 @@ def split_apks(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return build_split_apks(tmp_path_factory.mktemp("split-apks"))
 
 
-def adbx_binary() -> Path:
-    """Google's adb 34 inside the PyPI package `adbx` (the `test` extra installs it)."""
-    spec = importlib.util.find_spec("adbx")
-    if spec is None or spec.origin is None:
-        pytest.fail("PyPI adbx is not installed: pip install -e '.[test]'")
-    binary = Path(spec.origin).parent / "bin" / "platform-tools" / "adb"
-    if not binary.is_file():
-        pytest.fail(f"adbx has no adb binary at {binary}")
-    return binary
-
-
-class AdbServer:
+class AdbServer(AdbCommands):
     """One adb client binary with its own server (free port), HOME and key; `key` is the server's adbkey."""
 
     def __init__(self, binary: str, home: Path) -> None:
@@ -108,22 +97,6 @@ class AdbServer:
     def run(self, *args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([self.binary, *args], env=self.env, capture_output=True, timeout=timeout_s, check=False)
 
-    def state(self, serial: str) -> str | None:
-        rows = [line.split() for line in self.run("devices").stdout.decode().splitlines()[1:] if line.strip()]
-        return next((row[1] for row in rows if len(row) >= 2 and row[0] == serial), None)
-
-    def wait_for_state(self, serial: str, state: str, *, timeout_s: float = 10.0) -> str | None:
-        deadline = time.monotonic() + timeout_s
-        current = self.state(serial)
-        while current != state and time.monotonic() < deadline:
-            time.sleep(0.1)
-            current = self.state(serial)
-        return current
-
-    def connect(self, endpoint: str, *, state: str = "device", timeout_s: float = 10.0) -> str | None:
-        self.run("connect", endpoint)
-        return self.wait_for_state(endpoint, state, timeout_s=timeout_s)
-
 
 @pytest.fixture
 def adb_servers(tmp_path: Path) -> Iterator[object]:
@@ -131,7 +104,7 @@ def adb_servers(tmp_path: Path) -> Iterator[object]:
     started: list[AdbServer] = []
 
     def start(which: str) -> AdbServer:
-        binary = shutil.which("adb") if which == "debian" else str(adbx_binary())
+        binary = shutil.which("adb") if which == "debian" else str(google_adb())
         if binary is None:
             pytest.fail("Debian's adb client is not installed (apt-get install adb)")
         server = AdbServer(binary, tmp_path / f"adb-{which}-{len(started)}")
