@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from phonegate.core.apk import ApkInvalid, inspect_apk_bytes
-from phonegate.core.apk.bounded_zip import BoundedArchive, ZipLimitExceeded
+from phonegate.core.apk import APK_LIMITS, ApkInvalid, inspect_apk_bytes
+from phonegate.core.bounded_zip import BoundedArchive, ZipLimitExceeded
 
 GIB = 1024 * 1024 * 1024
 CHUNK = b"\0" * (4 * 1024 * 1024)
@@ -97,7 +97,7 @@ def test_a_zip_bomb_is_refused_in_milliseconds_and_a_few_megabytes(bombs, kind):
 
 
 def test_a_bomb_in_any_entry_is_refused_by_the_bounded_reader(bombs):
-    archive = BoundedArchive(bombs["entry"].read_bytes())
+    archive = BoundedArchive(bombs["entry"].read_bytes(), APK_LIMITS)
     tracemalloc.start()
     started = time.process_time()
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures_chat import Line, write_export, zip_bomb, zip_export
-from phonegate.core.chat.export_file import MAX_ZIP_ENTRIES, NotAnExport, decode_export, read_export
+from phonegate.core.chat.export_file import EXPORT_LIMITS, NotAnExport, decode_export, read_export
 
 TEXT = write_export([Line(datetime(2024, 3, 12, 14, 5), "Zoë Ålander", "Hello ✓")], "android24")
 
@@ -106,7 +106,7 @@ def test_too_many_entries(tmp_path: Path) -> None:
     path = tmp_path / "many.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("WhatsApp Chat with A.txt", TEXT)
-        for index in range(MAX_ZIP_ENTRIES):
+        for index in range(EXPORT_LIMITS.max_entries):
             archive.writestr(f"{index}", b"")
     with pytest.raises(NotAnExport, match="entries"):
         read_export(path)
@@ -123,8 +123,16 @@ def _refused_with_peak_memory(path: Path, match: str) -> int:
 
 
 def test_zip_bomb_refused_by_its_declared_size(tmp_path: Path) -> None:
-    bomb = zip_bomb(tmp_path / "bomb.zip", size_mib=1024)  # 1 GiB of zeros in 1 MB
-    peak = _refused_with_peak_memory(bomb, "larger than 64 MiB")
+    bomb = zip_bomb(tmp_path / "bomb.zip", size_mib=1024)  # 1 GiB of zeros in 1 MB: refused before a byte is inflated
+    peak = _refused_with_peak_memory(bomb, "zip bomb")
+    assert peak < 8 * 1024 * 1024
+
+
+def test_chat_text_larger_than_an_export_can_be_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:  # stored: no ratio to give it away
+        archive.writestr("WhatsApp Chat with A.txt", b"x" * (65 * 1024 * 1024))
+    peak = _refused_with_peak_memory(path, "more than a chat export's")
     assert peak < 8 * 1024 * 1024
 
 

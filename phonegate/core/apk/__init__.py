@@ -8,7 +8,7 @@ spec (signing_block.py) and v1 JAR signatures (jar_signature.py). Tests cross-ch
 against Debian's `apksigner verify --print-certs`.
 
 Everything wrong with an APK raises ApkInvalid (a BadInput) with a sentence saying what. Every entry is read
-through bounded_zip.BoundedArchive, so a zip bomb costs milliseconds, never gigabytes.
+through phonegate.core.bounded_zip.BoundedArchive, so a zip bomb costs milliseconds, never gigabytes.
 """
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ from xml.etree import ElementTree
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from phonegate.core.apk.bounded_zip import MAX_MANIFEST_BYTES, ZIP_ERRORS, BoundedArchive, ZipLimitExceeded
 from phonegate.core.apk.jar_signature import JarSignatureError, signature_files, verify_jar
 from phonegate.core.apk.signing_block import V2_ID, V3_ID, SigningBlockError, find_signing_block, verify_scheme, zip_layout
+from phonegate.core.bounded_zip import MIB, ZIP_ERRORS, BoundedArchive, ZipLimitExceeded, ZipLimits
 from phonegate.core.errors import BadInput
 
 ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
+# A real WhatsApp APK has about 3,000 entries, a manifest under 1 MiB and nothing compressed much beyond 10:1.
+APK_LIMITS = ZipLimits(kind="an APK", max_entries=50_000, max_directory_bytes=16 * MIB, max_entry_bytes=1024 * MIB,
+                       max_total_bytes=4096 * MIB)
+MAX_MANIFEST_BYTES = 8 * MIB  # AndroidManifest.xml, uncompressed
 
 
 class ApkInvalid(BadInput):
@@ -68,7 +72,7 @@ def inspect_apk_bytes(data: bytes) -> ApkInfo:
 
 def _inspect(data: bytes) -> ApkInfo:
     try:
-        archive = BoundedArchive(data)
+        archive = BoundedArchive(data, APK_LIMITS)
         names = set(archive.namelist())
     except ZipLimitExceeded:
         raise

@@ -16,8 +16,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from phonegate.core.apk.bounded_zip import BoundedArchive
 from phonegate.core.apk.der import DerError, Tlv, oid_text, read_one
+from phonegate.core.bounded_zip import BoundedArchive
 
 DIGEST_NAMES = {"SHA-256": "sha256", "SHA-512": "sha512", "SHA-384": "sha384", "SHA1": "sha1", "SHA-1": "sha1"}
 OID_HASHES = {

@@ -1,32 +1,26 @@
 """Reading a WhatsApp "Export chat" file: the .txt, or the .zip WhatsApp writes ("WhatsApp Chat with X.txt" on
 Android, "_chat.txt" on iOS, beside the media files), decoded to text.
 
-A .zip is untrusted and may be a bomb, so it is checked in three steps, each before the next costs anything:
-the end-of-central-directory record (entry count and directory size, read from the last 64 KiB), the text
-entry's declared sizes, and then while it is streamed (bytes out, and bytes out per byte in). Only the text
-entry is ever decompressed; media is not read.
+A .zip is untrusted and may be a bomb, so it is read through phonegate.core.bounded_zip with a chat export's
+limits (EXPORT_LIMITS). Only the text entry is ever decompressed; media is not read.
 """
 
 from __future__ import annotations
 
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from phonegate.core.text import printable
+from phonegate.core.bounded_zip import MIB, ZIP_ERRORS, BoundedArchive, ZipLimitExceeded, ZipLimits
 from phonegate.core.errors import BadInput
+from phonegate.core.text import printable
 
-MAX_TEXT_BYTES = 64 * 1024 * 1024  # WhatsApp exports at most 40,000 messages (about 5 MB): 64 MiB is far beyond
-MAX_ZIP_ENTRIES = 20_000  # an export with media holds at most about 10,000 media files
-MAX_CENTRAL_DIRECTORY_BYTES = 8 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100  # chat text deflates 3-10x; a bomb deflates 1,000x and more
-_RATIO_CHECKED_FROM = 1024 * 1024  # small entries may compress well (a short repetitive chat) without harm
-_CHUNK = 64 * 1024
+MAX_TEXT_BYTES = 64 * MIB  # WhatsApp exports at most 40,000 messages (about 5 MB): 64 MiB is far beyond
+# An export with media holds at most about 10,000 media files; only the chat text is ever decompressed.
+EXPORT_LIMITS = ZipLimits(kind="a chat export", max_entries=20_000, max_directory_bytes=8 * MIB,
+                          max_entry_bytes=MAX_TEXT_BYTES, max_total_bytes=MAX_TEXT_BYTES, allow_zip64=False)
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
-_END_RECORD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries here, entries total, cd size, cd offset, comment length
 
 
 class NotAnExport(BadInput):
@@ -85,43 +79,23 @@ def decode_export(raw: bytes) -> str:
 
 
 def _text_entry(stream: BinaryIO, name: str) -> bytes:
-    _check_end_record(stream, name)
     try:
-        archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        archive = BoundedArchive(stream, EXPORT_LIMITS)
+    except ZipLimitExceeded as exc:
+        raise NotAnExport(f"{name} is refused as a chat export: {exc}.") from exc
+    except ZIP_ERRORS as exc:
         raise NotAnExport(f"{name} is not a readable .zip ({exc}).") from exc
-    with archive:
-        entries = archive.infolist()
-        if len(entries) > MAX_ZIP_ENTRIES:
-            raise NotAnExport(f"{name} has {len(entries)} entries, more than a chat export ({MAX_ZIP_ENTRIES}).")
-        entry = _chat_entry(entries, name)
+    try:
+        entry = _chat_entry(archive.infolist(), name)
         if entry.flag_bits & 0x1:
             raise NotAnExport(f"{name} is password-protected.")
-        if entry.file_size > MAX_TEXT_BYTES:
-            raise NotAnExport(f"{name}: the chat text is larger than {MAX_TEXT_BYTES // (1024 * 1024)} MiB.")
-        if entry.file_size > _RATIO_CHECKED_FROM and entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1):
-            raise NotAnExport(f"{name}: the chat text is compressed more than {MAX_COMPRESSION_RATIO}:1 (a zip bomb?).")
-        return _stream_entry(archive, entry, name)
-
-
-def _check_end_record(stream: BinaryIO, name: str) -> None:
-    """Refuse absurd archives from their last 64 KiB, before zipfile reads the whole central directory."""
-    size = stream.seek(0, 2)
-    tail_start = max(0, size - (_END_RECORD.size + 0xFFFF))
-    stream.seek(tail_start)
-    tail = stream.read()
-    stream.seek(0)
-    at = tail.rfind(_EMPTY_ZIP_MAGIC)
-    if at == -1 or len(tail) - at < _END_RECORD.size:
-        raise NotAnExport(f"{name} is not a readable .zip (no end-of-archive record).")
-    fields = _END_RECORD.unpack_from(tail, at)
-    entries_total, directory_size = fields[4], fields[5]
-    if entries_total == 0xFFFF or directory_size == 0xFFFFFFFF:
-        raise NotAnExport(f"{name} is a ZIP64 archive, far larger than a chat export.")
-    if entries_total > MAX_ZIP_ENTRIES:
-        raise NotAnExport(f"{name} has {entries_total} entries, more than a chat export ({MAX_ZIP_ENTRIES}).")
-    if directory_size > MAX_CENTRAL_DIRECTORY_BYTES:
-        raise NotAnExport(f"{name} has a {directory_size}-byte directory, far larger than a chat export's.")
+        return archive.read(entry)
+    except ZipLimitExceeded as exc:
+        raise NotAnExport(f"{name}: the chat text is refused: {exc}.") from exc
+    except ZIP_ERRORS as exc:
+        raise NotAnExport(f"{name}: the chat text cannot be read from the .zip ({exc}).") from exc
+    finally:
+        archive.close()
 
 
 def _chat_entry(entries: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
@@ -139,22 +113,3 @@ def _chat_entry(entries: list[zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
 def _is_chat_name(filename: str) -> bool:
     base = filename.rsplit("/", 1)[-1]
     return base == "_chat.txt" or base.startswith("WhatsApp Chat")
-
-
-def _stream_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str) -> bytes:
-    """Decompress the entry in chunks, stopping as soon as it outgrows either limit: the declared sizes may lie."""
-    chunks: list[bytes] = []
-    total = 0
-    limit = max(entry.compress_size, 1) * MAX_COMPRESSION_RATIO
-    try:
-        with archive.open(entry) as member:
-            while chunk := member.read(_CHUNK):
-                total += len(chunk)
-                if total > MAX_TEXT_BYTES:
-                    raise NotAnExport(f"{name}: the chat text is larger than {MAX_TEXT_BYTES // (1024 * 1024)} MiB.")
-                if total > _RATIO_CHECKED_FROM and total > limit:
-                    raise NotAnExport(f"{name}: the chat text is compressed more than {MAX_COMPRESSION_RATIO}:1 (a zip bomb?).")
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, OSError) as exc:
-        raise NotAnExport(f"{name}: the chat text cannot be read from the .zip ({exc}).") from exc
-    return b"".join(chunks)
