@@ -167,3 +167,13 @@ def test_pages_redirect_to_login_and_back(client, web):
     back = client.post(response.headers["Location"], data={"email": web.manager.email, "password": web.password,
                                                            "csrf_token": token})
     assert back.headers["Location"] == "/devices?state=approved"
+
+
+def test_tries_on_a_locked_account_write_a_bounded_number_of_audit_entries(client, app, web):
+    # Someone hammering a locked account must not grow the audit log without limit (refusal_budget.py).
+    _settings(app, login_max_failures=2, login_rate_limit="1000 per minute", refusal_audit_limit=3)
+    for _ in range(2):
+        web.login(client, web.manager, password="wrong password!")
+    for _ in range(20):
+        assert web.login(client, web.manager).status_code == 400
+    assert _actions(web.manager.id).count("user.login_refused") == 3

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from phonegate.core.errors import BadInput
 from server.models import Role, Team, User
-from server.services import audit, people, sign_in, web_sessions
+from server.services import audit, people, refusals, sign_in, web_sessions
 from server.services.actor import Actor
 from server.services.errors import InvalidInput
 
@@ -166,5 +166,5 @@ def _follow_rule(session: Session, user: User, rule: RoleRule, team: Team | None
 
 
 def _refuse(session: Session, user: User, reason: str, **details: Any) -> None:
-    audit.record(session, Actor.for_user(user), "user.login_refused", target=user,
-                 details={"reason": reason, "method": "oidc", **details})
+    refusals.record_refusal(session, Actor.for_user(user), "user.login_refused", reason=reason, target=user,
+                            details={"method": "oidc", **details})

@@ -57,7 +57,15 @@ class _Refusal:
 
 def refuse(session: Session, actor: Actor, action: str, error: E, *, target: Any = None, details: dict | None = None) -> E:
     """Audit `action` (e.g. "enrolment.approval_refused") with the reason on its own transaction; return `error` to raise."""
-    payload = {"reason": str(error)}
+    record_refusal(session, actor, action, reason=str(error), target=target, details=details)
+    return error
+
+
+def record_refusal(session: Session, actor: Actor, action: str, *, reason: str, target: Any = None,
+                   details: dict | None = None) -> None:
+    """Audit a refusal that raises nothing (a log-in refused to a locked account): the same transaction of its
+    own and the same per-caller bound as `refuse`."""
+    payload = {"reason": reason}
     if details:
         payload.update(details)
     target_type = target_id = None
@@ -66,7 +74,7 @@ def refuse(session: Session, actor: Actor, action: str, error: E, *, target: Any
     refusal = _Refusal(_RecordedActor(actor.user_id, actor.label), action, payload, target_type, target_id)
     refusals = _within_budget(actor, refusal)
     if not refusals:
-        return error
+        return
 
     real = session.registry() if isinstance(session, scoped_session) else session
     if _holds_write_lock(real):
@@ -76,7 +84,6 @@ def refuse(session: Session, actor: Actor, action: str, error: E, *, target: Any
             real.info[_LISTENING] = True
     else:
         _write(real.get_bind(), refusals)
-    return error
 
 
 def _within_budget(actor: Actor, refusal: _Refusal) -> list[_Refusal]:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.models import Role, User, utcnow
-from server.services import audit, passwords, second_factor, web_sessions
+from server.services import audit, passwords, refusals, second_factor, web_sessions
 from server.services.actor import Actor
 
 
@@ -44,13 +44,14 @@ def check_password(session: Session, email: str, password: str, settings) -> Att
     actor = Actor.for_user(user)
     if _locked(user):
         passwords.verify_password(_dummy_hash(), password)
-        audit.record(session, actor, "user.login_refused", target=user, details={"reason": "locked"})
+        # Repeated tries on a locked account are an attacker's to make: bounded like every refusal.
+        refusals.record_refusal(session, actor, "user.login_refused", reason="locked", target=user)
         return Attempt(Outcome.FAILED)
     if not user.active or not passwords.verify_password(user.password_hash, password):
         record_failure(session, user, settings, "inactive" if not user.active else "password")
         return Attempt(Outcome.FAILED)
     if settings.password_login == "admins" and user.role != Role.ADMIN.value:
-        audit.record(session, actor, "user.login_refused", target=user, details={"reason": "password_login_admins_only"})
+        refusals.record_refusal(session, actor, "user.login_refused", reason="password_login_admins_only", target=user)
         return Attempt(Outcome.PASSWORD_NOT_ALLOWED, user)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
@@ -63,8 +64,8 @@ def check_password(session: Session, email: str, password: str, settings) -> Att
 def check_second_factor(session: Session, user: User, code: str, settings) -> Attempt:
     """The second step, for a user whose password was right a moment ago."""
     if not user.active or _locked(user):
-        audit.record(session, Actor.for_user(user), "user.login_refused", target=user,
-                     details={"reason": "locked" if user.active else "inactive"})
+        refusals.record_refusal(session, Actor.for_user(user), "user.login_refused", target=user,
+                                reason="locked" if user.active else "inactive")
         return Attempt(Outcome.FAILED)
     if not second_factor.check(user, code, settings.secret_key):
         record_failure(session, user, settings, "second_factor")
