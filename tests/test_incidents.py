@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import AuditEntry, Device, Incident
+from server.models import AuditEntry, BroadcastDesignation, Device, Incident
 from server.services import incidents
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, InvalidTransition
@@ -231,3 +231,20 @@ def test_a_mailbox_setting_that_is_not_one_address_stops_the_start(value):
 def test_the_mailbox_setting_is_read(tmp_path):
     settings = Settings.from_environ({"PHONEGATE_INCIDENT_MAILBOX": MAILBOX, "PHONEGATE_INSTANCE": str(tmp_path)})
     assert settings.incident_mailbox == MAILBOX
+
+
+def test_a_lost_broadcast_phone_stops_being_the_services_broadcast_phone(app, web, factory, mailbox, smtp_server):
+    from server.services import broadcast
+
+    device = factory.device(serial="BCLOST1", state="provisioned", role="broadcast", service_id=web.service.id)
+    broadcast.designate(db.session, web.service, device, Actor.for_user(web.manager))
+    db.session.commit()
+    report = incidents.IncidentReport(kind="lost_or_stolen", description="Left on the bus", occurred_on=date.today(),
+                                      device=device)
+    incident = incidents.report_incident(db.session, Actor.for_user(web.manager), mailbox, report)
+    db.session.commit()
+    assert broadcast.active_designation(db.session, web.service) is None
+    ended = _audits("broadcast.ended")
+    assert len(ended) == 1
+    designation = db.session.scalar(select(BroadcastDesignation).where(BroadcastDesignation.device_id == device.id))
+    assert incident.reference in designation.end_reason

@@ -138,6 +138,19 @@ def end(session: Session, service: Service, actor: Actor, *, reason: str) -> Bro
     return current
 
 
+def end_for_missing_phone(session: Session, device: Device, actor: Actor, *, reason: str) -> BroadcastDesignation | None:
+    """A Broadcast phone reported lost or stolen stops being the service's Broadcast phone at once, so the service
+    can designate another without a handover from a phone nobody has. Whoever may report the incident may do this
+    (the incident service checked that); None when the phone held no designation."""
+    current = session.scalar(select(BroadcastDesignation).where(
+        BroadcastDesignation.device_id == device.id, BroadcastDesignation.ended_at.is_(None)))
+    if current is None:
+        return None
+    lock_row(session, current.service)  # one change to this service's Broadcast phone at a time
+    _end(session, current, actor, clean_reason(reason), "broadcast.end_refused")
+    return current
+
+
 def ensure_designated_for_approval(session: Session, request: EnrolmentRequest, actor: Actor, *,
                                    handover: bool = False, reason: str | None = None) -> BroadcastDesignation:
     """Approving a Broadcast enrolment designates the phone.

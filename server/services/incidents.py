@@ -39,7 +39,7 @@ from server.models import (
     StaffMember,
     utcnow,
 )
-from server.services import access, audit, lifecycle
+from server.services import access, audit, broadcast, lifecycle
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, InvalidTransition
 from server.services.refusals import refuse
@@ -151,6 +151,7 @@ def _suspend_missing_phone(session: Session, incident: Incident, actor: Actor) -
         lifecycle.transition(session, device, DeviceState.SUSPENDED, actor,
                              reason=f"reported lost or stolen in incident {incident.reference}")
         incident.phone_suspended = True
+    broadcast.end_for_missing_phone(session, device, actor, reason=f"Reported lost or stolen in incident {incident.reference}")
     audit.record(session, actor, "incident.phone_suspended" if incident.phone_suspended else "incident.phone_not_suspended",
                  target=incident, details={"device_id": device.id, "state": device.state})
 
