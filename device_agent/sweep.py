@@ -263,14 +263,18 @@ def run_sweep(
     *,
     serial_numbers: Mapping[str, str] | None = None,
     sweep_id: str | None = None,
+    only_named: bool = False,
     on_plan: Callable[[SweepPlan], None] = lambda plan: None,
     on_phone: Callable[[PhoneReport], None] = lambda report: None,
 ) -> SweepOutcome:
-    """The whole CLI sweep: deliver old outbox batches, plan, check, upload, finish."""
+    """The whole CLI sweep: deliver old outbox batches, plan, check, upload, finish. With `only_named`, only the
+    phones in `tcp` are checked (a station checking the phone just plugged in), still against the server's plan."""
     started = time.monotonic()
     earlier = deliver_pending(api, outbox) if api is not None else DeliveryReport(server_down=True)
     sweep_id = sweep_id or str(uuid.uuid4())
     plan = build_plan(api, sweep_id, tcp, options.source, options.site, serial_numbers)
+    if only_named:
+        plan.targets = [target for target in plan.targets if target.endpoint in tcp]
     on_plan(plan)
     uploader = Uploader(api if plan.online else None, outbox, sweep_id, options.source, options.batch_results)
 

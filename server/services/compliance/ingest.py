@@ -28,7 +28,7 @@ from server.services.compliance.rules import ensure_current_version
 from server.services.errors import Conflict, InvalidInput, NotFound
 from server.services.devices import MAX_SDK
 
-SOURCES = ("cli", "scheduler", "celery")
+SOURCES = ("cli", "scheduler", "celery", "station")
 # Phones a sweep visits: enrolled ones, plus phones not (yet) approved, where the app would be an unauthorised install.
 PLAN_STATES = tuple(ENROLLED) + (DeviceState.REGISTERED.value, DeviceState.PENDING_APPROVAL.value)
 CHUNK = 500  # rows per multi-row INSERT / serials per IN (): well inside SQLite's and PostgreSQL's parameter limits
