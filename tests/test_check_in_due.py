@@ -100,3 +100,28 @@ def test_a_station_sighting_records_the_check_in_site(factory, sweep_api):  # ty
                       [dict(sighting(device.serial, seen), checked_in_site="town-hall")])
     db.session.expire_all()
     assert db.session.get(Device, device.id).checked_in_site == "town-hall"
+
+
+def test_team_page_shows_what_is_due_and_overdue_for_the_managers_team_only(client, web, factory):  # type: ignore[no-untyped-def]
+    now = datetime.now(timezone.utc)
+
+    def phone(serial: str, days_ago: int, team) -> None:  # type: ignore[no-untyped-def]
+        device = factory.device(serial=serial, state="provisioned", role="broadcast", team_id=team.id)
+        device.last_seen_at = now - timedelta(days=days_ago)
+        device.checked_in_site = "town-hall"
+        db.session.commit()
+
+    phone("DUESOON1", 6, web.team)
+    phone("OVERDUE1", 9, web.team)
+    phone("FRESH1", 1, web.team)
+    phone("OTHERTEAM1", 9, web.other_team)
+    web.login(client, web.manager)
+    html = client.get(f"/compliance/teams/{web.team.id}").get_data(as_text=True)
+    table = html[html.index('id="check-ins"'):]
+    assert "DUESOON1" in table
+    assert "Due soon" in table
+    assert "OVERDUE1" in table
+    assert "Overdue (non-compliant from" in table
+    assert "FRESH1" not in table
+    assert "OTHERTEAM1" not in html
+    assert "at town-hall" in table

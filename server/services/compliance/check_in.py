@@ -66,6 +66,37 @@ def due_of(last_seen: datetime | None, enrolled: datetime, params: dict[str, int
     )
 
 
+@dataclass(frozen=True)
+class DueRow:
+    device_id: int
+    serial: str
+    model: str | None
+    holder: str | None
+    role: str
+    site: str | None  # where it last checked in
+    due: CheckInDue
+    status: str
+
+
+def due_phones(session: Session, device_ids: Any, rules: dict[str, Any], today: date) -> list[DueRow]:
+    """The enrolled phones among `device_ids` (a select of ids a reader may see) that are due soon or overdue,
+    most overdue first: what a team page shows."""
+    if CHECKED_IN.rule not in rules:
+        return []
+    params = params_of(rules)
+    query = (select(Device.id, Device.serial, Device.model, StaffMember.name, Device.role, Device.checked_in_site,
+                    Device.last_seen_at, Device.created_at)
+             .outerjoin(StaffMember, StaffMember.id == Device.staff_member_id)
+             .where(Device.id.in_(device_ids), Device.state.in_(ENROLLED)))
+    rows = []
+    for device_id, serial, model, holder, role, site, last_seen, created in session.execute(query):
+        due = due_of(last_seen, created, params)
+        status = due.status(today)
+        if status != OK:
+            rows.append(DueRow(device_id, serial, model, holder, role, site, due, status))
+    return sorted(rows, key=lambda row: (row.due.due, row.serial))
+
+
 def send_reminders(session: Session, now: datetime, settings: Settings, rules: dict[str, Any], actor: Actor) -> int:
     """E-mail holder and managers once per due date for phones due within `remind_days_before`; returns phones reminded.
     Commits: each claim is its own transaction, so a concurrent run sees it at once."""
