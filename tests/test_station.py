@@ -187,7 +187,7 @@ def test_server_down_the_check_waits_in_the_outbox(run_station, adb_server, atta
     assert serials == {phone.serial}
 
 
-def test_scheduled_sweep_survives_the_adb_server_killed_mid_sweep(run_station, adb_server, attached_phones, tmp_path):  # type: ignore[no-untyped-def]
+def test_scheduled_sweep_survives_the_adb_server_killed_mid_sweep(run_station, adb_server, attached_phones):  # type: ignore[no-untyped-def]
     station = run_station("--sweep-every", "0.03")  # about every 2 s
     phones = attached_phones(3)
     for phone in phones:
@@ -196,12 +196,15 @@ def test_scheduled_sweep_survives_the_adb_server_killed_mid_sweep(run_station, a
     mark = station.mark
     adb_server.crash()
     station.wait_for(r"adb server .*(stopped|would not)", after=mark)
-    line = station.wait_for(r"scheduled sweep", after=mark, timeout_s=60)  # it reports, and goes on
-    assert "failed" not in line or "trying again" in line
+    # The sweep that was running, or the next one, reports; the station keeps going.
+    station.wait_for(r"scheduled sweep: \d+ phone\(s\) checked", after=mark, timeout_s=60)
+    assert station.process.poll() is None
     adb_server.start()
+    mark = station.mark
     for phone in phones:
-        adb_server.connect(phone.adb_serial)
-    station.wait_for(rf"{phones[0].serial}", after=station.mark - 1, timeout_s=60)
+        assert adb_server.connect(phone.adb_serial) == "device"
+    for phone in phones:  # followed again once the adb server is back
+        station.wait_for(rf"{phone.serial}.*needs enrolment", after=mark, timeout_s=60)
     assert station.stop() == 0
 
 
