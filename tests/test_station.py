@@ -4,6 +4,7 @@ the real WSGI server and database. Phones are plugged in and pulled out while th
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -78,12 +79,12 @@ def station_token(factory, web):  # type: ignore[no-untyped-def]
 def run_station(staffed, adb_server, station_token, tmp_path):  # type: ignore[no-untyped-def]
     started: list[RunningStation] = []
 
-    def start(*extra: str, server_url: str | None = None) -> RunningStation:
+    def start(*extra: str, server_url: str | None = None, site: str = SITE, env_extra: dict | None = None) -> RunningStation:
         env = dict(staffed.env, **adb_server.env, PHONEGATE_TOKEN=station_token, PHONEGATE_INSTANCE=str(tmp_path / "station"),
-                   PHONEGATE_SWEEP_TIMEOUT_S="20")
+                   PHONEGATE_SWEEP_TIMEOUT_S="20", **(env_extra or {}))
         if server_url is not None:
             env["PHONEGATE_SERVER"] = server_url
-        process = subprocess.Popen([PHONEGATE, "station", "--site", SITE, *extra], env=env, stdout=subprocess.PIPE,
+        process = subprocess.Popen([PHONEGATE, "station", "--site", site, *extra], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
         running = RunningStation(process)
         started.append(running)
@@ -205,6 +206,55 @@ def test_scheduled_sweep_survives_the_adb_server_killed_mid_sweep(run_station, a
         assert adb_server.connect(phone.adb_serial) == "device"
     for phone in phones:  # followed again once the adb server is back
         station.wait_for(rf"{phone.serial}.*needs enrolment", after=mark, timeout_s=60)
+    assert station.stop() == 0
+
+
+@pytest.mark.slow
+def test_with_a_broker_the_station_is_the_celery_worker_of_its_site(run_station, factory, phone_simulator, station_token,
+                                                                    live_server):  # type: ignore[no-untyped-def]
+    import uuid
+
+    from sqlalchemy import func, select
+
+    from device_agent.client import PhoneGateClient
+    from device_agent.sweep_api import ComplianceApi
+    from device_agent.tasks import enqueue_site, make_celery
+    from server.extensions import db
+    from server.models import ComplianceResult
+
+    url = os.environ.get("PHONEGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    site = f"site-{uuid.uuid4().hex[:8]}"  # a fresh queue
+    phones = phone_simulator(2)
+    for phone in phones:
+        factory.device(serial=phone.serial, adb_endpoint=phone.endpoint, site=site, state="registered")
+    station = run_station("--sweep-every", "0", site=site, env_extra={"PHONEGATE_BROKER_URL": url})
+    broker = make_celery(url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = broker.control.ping(timeout=1.0) or []
+            if any(name.startswith(f"station-{site}@") for reply in replies for name in reply):
+                break
+        else:
+            pytest.fail("the station's worker did not come up:\n" + "\n".join(station.lines))
+        sweep_id = str(uuid.uuid4())
+        api = ComplianceApi(PhoneGateClient(live_server.url, station_token))
+        api.start_sweep(sweep_id, "scheduler")
+        enqueue_site(sweep_id, site, app=broker)
+        stored = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and stored == 0:
+            time.sleep(0.3)
+            with live_server.app.app_context():
+                stored = db.session.scalar(select(func.count(func.distinct(ComplianceResult.device_id)))
+                                           .where(ComplianceResult.sweep_id == sweep_id))
+        time.sleep(1.0)
+        with live_server.app.app_context():
+            stored = db.session.scalar(select(func.count(func.distinct(ComplianceResult.device_id)))
+                                       .where(ComplianceResult.sweep_id == sweep_id))
+    finally:
+        broker.close()
+    assert stored == len(phones), "\n".join(station.lines)
     assert station.stop() == 0
 
 
