@@ -174,11 +174,16 @@ def test_phone_pulled_mid_install_then_plugged_back_the_station_finishes(staffed
     assert station.stop() == 0
 
 
-def test_server_down_the_check_waits_in_the_outbox(run_station, adb_server, attached_phones, tmp_path):  # type: ignore[no-untyped-def]
-    from ports import free_port
+def test_server_down_the_check_waits_in_the_outbox(run_station, adb_server, attached_phones, tmp_path, factory):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
 
-    station = run_station("--sweep-every", "0", server_url=f"http://127.0.0.1:{free_port()}")
+    from ports import free_port
+    from server.extensions import db
+    from server.models import ComplianceResult, Device
+
     (phone,) = attached_phones(1)
+    factory.device(serial=phone.serial, state="provisioned", role="broadcast")  # enrolled earlier
+    station = run_station("--sweep-every", "0", server_url=f"http://127.0.0.1:{free_port()}")
     station.wait_for(rf"{phone.serial}.*results kept in the outbox", timeout_s=90)
     assert station.stop() == 0
     from device_agent.outbox import Outbox
@@ -186,6 +191,14 @@ def test_server_down_the_check_waits_in_the_outbox(run_station, adb_server, atta
     outbox = Outbox(tmp_path / "station" / "outbox")
     serials = {row["serial"] for path in outbox.pending() for row in outbox.read(path).results}
     assert serials == {phone.serial}
+
+    adb_server.disconnect(phone.adb_serial)  # unplugged: the next station delivers the outbox by itself
+    again = run_station("--sweep-every", "0")  # the server answers again
+    again.wait_for(r"delivered \d+ batch\(es\) from the outbox")
+    assert again.stop() == 0
+    assert outbox.count() == 0
+    results = db.session.scalars(select(ComplianceResult).join(Device).where(Device.serial == phone.serial)).all()
+    assert len(results) > 0
 
 
 def test_scheduled_sweep_survives_the_adb_server_killed_mid_sweep(run_station, adb_server, attached_phones):  # type: ignore[no-untyped-def]

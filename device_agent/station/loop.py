@@ -36,7 +36,7 @@ class Station:
     async def run(self, stop: asyncio.Event) -> None:
         self.renderer.note(f"check-in station for site {self.context.site}: waiting for phones "
                            f"(adb server {self.adb_server.address}); Ctrl-C stops it")
-        workers = [asyncio.create_task(self._follow())]
+        workers = [asyncio.create_task(self._follow()), asyncio.create_task(self._deliver_outbox())]
         if self.sweep_every_s:
             workers.append(asyncio.create_task(self._sweep_every(self.sweep_every_s)))
         await stop.wait()
@@ -110,6 +110,25 @@ class Station:
         if row.adb_serial in self.attached:  # a phone unplugged mid-step is not drawn back
             self.rows[row.adb_serial] = row
             self.renderer.row(row)
+
+    async def _deliver_outbox(self) -> None:
+        """Results an earlier run kept (the server was down) go first; each check and sweep then delivers the rest."""
+        if not self.context.outbox.count():
+            return
+        report = await asyncio.to_thread(self._deliver)
+        if report.server_down:
+            self.renderer.note(f"{self.context.outbox.count()} batch(es) wait in the outbox: the server does not answer yet")
+        else:
+            self.renderer.note(f"delivered {report.delivered} batch(es) from the outbox")
+
+    def _deliver(self) -> Any:
+        from device_agent.sweep_upload import deliver_pending
+
+        api = self.context.make_api()
+        try:
+            return deliver_pending(api, self.context.outbox)
+        finally:
+            api.close()
 
     # -- the site's scheduled sweep -------------------------------------------------------------------------
 
