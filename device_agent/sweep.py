@@ -223,8 +223,9 @@ async def check_phones(
     return list(await asyncio.gather(*(one(target) for target in targets)))
 
 
-def result_rows(report: PhoneReport) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The results-batch rows for one phone, and its sighting (None when it was not seen, or another phone answered)."""
+def result_rows(report: PhoneReport, check_in_site: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The results-batch rows for one phone, and its sighting (None when it was not seen, or another phone answered).
+    `check_in_site`: the phone is plugged into that site's check-in station (its sighting says so)."""
     serial = report.serial
     if serial is None:
         return [], None  # an unreachable --tcp phone: nothing to attribute results to
@@ -252,7 +253,10 @@ def result_rows(report: PhoneReport) -> tuple[list[dict[str, Any]], dict[str, An
         "security_patch": facts.security_patch.isoformat() if facts.security_patch else None,
         "build_fingerprint": facts.build_fingerprint,
     }
-    return rows, {"serial": serial, "facts_summary": {k: v for k, v in summary.items() if v is not None}, "seen_at": checked_at}
+    sighting = {"serial": serial, "facts_summary": {k: v for k, v in summary.items() if v is not None}, "seen_at": checked_at}
+    if check_in_site is not None:
+        sighting["checked_in_site"] = check_in_site
+    return rows, sighting
 
 
 def run_sweep(
@@ -263,19 +267,23 @@ def run_sweep(
     *,
     serial_numbers: Mapping[str, str] | None = None,
     sweep_id: str | None = None,
+    only_named: bool = False,
     on_plan: Callable[[SweepPlan], None] = lambda plan: None,
     on_phone: Callable[[PhoneReport], None] = lambda report: None,
 ) -> SweepOutcome:
-    """The whole CLI sweep: deliver old outbox batches, plan, check, upload, finish."""
+    """The whole CLI sweep: deliver old outbox batches, plan, check, upload, finish. With `only_named`, only the
+    phones in `tcp` are checked (a station checking the phone just plugged in), still against the server's plan."""
     started = time.monotonic()
     earlier = deliver_pending(api, outbox) if api is not None else DeliveryReport(server_down=True)
     sweep_id = sweep_id or str(uuid.uuid4())
     plan = build_plan(api, sweep_id, tcp, options.source, options.site, serial_numbers)
+    if only_named:
+        plan.targets = [target for target in plan.targets if target.endpoint in tcp]
     on_plan(plan)
     uploader = Uploader(api if plan.online else None, outbox, sweep_id, options.source, options.batch_results)
 
     def phone_done(report: PhoneReport) -> None:
-        rows, device = result_rows(report)
+        rows, device = result_rows(report, _check_in_site(options, report))
         if rows:
             uploader.add(rows, device)
         on_phone(report)
@@ -287,6 +295,13 @@ def run_sweep(
         raise
     summary = uploader.finish()
     return SweepOutcome(plan, reports, uploader.report, earlier, summary, time.monotonic() - started, outbox.count())
+
+
+def _check_in_site(options: SweepOptions, report: PhoneReport) -> str | None:
+    """A phone a check-in station reaches through its adb server is plugged into it: it checked in at the site."""
+    if options.source == "station" and options.site and report.target.endpoint.startswith("adb:"):
+        return options.site
+    return None
 
 
 def sweep_claimed(

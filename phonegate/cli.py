@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("device_agent.cli:inspect", "Read phones' facts over ADB (--tcp, --serial, --usb); change nothing."),
     "sweep": ("device_agent.cli:sweep", "Run one compliance sweep now."),
     "provision": ("provisioning.cli:provision", "Enrol phones and, once approved, install the approved app."),
+    "station": ("device_agent.station.cli:station", "Run a check-in station: phones plugged in are registered, given their app, or checked."),
     "spot-check": ("device_agent.spot_check_cli:spot_check", "Record a spot check's evidence from a plugged-in phone (facts, compliance, WhatsApp storage)."),
     "chat": ("phonegate.chat_cli:chat", "WhatsApp chat exports: find personal data (chat scan), make a transcript (chat transcript)."),
 }

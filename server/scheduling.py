@@ -114,6 +114,7 @@ class SweepScheduler:
     def run_slot(self, slot: datetime) -> SlotOutcome:
         sweep_id = slot_sweep_id(slot)
         pruned = self.prune(slot)
+        self.remind_check_ins(slot)
         if self.broker_url:
             finished = self.finish_earlier_sweeps(sweep_id)
             sites = self.enqueue_sites(sweep_id)
@@ -131,6 +132,21 @@ class SweepScheduler:
             db.session.commit()
             db.session.remove()
         return deleted
+
+    def remind_check_ins(self, now: datetime) -> int:
+        """Phones due for a check-in soon: one e-mail to holder and managers per due date (services/compliance/check_in.py)."""
+        from server.extensions import db
+        from server.services.actor import Actor
+        from server.services.compliance.check_in import send_reminders
+        from server.services.compliance.rules import consequences, current_version, default_document
+
+        with self.app.app_context():
+            try:
+                version = current_version(db.session)  # read only: publishing is the sweep's (one writer)
+                rules = consequences(version.document if version is not None else default_document())
+                return send_reminders(db.session, now, self.app.config["PHONEGATE"], rules, Actor.system())
+            finally:
+                db.session.remove()
 
     def sweep_in_process(self, sweep_id: str) -> dict:
         """Start the slot's sweep, let the agent claim and check phones, wait for every claimed phone, finish."""

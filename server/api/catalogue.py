@@ -45,7 +45,7 @@ def apk_url(sha256: str) -> str:
 
 
 @blp.route("")
-@token_required("provision", "agent")
+@token_required("provision", "agent", "station")
 @blp.arguments(CatalogueQuerySchema, location="query")
 @blp.response(200, CatalogueAppSchema(many=True))
 def list_catalogue(query):
@@ -54,7 +54,7 @@ def list_catalogue(query):
 
 
 @blp.route("/<string:sha256>/apk")
-@token_required("provision")
+@token_required("provision", "station")
 @blp.doc(responses={200: {"description": "The APK file", "content": {APK_MIMETYPE: {}}}})
 def download_apk(sha256: str):
     """Download one catalogue APK by its SHA-256."""

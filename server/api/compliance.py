@@ -37,7 +37,8 @@ POST /api/v1/sweeps/<sweep_id>/results
                    "severity": "low"|"medium"|"high"|"critical", "observed": str|null, "evidence": {...},
                    "checked_at": datetime}],
       "devices": [{"serial": str, "facts_summary": {"manufacturer", "model", "android_release", "sdk",
-                   "security_patch", "build_fingerprint"} (all optional), "seen_at": datetime}]}
+                   "security_patch", "build_fingerprint"} (all optional), "seen_at": datetime,
+                   "checked_in_site"?: str (a check-in station's site, for a phone plugged into it)}]}
      -> 200 {"stored": int (new rows), "duplicates": int (already stored: re-delivered batch), "unknown_serials": [str]}
         Idempotent per (sweep, device, rule): sending the same batch twice stores it once. 409 if the sweep is finished.
         Up to 20,000 results per batch.
@@ -189,7 +190,7 @@ class SweepPlanSchema(ResponseSchema):
 @blp.arguments(StartSweepSchema)
 @blp.response(201, SweepPlanSchema, description="Sweep created.")
 @blp.alt_response(200, schema=SweepPlanSchema, description="That sweep already existed: the same plan again.")
-@token_required("agent")
+@token_required("agent", "station")
 def start_sweep(data):
     """Create a sweep (idempotent by its client-chosen id) and return what to check, under which rules."""
     sweep, created = ingest.start_sweep(db.session, str(data["sweep_id"]), data["source"], g.actor)
@@ -220,7 +221,7 @@ class ClaimResultSchema(ResponseSchema):
 @blp.route("/sweeps/<uuid:sweep_id>/claims", methods=["POST"])
 @blp.arguments(ClaimSchema)
 @blp.response(200, ClaimResultSchema)
-@token_required("agent")
+@token_required("agent", "station")
 def claim(data, sweep_id: uuid.UUID):
     """Take phones for this worker; a phone is granted to one worker per sweep."""
     sweep = ingest.get_sweep(db.session, str(sweep_id))
@@ -250,6 +251,8 @@ class SightingSchema(StrictSchema):
     serial = Identifier(required=True, validate=SERIAL)
     facts_summary = Facts(load_default=dict)
     seen_at = ReportedTime(required=True)
+    # Set by a check-in station for a phone plugged into it: the phone checked in at that site.
+    checked_in_site = Identifier(load_default=None, allow_none=True, validate=validate.Length(max=120))
 
 
 class ResultBatchSchema(StrictSchema):
@@ -267,7 +270,7 @@ class StoredSchema(ResponseSchema):
 @blp.route("/sweeps/<uuid:sweep_id>/results", methods=["POST"])
 @blp.arguments(ResultBatchSchema)
 @blp.response(200, StoredSchema)
-@token_required("agent")
+@token_required("agent", "station")
 def store_results(data, sweep_id: uuid.UUID):
     """Store a batch of results; a batch delivered twice is stored once."""
     sweep = ingest.get_sweep(db.session, str(sweep_id))
@@ -309,7 +312,7 @@ class SummarySchema(ResponseSchema):
 @blp.route("/sweeps/<uuid:sweep_id>/finish", methods=["POST"])
 @blp.arguments(FinishSchema, required=False)
 @blp.response(200, SummarySchema)
-@token_required("agent")
+@token_required("agent", "station")
 def finish(data, sweep_id: uuid.UUID):
     """Decide every phone's state, run the rules' actions (mail, escalation, suspension), and summarise."""
     summary = finish_sweep(db.session, str(sweep_id), g.actor)

@@ -67,7 +67,7 @@ class DeviceFilterSchema(StrictSchema):
 
 @blp.route("")
 class DeviceCollection(MethodView):
-    @token_required("provision")
+    @token_required("provision", "station")
     @blp.arguments(DeviceRegistrationSchema)
     @blp.response(201, DeviceSchema, description="Registered now.")
     @blp.alt_response(200, schema=DeviceSchema, description="Already registered; facts refreshed.")

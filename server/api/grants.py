@@ -84,7 +84,7 @@ class GrantSchema(ResponseSchema):
 
 
 @blp.route("/devices/<string:serial>/install-status")
-@token_required("provision")
+@token_required("provision", "station")
 @blp.response(200, InstallStatusSchema)
 def install_status(serial: str):
     """Whether this phone may have the app now, and where its manager decides if not."""
@@ -112,7 +112,7 @@ def install_status(serial: str):
 
 
 @blp.route("/grants", methods=["POST"])
-@token_required("provision")
+@token_required("provision", "station")
 @blp.arguments(GrantRequestSchema)
 @blp.response(201, GrantSchema)
 def create_grant(data):

@@ -60,7 +60,7 @@ class UnauthorisedResultSchema(ResponseSchema):
 
 
 @blp.route("/installations", methods=["POST"])
-@token_required("provision")
+@token_required("provision", "station")
 @blp.arguments(InstallationReportSchema)
 @blp.response(201, InstallationSchema)
 def report_installation(data):
@@ -78,7 +78,7 @@ def report_installation(data):
 
 
 @blp.route("/unauthorised-installs", methods=["POST"])
-@token_required("provision", "agent")
+@token_required("provision", "agent", "station")
 @blp.arguments(UnauthorisedReportSchema)
 @blp.response(201, UnauthorisedResultSchema)
 def report_unauthorised(data):

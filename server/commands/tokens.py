@@ -1,4 +1,4 @@
-"""`phonegate token create --user EMAIL --scope provision|agent`: the token is printed once, on stdout."""
+"""`phonegate token create --user EMAIL --scope provision|agent|station`: the token is printed once, on stdout."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from server.commands import command_app
 
 @click.group()
 def token() -> None:
-    """API tokens for `phonegate provision` (scope provision) and sweep agents (scope agent)."""
+    """API tokens for `phonegate provision` (scope provision) , sweep agents (scope agent) and check-in stations (scope station)."""
 
 
 @token.command("create")
 @click.option("--user", "email", required=True, help="Email of the user the token acts for (IT or admin).")
-@click.option("--scope", required=True, type=click.Choice(["provision", "agent"]), help="What the token may do.")
+@click.option("--scope", required=True, type=click.Choice(["provision", "agent", "station"]), help="What the token may do.")
 def create(email: str, scope: str) -> None:
     """Create a token; it is shown once and only its hash is kept."""
     from server.extensions import db

@@ -52,6 +52,11 @@ class Device(db.Model):
     adb_endpoint: Mapped[str | None] = mapped_column(String(255))
     site: Mapped[str | None] = mapped_column(String(120), index=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Check-in stations (phonegate station): where and when the phone was last checked in, and the due date its
+    # holder and manager were last reminded of (so the reminder goes once per due date).
+    checked_in_site: Mapped[str | None] = mapped_column(String(120))
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_in_reminded_for: Mapped[date | None] = mapped_column(Date)
     compliance_state: Mapped[str] = mapped_column(String(16), default="unknown", server_default=text("'unknown'"))
     compliance_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     compliance_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -14,7 +14,7 @@ from server.models.types import UTCDateTime, utcnow
 
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
-    __table_args__ = (CheckConstraint("scope IN ('provision', 'agent')", name="scope_known"),)
+    __table_args__ = (CheckConstraint("scope IN ('provision', 'agent', 'station')", name="scope_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)

@@ -14,10 +14,11 @@ from server.services import audit
 from server.services.actor import Actor
 from server.services.errors import Conflict, InvalidInput, NotFound
 
-SCOPES = ("provision", "agent")
+SCOPES = ("provision", "agent", "station")
 TOKEN_PREFIX = "pgt_"
 # Who may hold which scope: provisioning is IT's (and admins') job; agents run sweeps for admins.
-SCOPE_ROLES = {"provision": {Role.IT.value, Role.ADMIN.value}, "agent": {Role.IT.value, Role.ADMIN.value}}
+SCOPE_ROLES = {"provision": {Role.IT.value, Role.ADMIN.value}, "agent": {Role.IT.value, Role.ADMIN.value},
+               "station": {Role.IT.value, Role.ADMIN.value}}
 
 
 def hash_token(plaintext: str) -> str:

@@ -28,7 +28,7 @@ from server.services.compliance.rules import ensure_current_version
 from server.services.errors import Conflict, InvalidInput, NotFound
 from server.services.devices import MAX_SDK
 
-SOURCES = ("cli", "scheduler", "celery")
+SOURCES = ("cli", "scheduler", "celery", "station")
 # Phones a sweep visits: enrolled ones, plus phones not (yet) approved, where the app would be an unauthorised install.
 PLAN_STATES = tuple(ENROLLED) + (DeviceState.REGISTERED.value, DeviceState.PENDING_APPROVAL.value)
 CHUNK = 500  # rows per multi-row INSERT / serials per IN (): well inside SQLite's and PostgreSQL's parameter limits
@@ -242,6 +242,8 @@ def _record_sightings(session: Session, ids: dict[str, int], devices: Sequence[d
         previous = latest.get(device_id)
         if previous is None or entry["seen_at"] > previous["last_seen_at"]:
             latest[device_id] = {"id": device_id, "last_seen_at": entry["seen_at"], **_facts_columns(entry.get("facts_summary") or {})}
+            if entry.get("checked_in_site"):  # plugged into a check-in station: the due date counts from here
+                latest[device_id].update(checked_in_site=entry["checked_in_site"], checked_in_at=entry["seen_at"])
     if not latest:
         return
     current = dict(session.execute(select(Device.id, Device.last_seen_at).where(Device.id.in_(list(latest)))).all())

@@ -23,5 +23,13 @@ SEEN_RECENTLY = RuleSpec(
     params=(Param("max_days", "int", 7, "days without a successful sweep before the phone fails", minimum=1),),
     default_severity="medium")
 
-SERVER_RULES: dict[str, RuleSpec] = {spec.rule: spec for spec in (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY)}
+CHECKED_IN = RuleSpec(
+    "checked_in", "Phone was checked (at a check-in station or by a sweep) by its due date", "server",
+    params=(Param("every_days", "int", 7, "an enrolled phone is due for a check this many days after its last one", minimum=1),
+            Param("remind_days_before", "int", 2, "the holder and the manager are e-mailed once, this many days before "
+                                                  "the due date", minimum=0),
+            Param("overdue_grace_days", "int", 3, "days past the due date before the phone is non-compliant", minimum=0)),
+    default_severity="medium")
+
+SERVER_RULES: dict[str, RuleSpec] = {spec.rule: spec for spec in (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY, CHECKED_IN)}
 KNOWN_RULES: dict[str, RuleSpec] = {**DEVICE_RULES, **SERVER_RULES}

@@ -22,7 +22,9 @@ from server.services import audit
 from server.services.actor import Actor
 from server.services.compliance.ingest import CHUNK, dialect_insert, insert_results
 from server.services.compliance.rules import RuleConsequences
-from server.services.compliance.server_rules import ACKNOWLEDGEMENT_CURRENT, SEEN_RECENTLY, TRAINING_CURRENT
+from server.services.compliance.check_in import NOT_CHECKED_IN, CheckInDue, due_of
+from server.services.compliance.check_in import params_of as check_in_params
+from server.services.compliance.server_rules import ACKNOWLEDGEMENT_CURRENT, CHECKED_IN, SEEN_RECENTLY, TRAINING_CURRENT
 from server.services.policy import current_policy
 from server.services.training import is_current
 from server.settings import Settings
@@ -48,7 +50,7 @@ def seen_within_days(rules: dict[str, RuleConsequences], settings: Settings) -> 
 def evaluate_server_rules(session: Session, sweep: Sweep, now: datetime, settings: Settings,
                           rules: dict[str, RuleConsequences]) -> int:
     """Record this sweep's results for the rules the server checks from its own records. Returns rows stored."""
-    enabled = [spec.rule for spec in (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY) if spec.rule in rules]
+    enabled = [spec.rule for spec in (ACKNOWLEDGEMENT_CURRENT, TRAINING_CURRENT, SEEN_RECENTLY, CHECKED_IN) if spec.rule in rules]
     if not enabled:
         return 0
     paper = current_policy(session)
@@ -58,12 +60,14 @@ def evaluate_server_rules(session: Session, sweep: Sweep, now: datetime, setting
             Acknowledgement.policy_version_id == paper.id)))
     seen_cutoff = now - timedelta(days=seen_within_days(rules, settings))
     query = (
-        select(Device.id, Device.role, Device.staff_member_id, Device.last_seen_at, StaffMember.training_completed_on)
+        select(Device.id, Device.role, Device.staff_member_id, Device.last_seen_at, StaffMember.training_completed_on,
+               Device.created_at)
         .outerjoin(StaffMember, StaffMember.id == Device.staff_member_id)
         .where(Device.state.in_(ENROLLED))
     )
     rows: list[dict[str, Any]] = []
-    for device_id, role, holder_id, last_seen, trained_on in session.execute(query):
+    check_in = check_in_params(rules)
+    for device_id, role, holder_id, last_seen, trained_on, enrolled in session.execute(query):
         for rule in enabled:
             if role not in rules[rule].roles:
                 outcome, observed = "not_applicable", f"rule does not apply to {role} phones"
@@ -71,6 +75,8 @@ def evaluate_server_rules(session: Session, sweep: Sweep, now: datetime, setting
                 outcome, observed = _acknowledgement(holder_id, paper, acknowledged)
             elif rule == TRAINING_CURRENT.rule:
                 outcome, observed = _training(holder_id, trained_on, now.date(), settings.training_valid_days)
+            elif rule == CHECKED_IN.rule:
+                outcome, observed = _checked_in(due_of(last_seen, enrolled, check_in), now.date())
             else:
                 outcome, observed = _seen(last_seen, seen_cutoff)
             rows.append({"sweep_id": sweep.id, "device_id": device_id, "rule": rule, "outcome": outcome,
@@ -96,6 +102,12 @@ def _training(holder_id, trained_on: date | None, today: date, valid_days: int) 
     if not is_current(trained_on, today, valid_days):
         return "fail", f"training completed {trained_on.isoformat()}: out of date"
     return "pass", f"training completed {trained_on.isoformat()}"
+
+
+def _checked_in(due: CheckInDue, today: date) -> tuple[str, str]:
+    if due.status(today) == NOT_CHECKED_IN:
+        return "fail", due.observed()
+    return "pass", f"due by {due.due.isoformat()}"
 
 
 def _seen(last_seen: datetime | None, cutoff: datetime) -> tuple[str, str]:

@@ -69,10 +69,19 @@ def team(team_id: int):
         counts=reports.state_counts(db.session, devices),
         failing=reports.failing(db.session, devices),
         failing_total=reports.failing_count(db.session, devices),
+        check_ins=_check_ins_due(devices),
         limit=reports.FAILING_LIST_LIMIT,
         chart=render_trend_svg(points, title=f"Compliance of {team.name}'s phones over the last {days} days"),
         points=points, days=days, labels=LABELS,
     )
+
+
+def _check_ins_due(devices: Select) -> list:
+    from server.services.compliance.check_in import due_phones
+
+    version = rules_versions.current_version(db.session)
+    rules = rules_versions.consequences(version.document if version is not None else rules_versions.default_document())
+    return due_phones(db.session, reports.visible_ids(devices), rules, utcnow().date())
 
 
 @compliance_bp.route("/teams/<int:team_id>/trend.svg")
