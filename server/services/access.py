@@ -42,6 +42,12 @@ READ_ALL_ROLES = (Role.ADMIN.value, Role.AUDITOR.value, Role.IT.value)
 STAFF_READ_ALL_ROLES = (Role.ADMIN.value, Role.AUDITOR.value)
 # Who opens the compliance pages (managers see their own team there).
 COMPLIANCE_READER_ROLES = (Role.MANAGER.value, Role.ADMIN.value, Role.AUDITOR.value)
+# Who reads the app catalogue (the APKs IT installs): managers decide about people, not app builds.
+CATALOGUE_READER_ROLES = (Role.ADMIN.value, Role.AUDITOR.value, Role.IT.value)
+# Who reads the audit log and the list of user accounts: the administrator and information governance.
+AUDIT_READER_ROLES = (Role.ADMIN.value, Role.AUDITOR.value)
+# Who changes configuration: policies, the catalogue, staff records, users, the compliance rules.
+ADMIN_ROLES = (Role.ADMIN.value,)
 
 
 def _active_manager(user: User | None) -> bool:

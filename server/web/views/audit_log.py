@@ -9,8 +9,8 @@ from flask import render_template, request
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEntry, Role, User
-from server.services import audit
+from server.models import AuditEntry, User
+from server.services import access, audit
 from server.web.auth import login_required
 from server.web.views import pages_bp
 from server.web.views.devices import details_of
@@ -21,7 +21,7 @@ TARGET_TYPES = ("device", "enrolment_request", "acknowledgement", "policy_versio
 
 
 @pages_bp.route("/audit", methods=["GET", "POST"])
-@login_required(Role.AUDITOR.value, Role.ADMIN.value)
+@login_required(*access.AUDIT_READER_ROLES)
 def audit_log():
     action = request.args.get("action", "").strip()[:64]
     target_type = request.args.get("target_type", "")
