@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEntry, User
 from server.services import access, audit
+from server.web import audit_details
 from server.web.auth import login_required
 from server.web.views import pages_bp
 from server.web.views.devices import details_of
@@ -40,7 +41,8 @@ def audit_log():
         {"value": t, "text": t.replace("_", " ").capitalize(), "selected": t == target_type} for t in TARGET_TYPES
     ]
     filters = {key: value for key, value in (("action", action), ("target_type", target_type)) if value}
-    rows = [{"entry": entry, "who": emails.get(entry.actor_user_id, entry.actor), "details": details_of(entry.details)}
-            for entry in page.items]
+    rows = audit_details.present([
+        {"entry": entry, "who": emails.get(entry.actor_user_id, entry.actor), "details": details_of(entry.details)}
+        for entry in page.items])
     return render_template("audit.html", page=page, rows=rows, action=action, target_items=target_items,
                            filters=filters, verification=verification)
