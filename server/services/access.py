@@ -146,8 +146,12 @@ def devices_query(user: User) -> Select:
 
 
 def team_devices_clause(team: Team):
-    """A team's phones, plus its service's Broadcast phone (it belongs to the service, whose managers decide for it)."""
-    return or_(Device.team_id == team.id, _broadcast_of_service(Device, team.service_id))
+    """A team's phones, plus its service's Broadcast phone (it belongs to the service, whose managers decide for it),
+    plus a phone with no team yet whose enrolment request is for this team (as devices_query shows it to the
+    manager: the dashboard and the team's compliance page must count the same phones)."""
+    requested_here = select(EnrolmentRequest.device_id).where(EnrolmentRequest.team_id == team.id)
+    return or_(Device.team_id == team.id, _broadcast_of_service(Device, team.service_id),
+               and_(Device.team_id.is_(None), Device.id.in_(requested_here)))
 
 
 def team_devices_query(user: User, team: Team) -> Select:
