@@ -25,17 +25,18 @@ def test_manager_approves_and_rejects_through_the_real_pages(live_server, browse
     # Approve the first request: decision, acknowledgement, training date, then the confirmation page.
     page.goto(f"{live_server.url}/requests/{web.request.id}")
     page.get_by_role("radio", name="Approve").check()
-    page.get_by_label(f"{web.staff.name} has read and acknowledged policy version {web.policy.label}").check()
+    page.get_by_label(f"I confirm that {web.staff.name} has read version {web.policy.label} of the acceptable-use policy").check()
     trained = date.today() - timedelta(days=20)
     page.get_by_label("Day").fill(str(trained.day))
     page.get_by_label("Month").fill(str(trained.month))
     page.get_by_label("Year").fill(str(trained.year))
+    page.get_by_label(f"I confirm that {web.staff.name} completed this training on the date above").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", name="Check before you approve").wait_for()
     if SCREENSHOT_DIR:
         page.screenshot(path=os.path.join(SCREENSHOT_DIR, "confirm.png"), full_page=True)
     page.get_by_role("button", name="Approve").click()
-    page.get_by_text(f"Request {web.request.id} approved.").wait_for()
+    page.get_by_role("heading", name=f"Request {web.request.id} approved").wait_for()
 
     # Reject the second, first forgetting the reason (the error summary says so), then with one.
     page.goto(f"{live_server.url}/requests/{second.id}")
@@ -44,7 +45,7 @@ def test_manager_approves_and_rejects_through_the_real_pages(live_server, browse
     page.get_by_role("link", name="Enter the reason for rejecting this request").wait_for()
     page.get_by_label("Reason for rejecting").fill("Phone is going to another team")
     page.get_by_role("button", name="Continue").click()
-    page.get_by_text(f"Request {second.id} rejected.").wait_for()
+    page.get_by_role("heading", name=f"Request {second.id} rejected").wait_for()
 
     db.session.expire_all()
     assert db.session.get(EnrolmentRequest, web.request.id).status == "approved"

@@ -65,6 +65,7 @@ def test_compliance_pages_render_without_javascript_and_pass_axe(live_server, br
         page.goto(live_server.url + path)
         problems[name] = serious_axe_problems(page, axe_source)
     page.goto(f"{live_server.url}/compliance/rules")
+    page.get_by_text("Edit the rules").click()  # the YAML is behind "Edit"
     page.get_by_label("Publish a new version").fill("schema: 1\nrules: [")
     page.get_by_role("button", name="Publish version").click()
     page.get_by_text("The rules were not published").wait_for()

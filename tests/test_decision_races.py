@@ -26,7 +26,7 @@ TRAINED = date.today() - timedelta(days=10)
 def _decision_form(live_server, browser: requests.Session, request_id: int, policy_sha256: str, decision: str) -> dict:
     page = browser.get(f"{live_server.url}/requests/{request_id}", timeout=10)
     return {
-        "csrf_token": csrf_from(page.text), "policy_sha256": policy_sha256, "decision": decision, "acknowledged": "yes",
+        "csrf_token": csrf_from(page.text), "policy_sha256": policy_sha256, "decision": decision, "acknowledged": "yes", "training_confirmed": "yes",
         "training-day": str(TRAINED.day), "training-month": str(TRAINED.month), "training-year": str(TRAINED.year),
         "reason": "Not this phone" if decision == "reject" else "", "confirm": "yes",
     }

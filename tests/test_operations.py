@@ -174,7 +174,7 @@ def test_a_log_in_and_approve_cycle_logs_no_email_or_name(client, web, json_log)
     assert web.login(client, web.manager).status_code == 302
     url = f"/requests/{web.request.id}/decision"
     trained = date.today() - timedelta(days=10)
-    form = {"policy_sha256": web.policy.sha256, "decision": "approve", "acknowledged": "yes",
+    form = {"policy_sha256": web.policy.sha256, "decision": "approve", "acknowledged": "yes", "training_confirmed": "yes",
             "training-day": str(trained.day), "training-month": str(trained.month),
             "training-year": str(trained.year), "reason": ""}
     assert client.post(url, data={**form, "csrf_token": web.csrf(client, f"/requests/{web.request.id}")}).status_code == 200

@@ -57,7 +57,7 @@ def provisioning(web, pinned_app, test_apks, live_server, phone_simulator, adb_k
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         day = date.today() - timedelta(days=20)
         response = client.post(f"/requests/{request_id}/decision", data={
-            "csrf_token": token, "decision": "approve", "acknowledged": "yes", "policy_sha256": web.policy.sha256,
+            "csrf_token": token, "decision": "approve", "acknowledged": "yes", "training_confirmed": "yes", "policy_sha256": web.policy.sha256,
             "training-day": str(day.day), "training-month": str(day.month), "training-year": str(day.year),
             "confirm": "yes", **extra,
         })

@@ -186,7 +186,7 @@ def test_two_reconfirmations_at_once_record_exactly_one(live_server, web, factor
 
         def confirm(browser):
             page = browser.get(url, timeout=10)
-            form = {"csrf_token": csrf_from(page.text), "policy_sha256": policy.sha256, "acknowledged": "yes",
+            form = {"csrf_token": csrf_from(page.text), "policy_sha256": policy.sha256, "acknowledged": "yes", "training_confirmed": "yes",
                     "training-day": str(TRAINED.day), "training-month": str(TRAINED.month),
                     "training-year": str(TRAINED.year), "confirm": "yes"}
             return lambda: browser.post(url, data=form, allow_redirects=False, timeout=30)

@@ -16,7 +16,7 @@ from server.services.actor import Actor
 def _approve_form(web, client, request_id: int) -> dict[str, str]:
     trained = date.today() - timedelta(days=5)
     return {"csrf_token": web.csrf(client), "policy_sha256": web.policy.sha256, "decision": "approve",
-            "acknowledged": "yes", "confirm": "yes", "training-day": str(trained.day),
+            "acknowledged": "yes", "training_confirmed": "yes", "confirm": "yes", "training-day": str(trained.day),
             "training-month": str(trained.month), "training-year": str(trained.year)}
 
 

@@ -22,7 +22,7 @@ def _form(web, client, *, trained: date | None = None, **overrides) -> dict[str,
         "csrf_token": web.csrf(client, f"/requests/{web.request.id}"),
         "policy_sha256": web.policy.sha256,
         "decision": "approve",
-        "acknowledged": "yes",
+        "acknowledged": "yes", "training_confirmed": "yes",
         "training-day": str(trained.day),
         "training-month": str(trained.month),
         "training-year": str(trained.year),
@@ -42,7 +42,7 @@ def test_request_page_shows_phone_staff_and_current_policy(client, web):
     html = client.get(f"/requests/{web.request.id}").get_data(as_text=True)
     for expected in ("SM-S921B", web.device.serial, "14 (SDK 34)", "1 October 2026", "Alex Example",
                      "version 2026-01", web.policy.sha256, "Acceptable use of WhatsApp on council phones.",
-                     'name="policy_sha256" value="' + web.policy.sha256, "has read and acknowledged policy version 2026-01"):
+                     'name="policy_sha256" value="' + web.policy.sha256, "has read version 2026-01 of the acceptable-use policy"):
         assert expected in html, expected
 
 
@@ -190,7 +190,7 @@ def test_a_broadcast_phone_is_approved_without_a_training_date_by_a_manager_of_t
     assert "Broadcast phone for Rights and Participation" in page
     assert 'name="training-day"' not in page
     form = {"csrf_token": web.csrf(client), "policy_sha256": web.policy.sha256, "decision": "approve",
-            "acknowledged": "yes"}
+            "acknowledged": "yes", "training_confirmed": "yes"}
     assert client.post(f"/requests/{request.id}/decision", data=form).status_code == 200  # the check page
     done = client.post(f"/requests/{request.id}/decision", data={**form, "confirm": "yes"})
     assert done.status_code == 302

@@ -42,6 +42,12 @@ READ_ALL_ROLES = (Role.ADMIN.value, Role.AUDITOR.value, Role.IT.value)
 STAFF_READ_ALL_ROLES = (Role.ADMIN.value, Role.AUDITOR.value)
 # Who opens the compliance pages (managers see their own team there).
 COMPLIANCE_READER_ROLES = (Role.MANAGER.value, Role.ADMIN.value, Role.AUDITOR.value)
+# Who reads the app catalogue (the APKs IT installs): managers decide about people, not app builds.
+CATALOGUE_READER_ROLES = (Role.ADMIN.value, Role.AUDITOR.value, Role.IT.value)
+# Who reads the audit log and the list of user accounts: the administrator and information governance.
+AUDIT_READER_ROLES = (Role.ADMIN.value, Role.AUDITOR.value)
+# Who changes configuration: policies, the catalogue, staff records, users, the compliance rules.
+ADMIN_ROLES = (Role.ADMIN.value,)
 
 
 def _active_manager(user: User | None) -> bool:
@@ -140,8 +146,12 @@ def devices_query(user: User) -> Select:
 
 
 def team_devices_clause(team: Team):
-    """A team's phones, plus its service's Broadcast phone (it belongs to the service, whose managers decide for it)."""
-    return or_(Device.team_id == team.id, _broadcast_of_service(Device, team.service_id))
+    """A team's phones, plus its service's Broadcast phone (it belongs to the service, whose managers decide for it),
+    plus a phone with no team yet whose enrolment request is for this team (as devices_query shows it to the
+    manager: the dashboard and the team's compliance page must count the same phones)."""
+    requested_here = select(EnrolmentRequest.device_id).where(EnrolmentRequest.team_id == team.id)
+    return or_(Device.team_id == team.id, _broadcast_of_service(Device, team.service_id),
+               and_(Device.team_id.is_(None), Device.id.in_(requested_here)))
 
 
 def team_devices_query(user: User, team: Team) -> Select:

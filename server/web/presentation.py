@@ -35,24 +35,25 @@ STATE_TAGS = {
     "unknown": ("Not checked yet", "govuk-tag--grey"),
 }
 
-# (endpoint, label, roles allowed to see the link or None for all, endpoint prefixes that mark it active)
+# (endpoint, label, endpoint prefixes that mark it active). Who sees a link is not decided here: a link shows only
+# when the role may open its page, read from the page's own login_required (whose roles come from services/access).
 MENU = (
-    ("pages.dashboard", "Dashboard", None, ("pages.dashboard",)),
-    ("pages.requests", "Requests", None, ("pages.request",)),
-    ("pages.devices", "Phones", None, ("pages.device",)),
-    ("pages.broadcast", "Broadcast", None, ("pages.broadcast",)),
-    ("pages.policies", "Policy", None, ("pages.polic",)),
-    ("pages.catalogue", "App catalogue", None, ("pages.catalogue",)),
-    ("pages.staff", "Staff", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value), ("pages.staff", "pages.user")),
-    ("pages.audit_log", "Audit log", (Role.ADMIN.value, Role.AUDITOR.value), ("pages.audit",)),
-    ("governance.spot_checks", "Spot checks", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value),
+    ("pages.dashboard", "Dashboard", ("pages.dashboard",)),
+    ("pages.requests", "Requests", ("pages.request",)),
+    ("pages.devices", "Phones", ("pages.device",)),
+    ("compliance_web.index", "Compliance", ("compliance",)),
+    ("pages.broadcast", "Broadcast", ("pages.broadcast",)),
+    ("pages.staff", "Staff", ("pages.staff", "pages.reconfirm")),
+    ("governance.spot_checks", "Spot checks",
      ("governance.spot_check", "governance.new_spot_check", "governance.start_spot_check", "governance.draw_sample")),
-    ("governance.reviews", "Chat reviews", (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value),
-     ("governance.review", "governance.new_review", "governance.upload_review")),
-    ("governance.incidents_list", "Incidents", None, ("governance.incident", "governance.new_incident",
-                                                      "governance.report_incident")),
+    ("governance.reviews", "Chat reviews", ("governance.review", "governance.new_review", "governance.upload_review")),
+    ("governance.incidents_list", "Incidents", ("governance.incident", "governance.new_incident",
+                                                "governance.report_incident")),
+    ("pages.policies", "Policy", ("pages.polic",)),
+    ("pages.catalogue", "App catalogue", ("pages.catalogue",)),
+    ("pages.users", "Users", ("pages.user",)),
+    ("pages.audit_log", "Audit log", ("pages.audit",)),
 )
-COMPLIANCE_ROLES = (Role.ADMIN.value, Role.MANAGER.value, Role.AUDITOR.value)
 
 
 def compliance_url() -> str | None:
@@ -64,18 +65,21 @@ def compliance_url() -> str | None:
     return None
 
 
+def may_open(user, endpoint: str) -> bool:
+    """Whether `user`'s role passes the page's login_required: the server's own check, so links and refusals agree."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None or user is None:
+        return False
+    roles = getattr(view, "required_roles", ())
+    return not roles or user.role in roles
+
+
 def _menu(user) -> list[dict[str, Any]]:
     if user is None:
         return []
     current = request.endpoint or ""
-    items = []
-    for endpoint, label, roles, prefixes in MENU:
-        if roles is None or user.role in roles:
-            items.append({"href": url_for(endpoint), "text": label, "active": current.startswith(prefixes)})
-    link = compliance_url() if user.role in COMPLIANCE_ROLES else None
-    if link:
-        items.insert(3, {"href": link, "text": "Compliance", "active": current.startswith("compliance")})
-    return items
+    return [{"href": url_for(endpoint), "text": label, "active": current.startswith(prefixes)}
+            for endpoint, label, prefixes in MENU if may_open(user, endpoint)]
 
 
 def _context() -> dict[str, Any]:
@@ -116,3 +120,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(day, "day")
     app.add_template_global(state_tag, "state_tag")
     app.add_template_global(compliance_url, "compliance_url")
+    app.add_template_global(may_open, "may_open")

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.models import ComplianceDaily, ComplianceResult, Device, DeviceRuleState, StaffMember, Team
-from server.services.compliance.ingest import PLAN_STATES
+from server.services import counts
 from server.services.compliance.state import STATES
 
 FAILING_LIST_LIMIT = 100  # the page lists the oldest failures (a manager acts on those first); the CSV has all
@@ -45,23 +45,18 @@ class TrendPoint:
 
 
 def visible_ids(devices: Select) -> Select:
-    """The ids of the phones a reader may see, among phones that compliance covers."""
-    return devices.with_only_columns(Device.id).where(Device.state.in_(PLAN_STATES)).order_by(None)
+    """The ids of the phones a reader may see, among phones that compliance covers (defined in services/counts)."""
+    return counts.counted_phone_ids(devices)
 
 
 def state_counts(session: Session, devices: Select) -> dict[str, int]:
-    counts = {state: 0 for state in STATES}
-    query = (devices.with_only_columns(Device.compliance_state, func.count()).where(Device.state.in_(PLAN_STATES))
-             .group_by(Device.compliance_state).order_by(None))
-    for state, count in session.execute(query):
-        counts[state] = count
-    return counts
+    return counts.compliance_counts(session, devices)
 
 
 def counts_by_team(session: Session, devices: Select) -> list[dict[str, Any]]:
     """One row per team the reader may see: its name and its phones by state."""
     query = (devices.with_only_columns(Device.team_id, Device.compliance_state, func.count())
-             .where(Device.state.in_(PLAN_STATES)).group_by(Device.team_id, Device.compliance_state).order_by(None))
+             .where(Device.state.in_(counts.COUNTED_PHONE_STATES)).group_by(Device.team_id, Device.compliance_state).order_by(None))
     by_team: dict[int | None, dict[str, int]] = {}
     for team_id, state, count in session.execute(query):
         by_team.setdefault(team_id, {s: 0 for s in STATES})[state] = count

@@ -13,6 +13,7 @@ from server.services import access
 from server.services.actor import Actor
 from server.services.compliance import reports
 from server.services.compliance import rules as rules_versions
+from server.services.compliance.server_rules import KNOWN_RULES
 from server.services.errors import InvalidInput
 from server.web.auth import current_user, login_required
 from server.web.compliance import compliance_bp
@@ -166,8 +167,36 @@ def rules():
             flash(f"Compliance rules version {row.version} published. The next sweep uses it.")
             return redirect(url_for("compliance_web.rules"))
     versions = db.session.scalars(select(ComplianceRulesVersion).order_by(ComplianceRulesVersion.version.desc()).limit(50)).all()
+    in_force = current.document if current else rules_versions.default_document()
     return render_template("compliance/rules.html", versions=versions, document=document, comment=comment,
-                           errors=errors, can_publish=user.role == Role.ADMIN.value), (400 if errors else 200)
+                           errors=errors, can_publish=user.role == Role.ADMIN.value,
+                           table=_rules_table(in_force)), (400 if errors else 200)
+
+
+def _rules_table(document: str) -> list[dict]:
+    """The rules in force, one row each, in words (the YAML stays behind "Edit")."""
+    try:
+        parsed = rules_versions.parse_document(document)
+    except InvalidInput:
+        return []  # a stored version that no longer parses: the YAML below still shows it
+    rows = []
+    for name, rule in parsed.rules.items():
+        spec = KNOWN_RULES.get(name)
+        on_failure = rule.on_failure
+        actions = [text for wanted, text in (
+            (on_failure.mark, "marked non-compliant"), (on_failure.email_manager, "manager emailed"),
+            (on_failure.email_holder, "holder emailed"), (on_failure.suspend, "approval suspended"),
+            (on_failure.escalate_after_days is not None,
+             f"information governance told after {on_failure.escalate_after_days} days"
+             if on_failure.escalate_after_days else "information governance told at once"),
+        ) if wanted]
+        rows.append({"rule": name, "title": spec.title if spec else name.replace("_", " ").capitalize(),
+                     "description": rule.description, "enabled": rule.enabled, "severity": rule.severity,
+                     "roles": ", ".join("staff phones" if role == "individual" else "Broadcast phones" for role in rule.roles),
+                     "grace": "none" if rule.grace_days == 0 else f"{rule.grace_days} day{'s' if rule.grace_days != 1 else ''}",
+                     "actions": "; ".join(actions) or "recorded only",
+                     "params": ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in rule.params.items())})
+    return rows
 
 
 @compliance_bp.route("/rules/<int:version>")

@@ -9,8 +9,9 @@ from flask import render_template, request
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEntry, Role, User
-from server.services import audit
+from server.models import AuditEntry, User
+from server.services import access, audit
+from server.web import audit_details
 from server.web.auth import login_required
 from server.web.views import pages_bp
 from server.web.views.devices import details_of
@@ -21,7 +22,7 @@ TARGET_TYPES = ("device", "enrolment_request", "acknowledgement", "policy_versio
 
 
 @pages_bp.route("/audit", methods=["GET", "POST"])
-@login_required(Role.AUDITOR.value, Role.ADMIN.value)
+@login_required(*access.AUDIT_READER_ROLES)
 def audit_log():
     action = request.args.get("action", "").strip()[:64]
     target_type = request.args.get("target_type", "")
@@ -40,7 +41,8 @@ def audit_log():
         {"value": t, "text": t.replace("_", " ").capitalize(), "selected": t == target_type} for t in TARGET_TYPES
     ]
     filters = {key: value for key, value in (("action", action), ("target_type", target_type)) if value}
-    rows = [{"entry": entry, "who": emails.get(entry.actor_user_id, entry.actor), "details": details_of(entry.details)}
-            for entry in page.items]
+    rows = audit_details.present([
+        {"entry": entry, "who": emails.get(entry.actor_user_id, entry.actor), "details": details_of(entry.details)}
+        for entry in page.items])
     return render_template("audit.html", page=page, rows=rows, action=action, target_items=target_items,
                            filters=filters, verification=verification)

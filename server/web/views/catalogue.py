@@ -12,7 +12,7 @@ from werkzeug.utils import secure_filename
 from phonegate.core.files import private_folder
 from server.extensions import db
 from server.models import CatalogueApp, DeviceRole, Role, User
-from server.services import catalogue
+from server.services import access, catalogue
 from server.services.actor import Actor
 from server.services.errors import ServiceError
 from server.settings import current_settings
@@ -32,7 +32,7 @@ def _render(errors: FormErrors, form, status: int = 200):
 
 
 @pages_bp.get("/catalogue", endpoint="catalogue")
-@login_required()
+@login_required(*access.CATALOGUE_READER_ROLES)
 def catalogue_page():
     return _render(FormErrors(), {})
 

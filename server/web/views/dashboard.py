@@ -6,8 +6,8 @@ from flask import render_template
 from sqlalchemy import func
 
 from server.extensions import db
-from server.models import HOLDS_APPROVAL, Device, DeviceState, EnrolmentRequest, EnrolmentStatus, Role
-from server.services import access, reacknowledgement
+from server.models import Device, DeviceState, EnrolmentRequest, Role
+from server.services import access, counts, first_run, reacknowledgement
 from server.services.policy import current_policy
 from server.web.auth import current_user, login_required
 from server.web.views import pages_bp
@@ -19,18 +19,15 @@ LATEST = 5
 @login_required()
 def dashboard():
     user = current_user()
-    pending_query = access.requests_query(user).where(EnrolmentRequest.status == EnrolmentStatus.PENDING.value)
-    pending_count = db.session.scalar(pending_query.with_only_columns(func.count())) or 0
+    pending_query = counts.waiting_requests(access.requests_query(user))
+    pending_count = counts.waiting_count(db.session, access.requests_query(user))
     pending = db.session.scalars(pending_query.order_by(EnrolmentRequest.requested_at).limit(LATEST)).all()
 
     team = user.team if user.role == Role.MANAGER.value else None
     reacknowledgements = reacknowledgement.needs_reacknowledgement(db.session, team)
 
     devices = access.devices_query(user)
-    compliance = dict(db.session.execute(
-        devices.where(Device.state.in_(HOLDS_APPROVAL))
-        .with_only_columns(Device.compliance_state, func.count()).group_by(Device.compliance_state)
-    ).all())
+    compliance = counts.compliance_counts(db.session, devices)
     awaiting_install = db.session.scalar(
         devices.where(Device.state == DeviceState.APPROVED.value).with_only_columns(func.count())
     ) or 0
@@ -39,9 +36,11 @@ def dashboard():
         pending=pending,
         pending_count=pending_count,
         reacknowledgements=reacknowledgements,
-        non_compliant=compliance.get("non_compliant", 0),
-        in_grace=compliance.get("in_grace", 0),
+        non_compliant=compliance["non_compliant"],
+        in_grace=compliance["in_grace"],
+        not_checked=compliance["unknown"],
         awaiting_install=awaiting_install,
         policy=current_policy(db.session),
         team=team,
+        setup_tasks=first_run.tasks(db.session) if user.role == Role.ADMIN.value else [],
     )

@@ -20,6 +20,7 @@ from server.models import (
     User,
 )
 from server.services import access, reacknowledgement
+from server.web import audit_details
 from server.web.auth import current_user, login_required
 from server.web.presentation import state_tag
 from server.web.views import pages_bp
@@ -120,7 +121,8 @@ def device_timeline(device: Device) -> list[dict]:
         select(AuditEntry, User.email).outerjoin(User, User.id == AuditEntry.actor_user_id)
         .where(or_(*conditions)).order_by(AuditEntry.id.desc()).limit(TIMELINE_LIMIT)
     ).all()
-    return [{"entry": entry, "who": email or entry.actor, "details": details_of(entry.details)} for entry, email in rows]
+    return audit_details.present(
+        [{"entry": entry, "who": email or entry.actor, "details": details_of(entry.details)} for entry, email in rows])
 
 
 def details_of(text: str) -> dict:

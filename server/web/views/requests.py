@@ -1,7 +1,10 @@
 """Enrolment requests: the list, one request with the current policy, and the manager's decision.
 
-Approving takes three deliberate answers on the request page (the acknowledgement box, the training date and
-the "approve" choice) and then a second page that repeats them with one "Approve" button. The policy's SHA-256
+Approving takes deliberate answers on the request page (the "approve" choice, the first-person acknowledgement,
+the training date, pre-filled from the record, and the statement that it is right) and then a second page that
+repeats them with one "Approve" button; the radios reveal only the chosen branch, and the server checks every answer
+(a forged form without the statements is refused). After a decision the manager sees a confirmation panel that
+says what happens next and links to the next request waiting for them. The policy's SHA-256
 travels in a hidden field: if a new version was published meanwhile, the decisions service refuses and the
 manager is shown the new text. Every refusal is audited by the service; the page only explains it.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import func
 
 from server.extensions import db
@@ -64,6 +67,45 @@ def request_page(request_id: int):
     return _render_request(enrolment, FormErrors(), form={})
 
 
+def _training_on_record(enrolment: EnrolmentRequest, form) -> DateParts:
+    """What the date field shows: what the manager typed, else the date on record (still to be confirmed)."""
+    typed = DateParts.from_form(form, "training")
+    recorded = enrolment.staff_member.training_completed_on if enrolment.staff_member else None
+    if typed.day or typed.month or typed.year or recorded is None or form:
+        return typed
+    return DateParts(day=str(recorded.day), month=str(recorded.month), year=str(recorded.year))
+
+
+def next_waiting_request(user, after: EnrolmentRequest) -> EnrolmentRequest | None:
+    """The oldest other pending request this user may decide: the panel's "next" link."""
+    waiting = db.session.scalars(
+        access.requests_query(user)
+        .where(EnrolmentRequest.status == EnrolmentStatus.PENDING.value, EnrolmentRequest.id != after.id)
+        .order_by(EnrolmentRequest.requested_at, EnrolmentRequest.id).limit(50))
+    return next((candidate for candidate in waiting if access.may_decide_enrolment(user, candidate)), None)
+
+
+@pages_bp.get("/requests/<int:request_id>/decided")
+@login_required()
+def request_decided(request_id: int):
+    """The confirmation panel after a decision: what was decided, what happens next, the next waiting request."""
+    user = current_user()
+    enrolment = _load(request_id)
+    if not access.can_see_request(user, enrolment):
+        abort(403)
+    if enrolment.status == EnrolmentStatus.PENDING.value:
+        return redirect(url_for("pages.request_page", request_id=enrolment.id))
+    return render_template("requests/decided.html", enrolment=enrolment, next_request=next_waiting_request(user, enrolment),
+                           handed_over=request.args.get("handover") == "yes",
+                           waiting_count=_decidable_count(user))
+
+
+def _decidable_count(user) -> int:
+    pending = db.session.scalars(access.requests_query(user).where(
+        EnrolmentRequest.status == EnrolmentStatus.PENDING.value).limit(500))
+    return sum(1 for candidate in pending if access.may_decide_enrolment(user, candidate))
+
+
 def _handover_from(enrolment: EnrolmentRequest) -> BroadcastDesignation | None:
     """The service's active Broadcast designation that approving this Broadcast request would end, if any."""
     if enrolment.role != DeviceRole.BROADCAST.value or enrolment.status != EnrolmentStatus.PENDING.value:
@@ -85,7 +127,7 @@ def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, statu
         "is_requester": user.id == enrolment.requested_by_id,
         "errors": errors,
         "form": form,
-        "training": DateParts.from_form(form, "training"),
+        "training": _training_on_record(enrolment, form),
         "training_valid_days": training.valid_days(),
         "is_broadcast": enrolment.role == DeviceRole.BROADCAST.value,
         "handover_from": _handover_from(enrolment),
@@ -118,6 +160,8 @@ def request_decision(request_id: int):
             errors.add("acknowledged", "Confirm that the staff member has read and acknowledged the current policy"
                        if enrolment.staff_member else "Confirm that the current policy has been read and acknowledged")
         if enrolment.role == DeviceRole.INDIVIDUAL.value:
+            if form.get("training_confirmed") != "yes":
+                errors.add("training_confirmed", "Confirm that the staff member completed their training on the date given")
             training_on, problem = parse_date(DateParts.from_form(form, "training"), "the training completion date")
             if problem is None:
                 problem = training.training_problem(training_on, utcnow().date(), training.valid_days())
@@ -161,9 +205,8 @@ def _call_service(enrolment: EnrolmentRequest, actor: Actor, decision: str, form
     except ServiceError as exc:
         db.session.rollback()
         return _refused(enrolment, exc, form)
-    handed = " The Broadcast role was handed over to this phone." if decision != "reject" and form.get("handover") == "yes" else ""
-    flash(f"Request {enrolment.id} {'rejected' if decision == 'reject' else 'approved'}.{handed}")
-    return redirect(url_for("pages.request_page", request_id=enrolment.id))
+    handed = "yes" if decision != "reject" and form.get("handover") == "yes" else None
+    return redirect(url_for("pages.request_decided", request_id=enrolment.id, handover=handed))
 
 
 def _refused(enrolment: EnrolmentRequest, exc: ServiceError, form):
