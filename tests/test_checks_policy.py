@@ -28,7 +28,7 @@ def load_default_policy():
 def test_default_document_lists_every_rule_and_fills_defaults() -> None:
     policy = load_default_policy()
     assert set(policy.rules) == set(CHECKS) | set(SERVER_RULES)
-    assert {rule.rule for rule in policy.server_rules()} == {"acknowledgement_current", "training_current", "seen_recently"}
+    assert {rule.rule for rule in policy.server_rules()} == {"acknowledgement_current", "training_current", "seen_recently", "checked_in"}
     purity = policy.rules["broadcast_purity"]
     assert purity.roles == ("broadcast",)
     assert purity.params["allowed_user_apps"] == []
