@@ -22,9 +22,13 @@ node_modules/.installed: package.json
 system-deps:
 	bash scripts/system-deps.sh
 
+# `make run PORT=5001 HOST=0.0.0.0` serves elsewhere (passed to `phonegate serve --port/--host`).
+PORT ?= 5000
+HOST ?= 127.0.0.1
+
 run: $(BIN)/.installed node_modules/.installed
 	$(BIN)/phonegate db upgrade
-	$(BIN)/phonegate serve
+	$(BIN)/phonegate serve --host $(HOST) --port $(PORT)
 
 test: system-deps $(BIN)/.installed node_modules/.installed
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -24,7 +24,8 @@ def main(directory: str) -> None:
     key = make_signing_key(out, "demo-key")
     unsigned = build_unsigned(out, _framework(out), "whatsapp-demo", "com.whatsapp", 242201005, "2.24.22.5-demo", 21)
     apk = sign(unsigned, out / "whatsapp-demo.apk", key)
-    print(f"APK: {apk}")
+    # stdout is only the line to run (so `eval "$(scripts/demo_apk.py DIR)"` works); the note goes to stderr.
+    print(f"APK: {apk}", file=sys.stderr)
     print(f"export PHONEGATE_SIGNER_PINS='com.whatsapp={key.sha256};com.whatsapp.w4b={key.sha256}'")
 
 

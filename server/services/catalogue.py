@@ -77,7 +77,9 @@ def check_apk_allowed(package: str, signers: list[str], role: str) -> str | None
         return "The APK has no signer certificate."
     unknown = [s for s in signers if s.lower() not in pinned]
     if unknown:
-        return f"The APK for {package} is signed by a certificate that is not pinned (SHA-256 {unknown[0]})."
+        # The setting is printed ready to paste (only after checking where the APK came from, for a real server).
+        return (f"The APK for {package} is signed by a certificate that is not pinned (SHA-256 {unknown[0]}). "
+                f"To trust it: export PHONEGATE_SIGNER_PINS='{package}={unknown[0]}'")
     return None
 
 
