@@ -155,14 +155,14 @@ def _deep(depth: int) -> bytes:
                                   "/api/v1/sweeps", "/api/v1/compliance/rules"])
 def test_json_nested_100000_deep_is_refused_cheaply(client, provision, agent, path):
     headers = agent if "sweeps" in path or "compliance" in path else provision
-    started = time.perf_counter()
+    started = time.process_time()  # CPU, not wall time: a loaded CI machine must not fail a cheap refusal
     tracemalloc.start()
     answer = client.post(path, data=_deep(100_000), headers={**headers, "Content-Type": "application/json"})
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert answer.status_code == 400
     assert "nested more than 32 levels" in answer.get_json()["message"]
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert peak < 20 * 1024 * 1024
 
 
