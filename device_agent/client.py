@@ -123,6 +123,11 @@ class PhoneGateClient:
             body["broadcast_service"] = broadcast_service
         return self.request_json("POST", "/api/v1/enrolments", json=body)
 
+    def unknown_targets(self, staff_emails: list[str], broadcast_services: list[str]) -> dict:
+        """Which of these staff e-mails and service names the server does not know (changes nothing)."""
+        return self.request_json("POST", "/api/v1/enrolments/targets/check",
+                                 json={"staff_emails": staff_emails, "broadcast_services": broadcast_services})
+
     def install_status(self, serial: str) -> dict:
         return self.request_json("GET", f"/api/v1/devices/{_path(serial)}/install-status")
 

@@ -8,6 +8,7 @@ Several phones run at once; each gets its own line of progress. The exit code is
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -30,28 +31,49 @@ class ProvisioningFailed(PhoneGateError):
 @click.option("--wait", "wait_s", type=click.FloatRange(0, 24 * 3600), default=0, show_default=True, metavar="SECONDS",
               help="Wait this long for the manager's approval instead of stopping at once.")
 @click.option("--ask-again", is_flag=True, help="After a manager rejected the request, open a new one.")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.csv",
+              help="Several phones for several people: a CSV file with the header `serial,staff` (or `serial,broadcast`) "
+                   "and one row per phone the adb server knows. Every row is checked before anything is registered.")
 def provision(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, staff_email: str | None,
-              broadcast_service: str | None, apk_path: Path | None, wait_s: float, ask_again: bool) -> int:
+              broadcast_service: str | None, apk_path: Path | None, wait_s: float, ask_again: bool,
+              plan_path: Path | None) -> int:
     """Enrol phones and, once approved, install the approved app (server: PHONEGATE_SERVER, token: PHONEGATE_TOKEN).
 
     A phone that cannot be reached (unauthorised, offline, unplugged) gets its own line, with what to do; the
     others go on.
     """
-    from device_agent.phones import phone_options
+    from device_agent.phones import PhoneOptions, phone_options
     from provisioning.flow import Options, Target
+    from provisioning.plan import read_plan
 
-    phones = phone_options(tcp, serials, usb)
-    if not phones.given:
-        raise BadInput("Give the phones with --tcp HOST:PORT, --serial SERIAL (both repeatable) or --usb.")
     if apk_path is not None and not apk_path.is_file():
         raise BadInput(f"No APK file at {apk_path}.")
+    if plan_path is not None:
+        if tcp or serials or usb or staff_email or broadcast_service:
+            raise BadInput("--plan names the phones and their holders; leave out --tcp, --serial, --usb, --staff and --broadcast.")
+        plan = read_plan(plan_path)
+        first = plan.rows[0]
+        options = Options(target=Target(first.staff_email, first.broadcast_service), apk_path=apk_path, wait_s=wait_s,
+                          ask_again=ask_again)
+        return run(PhoneOptions(serials=tuple(row.serial for row in plan.rows)), options, plan=plan)
+    phones = phone_options(tcp, serials, usb)
+    if not phones.given:
+        raise BadInput("Give the phones with --tcp HOST:PORT, --serial SERIAL (both repeatable) or --usb, or a --plan file.")
+    if len(phones.tcp) + len(phones.serials) > 1:
+        raise BadInput(_ONE_HOLDER)
     target = Target(staff_email=staff_email.strip() if staff_email else None,
                     broadcast_service=broadcast_service.strip() if broadcast_service else None)
     options = Options(target=target, apk_path=apk_path, wait_s=wait_s, ask_again=ask_again)
     return run(phones, options)
 
 
-def run(phones, options, *, stream=None) -> int:
+# A phone is enrolled for one person, and the manager confirms that person's paper: one --staff for a bench of
+# phones would put them all in one person's name.
+_ONE_HOLDER = ("--staff and --broadcast are for one phone; for several phones write a plan (a CSV file with the header "
+               "serial,staff and one row per phone) and run `phonegate provision --plan FILE.csv`. Nothing was registered.")
+
+
+def run(phones, options, *, stream=None, plan=None) -> int:
     from device_agent.adb import AdbKey
     from device_agent.adb.keys import default_key_path
     from device_agent.client import PhoneGateClient
@@ -59,11 +81,16 @@ def run(phones, options, *, stream=None) -> int:
 
     PhoneGateClient().close()  # fail fast (exit 2) on a missing token or a bad PHONEGATE_SERVER, before any phone
     key = AdbKey.load_or_create(default_key_path())
+    with PhoneGateClient() as client:
+        jobs = asyncio.run(_jobs(phones, options, plan, client))  # every row checked: nothing touched yet
     renderer = renderer_for(stream)
     try:
-        outcomes = asyncio.run(_run_all(phones, options, PhoneGateClient, key, renderer))
+        outcomes = asyncio.run(_run_all(jobs, PhoneGateClient, key, renderer))
     finally:
         renderer.close()
+    from provisioning.progress import list_request_addresses
+
+    list_request_addresses(outcomes, stream)
     from device_agent.phones import worst_exit_code
 
     worst = worst_exit_code([o.exit_code for o in outcomes])
@@ -76,23 +103,69 @@ def run(phones, options, *, stream=None) -> int:
                              "fix what they say and run the same command again.", worst)
 
 
-async def _run_all(phones, options, make_client, key, renderer):
+class _Jobs:
+    """What to run: (endpoint, options) per phone, and the phones asked for that answer to nothing."""
+
+    def __init__(self, work, missing) -> None:  # type: ignore[no-untyped-def]
+        self.work = work
+        self.missing = missing
+
+
+async def _jobs(phones, options, plan, client) -> _Jobs:  # type: ignore[no-untyped-def]
+    """The phones and who each is for. With a plan, every row is checked here, and any bad row is BadInput
+    (exit 2) before a phone or the server is changed."""
     from device_agent.phones import choose_phones
+    from provisioning.flow import Target
+
+    if plan is not None:
+        await _check_holders(plan, client)
+    chosen = await choose_phones(phones)
+    if plan is None:
+        if phones.usb and len(chosen.endpoints) > 1:
+            raise BadInput(f"The adb server reports {len(chosen.endpoints)} phones. {_ONE_HOLDER}")
+        return _Jobs([(endpoint, options) for endpoint in chosen.endpoints], chosen.missing)
+    missing = {asked.asked: asked for asked in chosen.missing}
+    endpoints = iter(chosen.endpoints)  # in the order asked, without the missing ones (choose_phones keeps it)
+    work, row_of_endpoint = [], {}
+    for row in plan.rows:
+        if row.serial in missing:
+            raise plan.row_error(row, f"{missing[row.serial].error}")
+        endpoint = next(endpoints)
+        if endpoint in row_of_endpoint:
+            raise plan.row_error(row, f"this is the same phone as line {row_of_endpoint[endpoint].line} "
+                                      f"({row_of_endpoint[endpoint].serial}); one row per phone.")
+        row_of_endpoint[endpoint] = row
+        work.append((endpoint, replace(options, target=Target(row.staff_email, row.broadcast_service))))
+    return _Jobs(work, [])
+
+
+async def _check_holders(plan, client) -> None:  # type: ignore[no-untyped-def]
+    staff = [row.staff_email for row in plan.rows if row.staff_email]
+    services = [row.broadcast_service for row in plan.rows if row.broadcast_service]
+    answer = await asyncio.to_thread(client.unknown_targets, staff, services)
+    unknown_staff = {email.strip().lower() for email in answer["unknown_staff_emails"]}
+    unknown_services = {" ".join(name.split()).lower() for name in answer["unknown_broadcast_services"]}
+    for row in plan.rows:
+        if row.staff_email and row.staff_email.strip().lower() in unknown_staff:
+            raise plan.row_error(row, f"the server has no staff member with the e-mail {row.staff_email}.")
+        if row.broadcast_service and " ".join(row.broadcast_service.split()).lower() in unknown_services:
+            raise plan.row_error(row, f"the server has no service called {row.broadcast_service!r}.")
+
+
+async def _run_all(jobs, make_client, key, renderer):  # type: ignore[no-untyped-def]
     from provisioning.flow import Event, Outcome, provision_phone
 
-    chosen = await choose_phones(phones)
     missing = []
-    for asked in chosen.missing:  # named, but no phone answers to it: its own line, and the others go on
+    for asked in jobs.missing:  # named, but no phone answers to it: its own line, and the others go on
         outcome = Outcome(asked.error.exit_code, str(asked.error))
         renderer.handle(asked.asked, Event(asked.asked, "done", outcome.message, 1.0, outcome=outcome, warning=True))
         missing.append(outcome)
-    endpoints = chosen.endpoints
 
-    async def one(endpoint: str):
+    async def one(endpoint: str, options):  # type: ignore[no-untyped-def]
         outcome = None
         async for event in provision_phone(endpoint, options, make_client, key):
             renderer.handle(endpoint, event)
             outcome = event.outcome or outcome
         return outcome
 
-    return missing + list(await asyncio.gather(*(one(endpoint) for endpoint in endpoints)))
+    return missing + list(await asyncio.gather(*(one(endpoint, options) for endpoint, options in jobs.work)))

@@ -9,10 +9,11 @@ markup) on its way out, in one place for both renderers.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Protocol, TextIO
 
 from phonegate.core.text import printable
-from provisioning.flow import Event
+from provisioning.flow import Event, Outcome
 
 
 def shown(text: str, *, markup: bool = False) -> str:
@@ -54,10 +55,15 @@ class RichRenderer:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from rich.table import Column
+
         self.console = Console(file=stream or sys.stdout)
+        # The phone column never folds or trims a serial; the step text may be trimmed, because anything worth
+        # keeping whole (a request address, a warning, the result) is also printed above the bars, unwrapped.
         self.progress = Progress(
-            TextColumn("[bold]{task.fields[phone]:<22}"), BarColumn(bar_width=24), TextColumn("{task.description}"),
-            TimeElapsedColumn(), console=self.console, transient=False,
+            TextColumn("[bold]{task.fields[phone]}", table_column=Column(no_wrap=True, min_width=22)),
+            BarColumn(bar_width=16), TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            TimeElapsedColumn(), console=self.console, transient=False, expand=True,
         )
         self.tasks: dict[str, int] = {}
         self.progress.start()
@@ -70,15 +76,38 @@ class RichRenderer:
         description = message
         if event.outcome is not None:
             ok = event.outcome.exit_code == 0
-            description = f"[{'green' if ok else 'red'}]{'done' if ok else 'failed'}[/]: {message}"
-        elif event.warning:
-            self.progress.console.print(f"[yellow]{phone}: {message}[/]")
+            description = f"[{'green' if ok else 'red'}]{'done' if ok else 'failed'}[/]"
+            self.progress.console.print(f"[{'green' if ok else 'red'}]{phone}: {message}[/]", soft_wrap=True)
+        elif event.warning or "://" in event.message:
+            self.progress.console.print(f"[yellow]{phone}: {message}[/]" if event.warning else f"{phone}: {message}",
+                                        soft_wrap=True)
         self.progress.update(task, completed=event.fraction, description=description, phone=phone)
 
     def close(self) -> None:
         self.progress.stop()
 
 
+# Below this a bar beside a serial leaves no room for what is happening: plain lines, which the terminal wraps
+# itself (nothing is cut), read better.
+MIN_RICH_COLUMNS = 80
+
+
 def renderer_for(stream: TextIO | None = None) -> Renderer:
+    import shutil
+
     stream = stream or sys.stdout
-    return RichRenderer(stream) if stream.isatty() else PlainRenderer(stream)
+    wide = shutil.get_terminal_size((0, 0)).columns >= MIN_RICH_COLUMNS
+    return RichRenderer(stream) if stream.isatty() and wide else PlainRenderer(stream)
+
+
+def list_request_addresses(outcomes: Sequence[Outcome | None], stream: TextIO | None = None) -> None:
+    """Every enrolment request still waiting for a manager, again at the end, so none is lost in scrolled
+    progress: the phone on one line, its address alone on the next (a narrow terminal wraps, never cuts it)."""
+    waiting = [o for o in outcomes if o is not None and o.request_url and o.exit_code != 0]
+    if not waiting:
+        return
+    stream = stream or sys.stdout
+    print(f"Waiting for a manager ({len(waiting)}):", file=stream)
+    for outcome in waiting:
+        print(shown(f"  {outcome.serial or 'phone'}"), file=stream)
+        print(shown(f"    {outcome.request_url}"), file=stream, flush=True)

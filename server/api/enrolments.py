@@ -93,6 +93,33 @@ class EnrolmentCollection(MethodView):
         return query
 
 
+MAX_TARGETS = 500  # provisioning/plan.py's MAX_PLAN_ROWS
+
+
+class TargetCheckSchema(StrictSchema):
+    staff_emails = ma.fields.List(Identifier(validate=ma.validate.Length(max=254)), load_default=list,
+                                  validate=ma.validate.Length(max=MAX_TARGETS))
+    broadcast_services = ma.fields.List(Identifier(validate=ma.validate.Length(max=120)), load_default=list,
+                                        validate=ma.validate.Length(max=MAX_TARGETS))
+
+
+class UnknownTargetsSchema(ResponseSchema):
+    unknown_staff_emails = ma.fields.List(ma.fields.String())
+    unknown_broadcast_services = ma.fields.List(ma.fields.String())
+
+
+@blp.route("/targets/check")
+class EnrolmentTargetCheck(MethodView):
+    @token_required("provision")
+    @blp.arguments(TargetCheckSchema)
+    @blp.response(200, UnknownTargetsSchema)
+    def post(self, data):
+        """Which of these staff e-mails and service names match nobody (reads only: `provision --plan` checks
+        every row before it touches anything). A POST only so that a plan's addresses stay out of URLs and logs."""
+        return {"unknown_staff_emails": people.unknown_staff_emails(db.session, data["staff_emails"]),
+                "unknown_broadcast_services": org.unknown_service_names(db.session, data["broadcast_services"])}
+
+
 @blp.route("/<int:request_id>")
 class EnrolmentById(MethodView):
     @token_required("provision")

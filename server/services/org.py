@@ -51,6 +51,13 @@ def service_by_name(session: Session, name: str) -> Service:
     return service
 
 
+def unknown_service_names(session: Session, names: list[str]) -> list[str]:
+    """The names in `names` no service has (as given, in order), matched as service_by_name matches them."""
+    wanted = {" ".join(name.split()).lower() for name in names}
+    known = set(session.scalars(select(func.lower(Service.name)).where(func.lower(Service.name).in_(list(wanted)))))
+    return [name for name in names if " ".join(name.split()).lower() not in known]
+
+
 def team_by_name(session: Session, name: str) -> Team:
     team = session.scalar(select(Team).where(func.lower(Team.name) == " ".join(name.split()).lower()))
     if team is None:

@@ -116,6 +116,13 @@ def staff_by_email(session: Session, email: str) -> StaffMember:
     return staff
 
 
+def unknown_staff_emails(session: Session, emails: list[str]) -> list[str]:
+    """The e-mails in `emails` no staff member has (as given, in order): a provisioning plan is checked in one query."""
+    wanted = {(email or "").strip().lower(): email for email in emails}
+    known = set(session.scalars(select(func.lower(StaffMember.email)).where(func.lower(StaffMember.email).in_(list(wanted)))))
+    return [email for email in emails if (email or "").strip().lower() not in known]
+
+
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count(User.id))) or 0
 
