@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import AuditEntry, DeviceState, Installation
+from server.services.errors import NotFound
 
 # End to end on SQLite only: the rules underneath are tested on both databases in the service tests.
 pytestmark = [pytest.mark.slow, pytest.mark.adb, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -149,19 +150,16 @@ async def _install_on_phone(phone, apk: Path) -> str:
     return phone.phone.install_apk(apk.read_bytes(), ["-r"])
 
 
-def test_several_phones_at_once_worst_outcome_decides(provisioning, phone_simulator, web):
+def test_one_staff_member_for_several_phones_is_refused_before_anything_is_registered(provisioning, phone_simulator, web):
+    # Several phones need a holder each (provision --plan; tests/test_provision_plan.py): one --staff for two
+    # phones is a mistake found before any phone or server state is touched.
     phones = phone_simulator(2)
-    first = provisioning.provision([p.endpoint for p in phones])
-    assert first.returncode == 3
-    urls = {m.group(2) for m in URL.finditer(first.stdout + first.stderr)}
-    assert len(urls) == 2, first.stdout
-    provisioning.approve(int(sorted(urls)[0]))
-    second = provisioning.provision([p.endpoint for p in phones])
-    assert second.returncode == 3  # one phone done, one still waiting: the refusal decides
-    assert "1 of 2 phones were not provisioned" in second.stderr
-    provisioning.approve(int(sorted(urls)[1]))
-    third = provisioning.provision([p.endpoint for p in phones])
-    assert third.returncode == 0, third.stdout + third.stderr
+    result = provisioning.provision([p.endpoint for p in phones])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--plan" in result.stderr
+    for phone in phones:
+        with pytest.raises(NotFound):
+            _device(phone.serial)
 
 
 def test_dropped_connection_mid_install_then_rerun_finishes(provisioning, phone_simulator, big_apk, adb_client, pinned_app):

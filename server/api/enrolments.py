@@ -102,6 +102,13 @@ class TargetCheckSchema(StrictSchema):
     broadcast_services = ma.fields.List(Identifier(validate=ma.validate.Length(max=120)), load_default=list,
                                         validate=ma.validate.Length(max=MAX_TARGETS))
 
+    @ma.validates_schema
+    def no_blank_entries(self, data, **kwargs):
+        # A blank string inside a list loads as `missing` (fields.Identifier): refuse it rather than look it up.
+        for name in ("staff_emails", "broadcast_services"):
+            if any(not isinstance(entry, str) for entry in data.get(name, [])):
+                raise ma.ValidationError("Must not hold an empty entry.", field_name=name)
+
 
 class UnknownTargetsSchema(ResponseSchema):
     unknown_staff_emails = ma.fields.List(ma.fields.String())
