@@ -197,10 +197,12 @@ class AdbServer:
         return reader, writer
 
     def _just_started(self) -> bool:
-        if self._start is None or not self._start.done() or self._start.cancelled() or self._start.exception():
+        """True once per process: this process started the server, and its one retry is not spent yet."""
+        start = self._start
+        if self._start_retried or start is None or not start.done() or start.cancelled() or start.exception():
             return False
-        started, self._start_retried = self._start.result() and not self._start_retried, True
-        return started
+        self._start_retried = True
+        return start.result()
 
     async def _status(self, reader: asyncio.StreamReader) -> None:
         if not hp.check_status(await read_exactly(reader, 4, self.read_timeout_s)):
