@@ -115,8 +115,13 @@ class PhoneGateClient:
                   "adb_endpoint")
         return self.request_json("POST", "/api/v1/devices", json={k: facts[k] for k in fields if facts.get(k) is not None})
 
-    def request_enrolment(self, serial: str, *, staff_email: str | None = None, broadcast_service: str | None = None) -> dict:
+    def request_enrolment(self, serial: str, *, staff_email: str | None = None, broadcast_service: str | None = None,
+                          reassign_reason: str | None = None) -> dict:
+        """Ask for the phone to be enrolled; with `reassign_reason`, the phone belongs to someone else and moves."""
         body: dict[str, Any] = {"serial": serial}
+        if reassign_reason is not None:
+            body["reassign"] = True
+            body["reason"] = reassign_reason
         if staff_email is not None:
             body["staff_email"] = staff_email
         if broadcast_service is not None:
@@ -127,6 +132,25 @@ class PhoneGateClient:
         """Which of these staff e-mails and service names the server does not know (changes nothing)."""
         return self.request_json("POST", "/api/v1/enrolments/targets/check",
                                  json={"staff_emails": staff_emails, "broadcast_services": broadcast_services})
+
+    def current_rules(self) -> dict | None:
+        """The compliance rules now in force ({version, document}), or None when none is published yet."""
+        try:
+            return self.request_json("GET", "/api/v1/compliance/rules/current")
+        except ServerBadInput as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def record_precheck(self, serial: str, rules_version: int | None, results: list[dict[str, Any]]) -> dict:
+        """Send the rules as just checked on the phone; the answer names the failing and the blocking ones."""
+        # What a phone said can be long; the server keeps 500 characters of it and refuses over 2,000.
+        body = {"rules_version": rules_version,
+                "results": [{"rule": result["rule"], "outcome": result["outcome"],
+                             **({"severity": result["severity"]} if result.get("severity") else {}),
+                             **({"observed": str(result["observed"])[:2000]} if result.get("observed") else {})}
+                            for result in results]}
+        return self.request_json("PUT", f"/api/v1/devices/{_path(serial)}/precheck", json=body)
 
     def install_status(self, serial: str) -> dict:
         return self.request_json("GET", f"/api/v1/devices/{_path(serial)}/install-status")

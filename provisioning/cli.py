@@ -31,12 +31,16 @@ class ProvisioningFailed(PhoneGateError):
 @click.option("--wait", "wait_s", type=click.FloatRange(0, 24 * 3600), default=0, show_default=True, metavar="SECONDS",
               help="Wait this long for the manager's approval instead of stopping at once.")
 @click.option("--ask-again", is_flag=True, help="After a manager rejected the request, open a new one.")
+@click.option("--reassign", is_flag=True,
+              help="The phone belongs to someone else and is to move to --staff/--broadcast: the manager approves the "
+                   "reassignment. Needs --reason.")
+@click.option("--reason", "reassign_reason", metavar="TEXT", help="Why the phone moves to someone else (with --reassign).")
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.csv",
               help="Several phones for several people: a CSV file with the header `serial,staff` (or `serial,broadcast`) "
                    "and one row per phone the adb server knows. Every row is checked before anything is registered.")
 def provision(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, staff_email: str | None,
               broadcast_service: str | None, apk_path: Path | None, wait_s: float, ask_again: bool,
-              plan_path: Path | None) -> int:
+              reassign: bool, reassign_reason: str | None, plan_path: Path | None) -> int:
     """Enrol phones and, once approved, install the approved app (server: PHONEGATE_SERVER, token: PHONEGATE_TOKEN).
 
     A phone that cannot be reached (unauthorised, offline, unplugged) gets its own line, with what to do; the
@@ -48,7 +52,10 @@ def provision(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, staff_e
 
     if apk_path is not None and not apk_path.is_file():
         raise BadInput(f"No APK file at {apk_path}.")
+    reassign_reason = _reassignment(reassign, reassign_reason)
     if plan_path is not None:
+        if reassign_reason is not None:
+            raise BadInput("--reassign is for one phone at a time: run it with --serial and --staff for that phone.")
         if tcp or serials or usb or staff_email or broadcast_service:
             raise BadInput("--plan names the phones and their holders; leave out --tcp, --serial, --usb, --staff and --broadcast.")
         plan = read_plan(plan_path)
@@ -63,8 +70,21 @@ def provision(tcp: tuple[str, ...], serials: tuple[str, ...], usb: bool, staff_e
         raise BadInput(_ONE_HOLDER)
     target = Target(staff_email=staff_email.strip() if staff_email else None,
                     broadcast_service=broadcast_service.strip() if broadcast_service else None)
-    options = Options(target=target, apk_path=apk_path, wait_s=wait_s, ask_again=ask_again)
+    options = Options(target=target, apk_path=apk_path, wait_s=wait_s, ask_again=ask_again,
+                      reassign_reason=reassign_reason)
     return run(phones, options)
+
+
+def _reassignment(reassign: bool, reason: str | None) -> str | None:
+    """The reason a phone moves to someone else, or None: one without the other is a mistake, caught before anything."""
+    reason = (reason or "").strip() or None
+    if reassign and reason is None:
+        raise BadInput("--reassign needs --reason TEXT: say why the phone moves (the manager reads it). Nothing was changed.")
+    if reason is not None and not reassign:
+        raise BadInput("--reason goes with --reassign (moving a phone that belongs to someone else). Nothing was changed.")
+    if reason is not None and len(reason) > 1000:
+        raise BadInput("--reason is too long: keep it under 1,000 characters. Nothing was changed.")
+    return reason
 
 
 # A phone is enrolled for one person, and the manager confirms that person's paper: one --staff for a bench of

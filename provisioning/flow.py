@@ -1,6 +1,8 @@
 """Provisioning one phone, as a sequence of steps that yields progress events.
 
-connect -> identify (facts) -> register -> enrolment (request it, or wait for the manager) -> fetch and verify
+connect -> identify (facts) -> register -> pre-check (the current rules, checked on the phone and sent to the
+server, so the manager sees the phone's risks and cannot approve past a blocking one) -> enrolment (request it,
+or wait for the manager) -> fetch and verify
 the catalogue APK -> check what the phone already has -> grant -> install -> confirm on the phone -> report
 (consumes the grant) -> first compliance check.
 
@@ -23,13 +25,13 @@ from typing import Any
 
 from device_agent.client import PhoneGateClient, ServerPolicyRefusal, sha256_file
 from phonegate.core.errors import BadInput, PhoneGateError, PolicyRefusal
-from phonegate.core.lifecycle import HOLDS_APPROVAL
+from phonegate.core.lifecycle import ENROLLED, HOLDS_APPROVAL
 from phonegate.core.packages import MESSAGING_PACKAGES
 
 log = logging.getLogger(__name__)
 
 WATCHED_PACKAGES = MESSAGING_PACKAGES
-STEPS = ("connect", "identify", "register", "enrol", "fetch", "verify", "grant", "install", "confirm", "report", "check", "done")
+STEPS = ("connect", "identify", "register", "precheck", "enrol", "fetch", "verify", "grant", "install", "confirm", "report", "check", "done")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Options:
     wait_s: float = 0.0
     poll_interval_s: float = 3.0
     ask_again: bool = False  # open a new request after a rejection
+    reassign_reason: str | None = None  # the phone belongs to someone else and moves to the target (--reassign)
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "phonegate" / "apks")
     connect_timeout_s: float = 5.0
     install_timeout_s: float = 600.0
@@ -168,8 +171,12 @@ class _Run:
         registration = facts.to_json()
         # Only a TCP endpoint is somewhere a sweep can reach the phone again; a USB one is wherever it is plugged in.
         registration["adb_endpoint"] = None if self.endpoint.startswith(("usb", "adb:")) else self.endpoint
-        await self.call(self.client.register_device, registration)
+        registered = await self.call(self.client.register_device, registration)
         self.say("register", "registered with the server")
+        if registered["state"] not in HOLDS_APPROVAL and registered["state"] != "suspended":
+            # A phone that already holds approval is checked after the install (the first check) instead: before,
+            # its approved app would read as an unapproved one.
+            await self._check_and_send("precheck", facts, registered["state"], approved_apps=())
 
         status = await self._ensure_approved(facts)
         app = status["app"]
@@ -221,7 +228,8 @@ class _Run:
         if not for_target or (not settled and not pending):
             # A new holder (or purpose) is a new enrolment: the manager confirms again for that person.
             await self.call(self.client.request_enrolment, self.serial, staff_email=target.staff_email,
-                            broadcast_service=target.broadcast_service)
+                            broadcast_service=target.broadcast_service,
+                            reassign_reason=self.options.reassign_reason if status["device_state"] in ENROLLED else None)
             status = await self.call(self.client.install_status, self.serial)
         if status["request"] is not None:
             self.request_url = status["request"]["url"]
@@ -303,22 +311,37 @@ class _Run:
         self.say("report", "installation reported; the phone is provisioned")
 
     async def _first_check(self, info: Any, app: dict, status: dict) -> None:
-        from device_agent.checks.base import ApprovedApp, DeviceExpectation
-        from device_agent.checks.runner import evaluate_device
+        from device_agent.checks.base import ApprovedApp
         from device_agent.collect import collect_facts
+
+        facts = await collect_facts(self.session, WATCHED_PACKAGES, known_certificates=info.certificates)
+        await self._check_and_send("check", facts, "provisioned", role=status["role"],
+                                   approved_apps=(ApprovedApp(app["package"], (app["signer_sha256"],), app["version_code"]),))
+
+    async def _check_and_send(self, step: str, facts: Any, state: str, *, approved_apps: tuple, role: str | None = None) -> None:
+        """Check the phone against the server's current rules and send the outcomes, so the phone's page, the
+        request and the check page show them (a failure to send is a warning: the server decides at approval)."""
+        from device_agent.checks.base import DeviceExpectation
+        from device_agent.checks.runner import evaluate_device
         from phonegate.core.device_rules import parse_device_rules
         from phonegate.core.rules import default_rules_text
 
-        facts = await collect_facts(self.session, WATCHED_PACKAGES, known_certificates=info.certificates)
-        expected = DeviceExpectation(serial=self.serial, role=status["role"], state="provisioned", endpoint=self.endpoint,
-                                     approved_apps=(ApprovedApp(app["package"], (app["signer_sha256"],), app["version_code"]),))
-        results = evaluate_device(parse_device_rules(default_rules_text()), facts, expected, datetime.now(timezone.utc))
-        failing = sorted(r.rule for r in results if r.outcome == "fail")
-        if failing:
-            self.say("check", f"first compliance check: {len(failing)} rule(s) failing: {', '.join(failing)} "
-                              "(the next sweep records it)", warning=True)
+        rules = await self.call(self.client.current_rules)
+        document = rules["document"] if rules is not None else default_rules_text()
+        role = role or ("broadcast" if self.options.target.broadcast_service is not None else "individual")
+        expected = DeviceExpectation(serial=self.serial, role=role, state=state, endpoint=self.endpoint,
+                                     approved_apps=approved_apps)
+        results = evaluate_device(parse_device_rules(document), facts, expected, datetime.now(timezone.utc))
+        summary = await self.call(self.client.record_precheck, self.serial, rules["version"] if rules else None,
+                                  [result.to_json() for result in results])
+        name = "pre-check" if step == "precheck" else "first compliance check"
+        if summary["blocking"]:
+            self.say(step, f"{name}: this phone cannot be approved until IT fixes: {', '.join(summary['blocking'])}; "
+                           "then run provision again", warning=True)
+        elif summary["failing"]:
+            self.say(step, f"{name}: {len(summary['failing'])} rule(s) failing: {', '.join(summary['failing'])}", warning=True)
         else:
-            self.say("check", f"first compliance check: all {sum(r.outcome == 'pass' for r in results)} applicable rules pass")
+            self.say(step, f"{name}: all {sum(r.outcome == 'pass' for r in results)} applicable rules pass")
 
 
 def _is_for(request: dict | None, target: Target) -> bool:

@@ -295,7 +295,7 @@ def test_wait_polls_until_the_manager_approves(provisioning, phone_simulator, we
     assert "provisioned" in out
 
 
-def test_phone_approved_for_someone_else_needs_a_new_approval(provisioning, phone_simulator, web, factory, adb_client):
+def test_phone_approved_for_someone_else_is_refused_and_unchanged(provisioning, phone_simulator, web, factory, adb_client):
     phone = phone_simulator(1)[0]
     first = provisioning.provision([phone.endpoint])
     first_id = int(URL.search(first.stdout + first.stderr).group(2))
@@ -303,10 +303,28 @@ def test_phone_approved_for_someone_else_needs_a_new_approval(provisioning, phon
     colleague = factory.staff(team=web.team)
     other = provisioning.provision([phone.endpoint], staff=colleague)
     assert other.returncode == 3, other.stdout + other.stderr
-    new_id = int(URL.search(other.stdout + other.stderr).group(2))
+    assert f"approved for {web.staff.name}" in other.stderr
+    assert "--reassign --reason" in other.stderr
+    device = _device(phone.serial)
+    assert device.state == DeviceState.APPROVED.value
+    assert device.staff_member_id == web.staff.id
+
+
+def test_explicit_reassignment_goes_through_the_manager(provisioning, phone_simulator, web, factory, adb_client):
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    first_id = int(URL.search(first.stdout + first.stderr).group(2))
+    provisioning.approve(first_id)
+    colleague = factory.staff(team=web.team)
+    moved = provisioning.provision([phone.endpoint], "--reassign", "--reason", "Sam left the team", staff=colleague)
+    assert moved.returncode == 3, moved.stdout + moved.stderr
+    new_id = int(URL.search(moved.stdout + moved.stderr).group(2))
     assert new_id != first_id
     assert _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
     assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
+    approved = provisioning.approve(new_id)
+    assert approved.status_code == 302
+    assert _device(phone.serial).staff_member_id == colleague.id
 
 
 def test_rejection_stops_until_asked_again(provisioning, phone_simulator, live_server, web):
@@ -347,3 +365,24 @@ def test_newer_catalogue_version_upgrades_a_provisioned_phone(provisioning, phon
     dump = adb_client.run("-s", phone.endpoint, "shell", "dumpsys package com.whatsapp").stdout.decode()
     assert f"versionCode={newer.version_code}" in dump
     assert _device(phone.serial).state == DeviceState.PROVISIONED.value
+
+
+def test_a_rooted_phone_is_shown_refused_and_approvable_once_fixed(provisioning, phone_simulator, live_server, web):
+    phone = phone_simulator(1, profiles=["rooted-oneplus"])[0]
+    first = provisioning.provision([phone.endpoint])
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert "cannot be approved until IT fixes: not_rooted" in first.stdout + first.stderr
+    request_id = int(URL.search(first.stderr).group(2))
+    client = live_server.app.test_client()
+    web.login(client, web.manager)
+    assert "What IT must fix" in client.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert provisioning.approve(request_id).status_code == 403
+    assert _device(phone.serial).state == DeviceState.PENDING_APPROVAL.value
+
+    phone.simulator.reflash_phone(phone.serial, "google-pixel-9")  # IT re-images the phone
+    again = provisioning.provision([phone.endpoint])
+    assert "pre-check: all" in again.stdout + again.stderr, again.stdout + again.stderr
+    assert provisioning.approve(request_id).status_code == 302
+    done = provisioning.provision([phone.endpoint])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "first compliance check: all" in done.stdout + done.stderr

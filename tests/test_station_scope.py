@@ -8,8 +8,12 @@ from server.api.auth import scopes_of
 
 # What a station does: register a phone, read whether it may have its app, fetch and verify the catalogue's
 # APK, take a grant and report the installation (the provisioning flow), report an app found without approval,
-# and run sweeps (start, claim as a Celery worker, post results, finish).
+# and run sweeps (start, claim as a Celery worker, post results, finish). The flow also reads the rules in force and
+# sends the phone's pre-check (what the manager sees before deciding).
 STATION_MAY = {
+    ("GET", "/api/v1/compliance/rules/current"),
+    ("GET", "/api/v1/compliance/policies/current"),
+    ("PUT", "/api/v1/devices/<string:serial>/precheck"),
     ("POST", "/api/v1/devices"),
     ("GET", "/api/v1/devices/<string:serial>/install-status"),
     ("GET", "/api/v1/catalogue"),

@@ -13,8 +13,8 @@ from phonegate.core.rules import Param, RulesDocument, RuleSpec, parse_rules
 
 
 def _device(rule: str, title: str, severity: str, *params: Param, roles: tuple[str, ...] = ("individual", "broadcast"),
-            remedy: str | None = None) -> RuleSpec:
-    return RuleSpec(rule, title, "device", tuple(params), roles, severity, remedy)
+            remedy: str | None = None, blocks_approval: bool = False) -> RuleSpec:
+    return RuleSpec(rule, title, "device", tuple(params), roles, severity, remedy, blocks_approval)
 
 
 IDENTITY = _device("identity", "Serial, model and build match the inventory", "critical")
@@ -24,21 +24,23 @@ MIN_ANDROID_VERSION = _device(
 SECURITY_PATCH_AGE = _device(
     "security_patch_max_age_days", "Security patch is recent", "high",
     Param("max_age_days", "int", 90, "oldest security patch level allowed, in days", minimum=0))
-STORAGE_ENCRYPTED = _device("storage_encrypted", "Storage is encrypted", "critical")
+STORAGE_ENCRYPTED = _device("storage_encrypted", "Storage is encrypted", "critical", blocks_approval=True)
 SECURE_LOCK_SCREEN = _device("secure_lock_screen", "A PIN, pattern or password locks the phone", "critical")
 NOT_ROOTED = _device(
     "not_rooted", "No su binary (not rooted)", "critical",
-    Param("debuggable_counts_as_rooted", "bool", True, "a user build with ro.debuggable=1 gives adb root: count it"))
+    Param("debuggable_counts_as_rooted", "bool", True, "a user build with ro.debuggable=1 gives adb root: count it"),
+    blocks_approval=True)
 VERIFIED_BOOT_GREEN = _device("verified_boot_green", "Verified boot state is green", "high")
-BOOTLOADER_LOCKED = _device("bootloader_locked", "Bootloader is locked", "high")
-NO_TEST_KEYS = _device("no_test_keys", "Build is signed with release keys", "high")
+BOOTLOADER_LOCKED = _device("bootloader_locked", "Bootloader is locked", "high", blocks_approval=True)
+NO_TEST_KEYS = _device("no_test_keys", "Build is signed with release keys", "high", blocks_approval=True)
 UNKNOWN_SOURCES_DISALLOWED = _device("unknown_sources_disallowed", "Installing apps from unknown sources is off", "medium")
 DISALLOWED_APPS = _device(
     "disallowed_apps", "No disallowed apps installed", "medium",
     Param("packages", "list[str]", [], "package names that must not be installed"))
 APPROVED_APP_STATE = _device(
     "approved_app_state", "Approved app present and genuine on provisioned phones, absent elsewhere", "critical",
-    Param("watch_packages", "list[str]", list(MESSAGING_PACKAGES), "packages that count as the app"))
+    Param("watch_packages", "list[str]", list(MESSAGING_PACKAGES), "packages that count as the app"),
+    blocks_approval=True)
 BROADCAST_PURITY = _device(
     "broadcast_purity", "Broadcast phone has only allowed apps and no personal accounts", "high",
     Param("allowed_user_apps", "list[str]", [], "user-installed packages allowed besides the approved app"),

@@ -69,6 +69,8 @@ class RuleSpec:
     default_severity: str = "medium"
     # What the holder (and their manager) should do when the rule fails, in one sentence; None: nothing they can do.
     remedy: str | None = None
+    # Whether a failure stops a manager approving the phone (the document can say otherwise per rule).
+    blocks_approval: bool = False
 
     def with_defaults(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         merged = {param.name: _copy(param.default) for param in self.params if param.deprecated is None}
@@ -106,6 +108,8 @@ class RuleConfig:
     on_failure: OnFailure
     params: dict[str, Any]
     description: str | None = None
+    # While this rule fails on a phone's latest facts, no manager can approve it (server.services.precheck).
+    blocks_approval: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ class _RulesLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-_RULE_KEYS = {"enabled", "severity", "roles", "grace_days", "on_failure", "params", "description"}
+_RULE_KEYS = {"enabled", "severity", "roles", "grace_days", "on_failure", "params", "description", "blocks_approval"}
 _ON_FAILURE_KEYS = {"mark", "email_manager", "escalate_after_days", "suspend", "email_holder"}
 _TOP_KEYS = {"schema", "rules", "spot_checks"}
 
@@ -218,6 +222,13 @@ def _parse_rule(spec: RuleSpec, raw: Any, errors: dict[str, list[str]]) -> RuleC
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         complain("description", "must be text")
+    blocks_approval = raw.get("blocks_approval", spec.blocks_approval)
+    if not isinstance(blocks_approval, bool):
+        complain("blocks_approval", "must be true or false")
+    elif blocks_approval and spec.evaluated_by != "device":
+        # Only a phone's own facts are there before approval; a server rule (training, acknowledgement) is about
+        # the holder, and approval is where those are confirmed.
+        complain("blocks_approval", "only a rule checked on the phone can block approval")
     return RuleConfig(
         rule=rule_id,
         evaluated_by=spec.evaluated_by,
@@ -228,6 +239,7 @@ def _parse_rule(spec: RuleSpec, raw: Any, errors: dict[str, list[str]]) -> RuleC
         on_failure=on_failure,
         params=params,
         description=description if isinstance(description, str) else None,
+        blocks_approval=blocks_approval if isinstance(blocks_approval, bool) else False,
     )
 
 

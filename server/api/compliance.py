@@ -101,9 +101,9 @@ class RulesVersionSummarySchema(ResponseSchema):
 @blp.route("/compliance/rules/current")
 @blp.route("/compliance/policies/current", endpoint="current_rules_version_alias")
 @blp.response(200, RulesVersionSchema)
-@token_required("agent")
+@token_required("agent", "provision", "station")
 def current_rules_version():
-    """The compliance rules the next sweep will use."""
+    """The compliance rules the next sweep will use (provisioning checks a phone against them before approval)."""
     row = rules_versions.current_version(db.session)
     if row is None:
         raise NotFound("No compliance rules have been published yet; the first sweep publishes the packaged default.")

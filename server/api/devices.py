@@ -1,4 +1,5 @@
-"""/api/v1/devices: register a phone (idempotent by serial), read one by serial, list with filters."""
+"""/api/v1/devices: register a phone (idempotent by serial), read one by serial, list with filters, and record
+the rules as `provision` checked them on the phone (the gate's pre-check)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
+from phonegate.core.rules import SEVERITIES
 from server.api.auth import token_required
 from server.api.common import MAX_PAGE_SIZE, Blueprint, ResponseSchema, SelectPage, StrictSchema
 from server.api.fields import Id, Identifier, Int64, Text
 from server.extensions import db
 from server.models import DeviceRole, DeviceState
-from server.services import devices
+from server.models.compliance import OUTCOMES
+from server.services import devices, precheck
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="Work phones known to PhoneGate.")
 
@@ -100,3 +103,37 @@ class DeviceBySerial(MethodView):
     def get(self, serial):
         """Read one device by its serial number."""
         return devices.get_by_serial(db.session, serial)
+
+
+class PrecheckResultSchema(StrictSchema):
+    rule = Identifier(required=True, validate=ma.validate.Length(max=64))
+    outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(OUTCOMES))
+    severity = ma.fields.String(validate=ma.validate.OneOf(SEVERITIES))
+    observed = Text(validate=ma.validate.Length(max=2000), allow_none=True)
+
+
+class PrecheckSchema(StrictSchema):
+    rules_version = Int64(minimum=1, allow_none=True, metadata={"description": "The rules version checked against."})
+    results = ma.fields.List(ma.fields.Nested(PrecheckResultSchema), required=True,
+                             validate=ma.validate.Length(max=precheck.MAX_RESULTS))
+
+
+class PrecheckSummarySchema(ResponseSchema):
+    checked = ma.fields.Integer()
+    failing = ma.fields.List(ma.fields.String())
+    blocking = ma.fields.List(ma.fields.String(), metadata={"description": "Failing rules that stop approval."})
+
+
+@blp.route("/<string:serial>/precheck")
+class DevicePrecheck(MethodView):
+    @token_required("provision", "station")
+    @blp.arguments(PrecheckSchema)
+    @blp.response(200, PrecheckSummarySchema)
+    def put(self, data, serial):
+        """Replace the phone's pre-check: the device rules as just checked on the phone (every provision run)."""
+        device = devices.get_by_serial(db.session, serial)
+        rows = precheck.record_precheck(db.session, device, g.actor, data["results"], rules_version=data.get("rules_version"))
+        summary = {"checked": len(rows), "failing": sorted(row.rule for row in rows if row.outcome == "fail"),
+                   "blocking": [fact.rule for fact in precheck.blocking_failures(db.session, device)]}
+        db.session.commit()
+        return summary

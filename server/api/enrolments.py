@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.api.auth import token_required
 from server.api.common import MAX_PAGE_SIZE, Blueprint, ResponseSchema, SelectPage, StrictSchema
-from server.api.fields import Identifier
+from server.api.fields import Identifier, Text
 from server.extensions import db
 from server.models import Device, EnrolmentRequest, EnrolmentStatus
 from server.services import devices, enrolment, org, people
@@ -30,11 +30,17 @@ class EnrolmentCreateSchema(StrictSchema):
     broadcast_service = Identifier(
         validate=ma.validate.Length(max=120), metadata={"description": "Service name, for its Broadcast phone."}
     )
+    reassign = ma.fields.Boolean(load_default=False, metadata={
+        "description": "The phone belongs to someone else and is to move: the manager approves a reassignment."})
+    reason = Text(validate=ma.validate.Length(max=enrolment.REASON_MAX), metadata={
+        "description": "Why the phone moves (required with reassign)."})
 
     @ma.validates_schema
     def one_purpose(self, data, **kwargs):
         if ("staff_email" in data) == ("broadcast_service" in data):
             raise ma.ValidationError("Give exactly one of staff_email or broadcast_service.", "staff_email")
+        if "reason" in data and not data.get("reassign"):
+            raise ma.ValidationError("A reason is given only with reassign.", "reason")
 
 
 class EnrolmentSchema(ResponseSchema):
@@ -51,6 +57,10 @@ class EnrolmentSchema(ResponseSchema):
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     decision_reason = ma.fields.String(allow_none=True)
     device_state = ma.fields.String(attribute="device.state")
+    reassignment = ma.fields.Boolean(attribute="is_reassignment")
+    previous_role = ma.fields.String(allow_none=True)
+    previous_staff_member_id = ma.fields.Integer(allow_none=True)
+    previous_service_id = ma.fields.Integer(allow_none=True)
 
 
 class EnrolmentFilterSchema(StrictSchema):
@@ -67,13 +77,15 @@ class EnrolmentCollection(MethodView):
     def post(self, data):
         """Ask for a registered phone to be enrolled; asking again returns the open request."""
         device = devices.get_by_serial(db.session, data["serial"])
+        moving = {"reassign": data["reassign"], "reason": data.get("reason")}
         try:
             if "staff_email" in data:
                 staff = people.staff_by_email(db.session, data["staff_email"])
-                request, created = enrolment.request_enrolment(db.session, device, g.actor, staff_member=staff)
+                request, created = enrolment.request_enrolment(db.session, device, g.actor, staff_member=staff, **moving)
             else:
                 service = org.service_by_name(db.session, data["broadcast_service"])
-                request, created = enrolment.request_enrolment(db.session, device, g.actor, broadcast_service=service)
+                request, created = enrolment.request_enrolment(db.session, device, g.actor, broadcast_service=service,
+                                                               **moving)
         except NotFound as exc:  # a name in the body that matches nothing is bad input, not a missing URL
             raise InvalidInput(exc.message, errors={_FIELD_OF.get(k, k): v for k, v in exc.errors.items()}) from None
         db.session.commit()

@@ -101,6 +101,31 @@ class DeviceRuleState(db.Model):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class DevicePrecheck(db.Model):
+    """The rules as checked on the phone itself by `provision` (before approval, and again after installing):
+    one row per rule, replaced on every run, so the request and check pages show the phone's latest facts.
+
+    Kept apart from sweep results: a phone that is not enrolled yet has no compliance state to change, and a
+    pre-check must never mark, mail or suspend anyone (server.services.precheck).
+    """
+
+    __tablename__ = "device_prechecks"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('pass', 'fail', 'error', 'not_applicable')", name="outcome_known"),
+    )
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16), default="medium")
+    observed: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The phone's state when it was checked: "registered"/"pending_approval" is the gate's pre-check,
+    # "provisioned" the first check straight after the install.
+    device_state: Mapped[str] = mapped_column(String(24))
+    rules_version: Mapped[int | None] = mapped_column(Integer)
+
+
 class ComplianceDaily(db.Model):
     """One summary per phone per day: kept after raw results are pruned; the trend chart reads it."""
 

@@ -60,12 +60,24 @@ class EnrolmentRequest(db.Model):
     # The policy version shown to the manager when they decided, and the acknowledgement it produced.
     policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id", ondelete="RESTRICT"))
     acknowledgement_id: Mapped[int | None] = mapped_column(ForeignKey("acknowledgements.id", ondelete="RESTRICT"))
+    # A reassignment (`provision --reassign --reason`): who held the phone when it was asked for, and why it moves.
+    # The reason is free text that may name people, so it stays here, not in the audit log.
+    previous_staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="RESTRICT"))
+    previous_service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
+    previous_role: Mapped[str | None] = mapped_column(String(16))
+    reassign_reason: Mapped[str | None] = mapped_column(String(1000))
 
     device: Mapped[Device] = relationship()
-    staff_member: Mapped[StaffMember | None] = relationship()
+    staff_member: Mapped[StaffMember | None] = relationship(foreign_keys=[staff_member_id])
     team: Mapped[Team | None] = relationship()
-    service: Mapped[Service] = relationship()
+    service: Mapped[Service] = relationship(foreign_keys=[service_id])
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     policy_version: Mapped[PolicyVersion | None] = relationship()
     acknowledgement: Mapped[Acknowledgement | None] = relationship()
+    previous_staff_member: Mapped[StaffMember | None] = relationship(foreign_keys=[previous_staff_member_id])
+    previous_service: Mapped[Service | None] = relationship(foreign_keys=[previous_service_id])
+
+    @property
+    def is_reassignment(self) -> bool:
+        return self.previous_role is not None

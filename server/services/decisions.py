@@ -2,7 +2,8 @@
 
 Approval is the only way a phone reaches "approved", and it records what the acceptable-use paper asks of a
 team manager before the app goes on: the staff member has read the CURRENT policy version and their
-data-protection and information-security training is current (acknowledgements.py). Who may decide is
+data-protection and information-security training is current (acknowledgements.py), and nothing the phone last
+reported blocks it (precheck.py: rooted, test keys, unlocked bootloader, ...). Who may decide is
 access.py's rule. Every refusal is audited on its own transaction (refusals.py) so attempts survive the rollback.
 
 Two decisions on one request at once (two managers, or one manager in two tabs): the request's row is locked
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from server.database import lock_row
 from server.models import DeviceRole, DeviceState, EnrolmentRequest, EnrolmentStatus, StaffMember, utcnow
-from server.services import access, acknowledgements, audit, lifecycle
+from server.services import access, acknowledgements, audit, lifecycle, precheck
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, InvalidTransition, PolicyRefused
 from server.services.refusals import refuse
@@ -51,6 +52,8 @@ def approve_enrolment(
     action = "enrolment.approval_refused"
     _check_decider(session, request, actor, action)
     request = _lock_pending(session, request, actor, action)
+    # First of the rules: whatever else the form says, a phone that fails a blocking rule is not approved.
+    precheck.refuse_if_blocked(session, request, actor, action)
     today = today or utcnow().date()
     if handover and request.role == DeviceRole.BROADCAST.value:
         try:

@@ -18,7 +18,7 @@ from sqlalchemy import func
 
 from server.extensions import db
 from server.models import BroadcastDesignation, DeviceRole, EnrolmentRequest, EnrolmentStatus, utcnow
-from server.services import access, broadcast, decisions, training
+from server.services import access, broadcast, decisions, precheck, training
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
@@ -114,8 +114,18 @@ def _handover_from(enrolment: EnrolmentRequest) -> BroadcastDesignation | None:
     return current if current is not None and current.device_id != enrolment.device_id else None
 
 
+def _previous_holder(enrolment: EnrolmentRequest) -> str | None:
+    """Who a reassigned phone is moving from, in words."""
+    if not enrolment.is_reassignment:
+        return None
+    if enrolment.previous_role == DeviceRole.BROADCAST.value and enrolment.previous_service is not None:
+        return f"the Broadcast phone of {enrolment.previous_service.name}"
+    return enrolment.previous_staff_member.name if enrolment.previous_staff_member is not None else "its previous holder"
+
+
 def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, status: int = 200):
     user = current_user()
+    checked = precheck.for_request(db.session, enrolment)
     policy = current_policy(db.session)
     context = {
         "enrolment": enrolment,
@@ -132,6 +142,9 @@ def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, statu
         "is_broadcast": enrolment.role == DeviceRole.BROADCAST.value,
         "handover_from": _handover_from(enrolment),
         "today": utcnow().date(),
+        "precheck": checked,
+        "blocked": bool(checked.blocking),
+        "previous_holder": _previous_holder(enrolment),
     }
     return render_template("requests/detail.html", **context), status
 
@@ -155,6 +168,10 @@ def request_decision(request_id: int):
     training_on: date | None = None
     if decision not in ("approve", "reject"):
         errors.add("decision", "Select whether to approve or reject this request")
+    if decision == "approve" and precheck.blocking_failures(db.session, enrolment.device):
+        # The page offers no approval then; a forged form (or one opened before the last check) is the service's
+        # to refuse and audit.
+        return _call_service(enrolment, actor, decision, form, training_on=None)
     if decision == "approve":
         if not acknowledged:
             errors.add("acknowledged", "Confirm that the staff member has read and acknowledged the current policy"
@@ -184,7 +201,8 @@ def request_decision(request_id: int):
 
     if decision == "approve" and form.get("confirm") != "yes":
         return render_template("requests/confirm.html", enrolment=enrolment, form=form, training_on=training_on,
-                               policy=current_policy(db.session), handover_from=_handover_from(enrolment))
+                               policy=current_policy(db.session), handover_from=_handover_from(enrolment),
+                               precheck=precheck.for_request(db.session, enrolment))
     return _call_service(enrolment, actor, decision, form, training_on)
 
 
