@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -27,6 +29,7 @@ def _form(web, client, policy, **overrides) -> dict[str, str]:
         "csrf_token": web.csrf(client, f"/staff/{web.staff.id}/reconfirm"),
         "policy_sha256": policy.sha256,
         "acknowledged": "yes",
+        "training_confirmed": "yes",
         "training-day": str(TRAINED.day),
         "training-month": str(TRAINED.month),
         "training-year": str(TRAINED.year),
@@ -129,3 +132,23 @@ def test_manager_of_another_team_and_it_are_refused(client, web, factory):
     page = client.get(url).get_data(as_text=True)
     assert "can read this page but not confirm" in page
     assert 'name="acknowledged"' not in page
+
+
+def test_the_training_date_on_record_is_shown_but_must_still_be_confirmed(client, web, factory):
+    newer = _approved_then_new_version(web, factory)
+    web.sign_in(client, web.manager)
+    url = f"/staff/{web.staff.id}/reconfirm"
+    recorded = web.staff.training_completed_on
+    page = client.get(url).get_data(as_text=True)
+    assert re.search(rf'name="training-year"[^>]*value="{recorded.year}"', page)
+    response = client.post(url, data=_form(web, client, newer, training_confirmed=None, confirm="yes"))
+    assert response.status_code == 400
+    assert 'href="#training_confirmed"' in response.get_data(as_text=True)
+    assert len(_due()) == 1
+
+
+def test_the_statements_are_in_the_first_person(client, web, factory):
+    _approved_then_new_version(web, factory)
+    web.sign_in(client, web.manager)
+    page = client.get(f"/staff/{web.staff.id}/reconfirm").get_data(as_text=True)
+    assert f"I confirm that {web.staff.name} has read version" in page

@@ -20,8 +20,9 @@ from server.services import access, reacknowledgement, reconfirmation, training
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
+from server.web import statements
 from server.web.auth import current_user, login_required
-from server.web.forms import DateParts, FormErrors, parse_date
+from server.web.forms import FormErrors
 from server.web.policy_text import render_policy
 from server.web.views import pages_bp
 
@@ -61,7 +62,7 @@ def _render(staff: StaffMember, errors: FormErrors, form, status: int = 200):
         "can_confirm": access.may_reconfirm(user, staff) and staff.active,
         "errors": errors,
         "form": form,
-        "training": DateParts.from_form(form, "training"),
+        "training": statements.training_on_record(staff, form),
         "training_valid_days": training.valid_days(),
         "today": utcnow().date(),
     }
@@ -81,13 +82,7 @@ def reconfirm(staff_id: int):
         return _call_service(staff, actor, form, training_on=None)
 
     errors = FormErrors()
-    if form.get("acknowledged") != "yes":
-        errors.add("acknowledged", "Confirm that the staff member has read and acknowledged the current policy")
-    training_on, problem = parse_date(DateParts.from_form(form, "training"), "the training completion date")
-    if problem is None:
-        problem = training.training_problem(training_on, utcnow().date(), training.valid_days())
-    if problem is not None:
-        errors.add("training", problem)
+    training_on = statements.check_statements(form, errors, staff)
     policy = current_policy(db.session)
     if not errors and (policy is None or form.get("policy_sha256", "") != policy.sha256):
         return _call_service(staff, actor, form, training_on)  # a stale page: refused and audited by the service

@@ -22,8 +22,9 @@ from server.services import access, broadcast, decisions, precheck, training
 from server.services.actor import Actor
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
+from server.web import statements
 from server.web.auth import current_user, login_required
-from server.web.forms import DateParts, FormErrors, parse_date
+from server.web.forms import FormErrors
 from server.web.policy_text import render_policy
 from server.web.views import pages_bp
 
@@ -65,15 +66,6 @@ def request_page(request_id: int):
     if not access.can_see_request(user, enrolment):
         abort(403)
     return _render_request(enrolment, FormErrors(), form={})
-
-
-def _training_on_record(enrolment: EnrolmentRequest, form) -> DateParts:
-    """What the date field shows: what the manager typed, else the date on record (still to be confirmed)."""
-    typed = DateParts.from_form(form, "training")
-    recorded = enrolment.staff_member.training_completed_on if enrolment.staff_member else None
-    if typed.day or typed.month or typed.year or recorded is None or form:
-        return typed
-    return DateParts(day=str(recorded.day), month=str(recorded.month), year=str(recorded.year))
 
 
 def next_waiting_request(user, after: EnrolmentRequest) -> EnrolmentRequest | None:
@@ -137,7 +129,7 @@ def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, statu
         "is_requester": user.id == enrolment.requested_by_id,
         "errors": errors,
         "form": form,
-        "training": _training_on_record(enrolment, form),
+        "training": statements.training_on_record(enrolment.staff_member, form),
         "training_valid_days": training.valid_days(),
         "is_broadcast": enrolment.role == DeviceRole.BROADCAST.value,
         "handover_from": _handover_from(enrolment),
@@ -164,7 +156,6 @@ def request_decision(request_id: int):
         return _call_service(enrolment, actor, decision, form, training_on=None)
 
     errors = FormErrors()
-    acknowledged = form.get("acknowledged") == "yes"
     training_on: date | None = None
     if decision not in ("approve", "reject"):
         errors.add("decision", "Select whether to approve or reject this request")
@@ -173,17 +164,7 @@ def request_decision(request_id: int):
         # to refuse and audit.
         return _call_service(enrolment, actor, decision, form, training_on=None)
     if decision == "approve":
-        if not acknowledged:
-            errors.add("acknowledged", "Confirm that the staff member has read and acknowledged the current policy"
-                       if enrolment.staff_member else "Confirm that the current policy has been read and acknowledged")
-        if enrolment.role == DeviceRole.INDIVIDUAL.value:
-            if form.get("training_confirmed") != "yes":
-                errors.add("training_confirmed", "Confirm that the staff member completed their training on the date given")
-            training_on, problem = parse_date(DateParts.from_form(form, "training"), "the training completion date")
-            if problem is None:
-                problem = training.training_problem(training_on, utcnow().date(), training.valid_days())
-            if problem is not None:
-                errors.add("training", problem)
+        training_on = statements.check_statements(form, errors, enrolment.staff_member)
         if _handover_from(enrolment) is not None:
             # Approving ends the other phone's designation and suspends it: only as an explicit, reasoned choice.
             if form.get("handover") != "yes":
