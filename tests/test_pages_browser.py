@@ -132,3 +132,41 @@ def test_every_changed_page_passes_axe_and_fits_320_and_1280_px(live_server, bro
     bad = {name: found for name, found in problems.items() if found}
     assert bad == {}, "\n".join(f"{name}: {found}" for name, found in bad.items())
     assert len(problems) == 2 * 13
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_gate_pages_pass_axe_and_fit_320_and_1280_px(live_server, browser, web, axe_source, factory):
+    from server.services import enrolment, precheck
+    from server.services.decisions import approve_enrolment
+
+    # A request for a rooted phone whose holder already has a phone: the blocking warning and the other phone.
+    factory.device(serial="HELDPHONE0001", state="provisioned", team_id=web.team.id, service_id=web.service.id,
+                   staff_member_id=web.staff.id)
+    precheck.record_precheck(db.session, web.device, Actor.for_user(web.it), [
+        {"rule": "not_rooted", "outcome": "fail", "observed": "su found at /system/xbin/su; ro.debuggable=1 " * 3},
+        {"rule": "security_patch_max_age_days", "outcome": "fail", "observed": "patch level 2019-03-05 (2,468 days old)"},
+        {"rule": "storage_encrypted", "outcome": "pass"}], rules_version=None)
+    # A reassignment: an approved phone moved to a colleague.
+    moved = web.new_request()
+    approve_enrolment(db.session, moved, Actor.for_user(web.manager), policy_sha256=web.policy.sha256, acknowledged=True,
+                      training_completed_on=date.today() - timedelta(days=3))
+    db.session.commit()
+    colleague = factory.staff(team=web.team, name="Robin Colleague")
+    reassignment, _ = enrolment.request_enrolment(db.session, moved.device, Actor.for_user(web.it), staff_member=colleague,
+                                                  reassign=True, reason="Alex moved to the Youth Voice team")
+    db.session.commit()
+
+    page = browser.new_page()
+    problems: dict[str, list[str]] = {}
+    log_in(page, live_server, web.manager, web.password)
+    for name, path in {"blocked request page": f"/requests/{web.request.id}",
+                       "reassignment request page": f"/requests/{reassignment.id}",
+                       "re-confirmation page": f"/staff/{web.staff.id}/reconfirm"}.items():
+        page.goto(live_server.url + path)
+        _check(page, axe_source, name, problems)
+    page.goto(f"{live_server.url}/requests/{web.request.id}")
+    assert page.get_by_role("radio", name="Approve").count() == 0
+
+    bad = {name: found for name, found in problems.items() if found}
+    assert bad == {}, "\n".join(f"{name}: {found}" for name, found in bad.items())
+    assert len(problems) == 2 * 3
