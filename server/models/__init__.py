@@ -19,6 +19,7 @@ from server.models.devices import (
     Device,
     DeviceRole,
     DeviceState,
+    PhoneAction,
 )
 from server.models.enrolment import EnrolmentRequest, EnrolmentStatus
 from server.models.follow_ups import FollowUp
@@ -77,6 +78,7 @@ __all__ = [
     "EnrolmentStatus",
     "InstallGrant",
     "Installation",
+    "PhoneAction",
     "PolicyVersion",
     "Role",
     "Service",
