@@ -5,9 +5,8 @@ Revises: c4e1d7a90b12
 Create Date: 2026-12-08 10:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'b8e4f6a2d3c5'
 down_revision = 'c4e1d7a90b12'

@@ -11,6 +11,8 @@
 - Spot checks, conversation reviews and their follow-ups are the team manager's (their service's Broadcast phone
   too); information governance (auditors) and administrators read them all. Anyone signed in reports an
   information incident; managers see their team's, and only auditors and administrators move one along.
+- Phone actions: the team's manager (a Broadcast phone: its service's managers), IT and administrators retire
+  and reinstate phones; information governance retires but does not reinstate (see PHONE_ACTION_ROLES).
 
 The services call the `*_problem` functions (a sentence, or None) and refuse and audit what they return; the
 web pages use the `may_*` answers to show or hide a form, and the query filters to scope every list.

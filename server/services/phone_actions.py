@@ -112,8 +112,20 @@ def _record(session: Session, device: Device, actor: Actor, kind: str, from_stat
     return entry
 
 
-def retire(session: Session, device: Device, actor: Actor, *, reason: str | None) -> PhoneAction:
-    """Retire `device` for good (see the module docstring for what ends with it)."""
+def _check_unchanged(session: Session, actor: Actor, device: Device, action: str, expected_state: str | None) -> None:
+    """The page sends the state its person saw: acting on a phone that changed since (someone reinstated the phone
+    this person is retiring) is refused rather than done on a phone they never saw."""
+    if expected_state is not None and device.state != expected_state:
+        raise refuse(session, actor, f"device.{action}_refused", Conflict(
+            f"This phone became {device.state.replace('_', ' ')} while you were looking at it; nothing was changed. "
+            "Look at the page again."), target=device, details={"state": device.state, "seen": expected_state})
+
+
+def retire(session: Session, device: Device, actor: Actor, *, reason: str | None,
+           expected_state: str | None = None) -> PhoneAction:
+    """Retire `device` for good (see the module docstring for what ends with it).
+
+    `expected_state`: the state the person's page showed (None from the command line)."""
     check_allowed(session, actor, device, "retire")  # before the input: a refusal is audited whatever was typed
     reason = clean_reason(reason)
     if device.role == DeviceRole.BROADCAST.value and device.service is not None:
@@ -122,6 +134,7 @@ def retire(session: Session, device: Device, actor: Actor, *, reason: str | None
     if device.state == DeviceState.RETIRED.value:
         raise refuse(session, actor, "device.retire_refused", Conflict(
             "This phone is already retired; nothing was changed."), target=device)
+    _check_unchanged(session, actor, device, "retire", expected_state)
     from_state = device.state
     lifecycle.transition(session, device, DeviceState.RETIRED, actor, reason="retired on a person's request")
     entry = _record(session, device, actor, "retired", from_state, reason)
@@ -161,8 +174,10 @@ def _revoke_unused_grants(session: Session, device: Device, actor: Actor) -> int
     return len(grants)
 
 
-def reinstate(session: Session, device: Device, actor: Actor, *, reason: str | None) -> PhoneAction:
-    """Give a suspended phone its approval back, if none of its blocking rules fails now."""
+def reinstate(session: Session, device: Device, actor: Actor, *, reason: str | None,
+              expected_state: str | None = None) -> PhoneAction:
+    """Give a suspended phone its approval back, if none of its blocking rules fails now (`expected_state`: as
+    for retire)."""
     check_allowed(session, actor, device, "reinstate")  # before the input: a refusal is audited whatever was typed
     reason = clean_reason(reason)
     device = lock_row(session, device)
@@ -170,6 +185,7 @@ def reinstate(session: Session, device: Device, actor: Actor, *, reason: str | N
         raise refuse(session, actor, "device.reinstate_refused", Conflict(
             f"Only a suspended phone can be reinstated; this one is {device.state.replace('_', ' ')}. "
             "Nothing was changed."), target=device, details={"state": device.state})
+    _check_unchanged(session, actor, device, "reinstate", expected_state)
     failing = _blocking_failures(session, device)
     if failing:
         titles = "; ".join(rule_title(rule) for rule in failing)

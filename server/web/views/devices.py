@@ -149,7 +149,8 @@ def device_action(device_id: int, action: str):
         return _render_device(device, action, errors, form, status=400)
     serial = device.serial
     try:
-        ACTIONS[action](db.session, device, actor, reason=form.get("reason", ""))
+        ACTIONS[action](db.session, device, actor, reason=form.get("reason", ""),
+                        expected_state=form.get("seen_state") or None)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
