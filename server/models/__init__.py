@@ -20,6 +20,7 @@ from server.models.devices import (
     Device,
     DeviceRole,
     DeviceState,
+    PhoneAction,
 )
 from server.models.enrolment import EnrolmentRequest, EnrolmentStatus
 from server.models.follow_ups import FollowUp
@@ -79,6 +80,7 @@ __all__ = [
     "EnrolmentStatus",
     "InstallGrant",
     "Installation",
+    "PhoneAction",
     "PolicyVersion",
     "Role",
     "Service",

@@ -18,7 +18,10 @@ from server.models.org import Service, Team
 from server.models.people import StaffMember, User
 from server.models.types import UTCDateTime, utcnow
 
-__all__ = ["ALLOWED_TRANSITIONS", "ENROLLED", "HOLDS_APPROVAL", "BroadcastDesignation", "Device", "DeviceRole", "DeviceState"]
+__all__ = [
+    "ALLOWED_TRANSITIONS", "ENROLLED", "HOLDS_APPROVAL", "BroadcastDesignation", "Device", "DeviceRole", "DeviceState",
+    "PhoneAction",
+]
 
 _STATES = ", ".join(f"'{s.value}'" for s in DeviceState)
 
@@ -105,3 +108,26 @@ class BroadcastDesignation(db.Model):
     service: Mapped[Service] = relationship()
     device: Mapped[Device] = relationship()
     designated_by: Mapped[User | None] = relationship(foreign_keys=[designated_by_id])
+
+
+class PhoneAction(db.Model):
+    """A person retiring or reinstating a phone, with the reason they gave.
+
+    The reason is free text a person typed (it may name people), so it stays on this row, which only people who
+    may see the phone read; the audit entries name the row by id (as incidents keep their notes).
+    """
+
+    __tablename__ = "phone_actions"
+    __table_args__ = (CheckConstraint("kind IN ('retired', 'reinstated')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(1000))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))  # None: the command line
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    device: Mapped[Device] = relationship()
+    by: Mapped[User | None] = relationship()

@@ -11,6 +11,8 @@
 - Spot checks, conversation reviews and their follow-ups are the team manager's (their service's Broadcast phone
   too); information governance (auditors) and administrators read them all. Anyone signed in reports an
   information incident; managers see their team's, and only auditors and administrators move one along.
+- Phone actions: the team's manager (a Broadcast phone: its service's managers), IT and administrators retire
+  and reinstate phones; information governance retires but does not reinstate (see PHONE_ACTION_ROLES).
 
 The services call the `*_problem` functions (a sentence, or None) and refuse and audit what they return; the
 web pages use the `may_*` answers to show or hide a form, and the query filters to scope every list.
@@ -359,3 +361,39 @@ def review_outcome_problem(user: User | None, review: ConversationReview) -> str
     if not manages_team(user, review.team_id):
         return "Only a manager of the reviewed team can record the review's outcome."
     return None
+
+
+# --- phone actions: retire, reinstate (reporting a phone lost or stolen is an incident: incident_report_problem) ----
+# Retiring ends a phone's use for good; reinstating gives a suspended phone its approval back. Who answers for that:
+# - the phone's team manager (for a Broadcast phone: a manager of a team in its service): they approved it;
+# - IT, on any phone: it handles the hardware (a phone handed back, wiped, or fixed after a failing check);
+# - administrators, on any phone.
+# Information governance (auditors) may retire any phone (after a lost phone is written off, ending its use is
+# always the safe direction), but not reinstate one: putting a phone back into use is for whoever answers for it,
+# and information governance audits that decision rather than making it.
+# The server's command line without a named person (Actor.cli(): a shell on the server, which can change the
+# database anyway) may do both; once a command names its person, that person's role decides as on the page.
+PHONE_ACTION_ROLES = {
+    "retire": (Role.MANAGER.value, Role.IT.value, Role.ADMIN.value, Role.AUDITOR.value),
+    "reinstate": (Role.MANAGER.value, Role.IT.value, Role.ADMIN.value),
+}
+def phone_action_problem(user: User | None, device: Device, action: str, *, at_command_line: bool = False) -> str | None:
+    """Why `user` may not `action` ("retire" or "reinstate") `device`; None when they may."""
+    if user is None:
+        return None if at_command_line else "Only a signed-in user can act on a phone."
+    if not user.active or user.role not in PHONE_ACTION_ROLES[action]:
+        who = ("a team manager, IT or an administrator" if action == "reinstate"
+               else "a team manager, IT, information governance or an administrator")
+        return f"Only {who} can {action} a phone."
+    if user.role == Role.MANAGER.value:
+        if device.role == DeviceRole.BROADCAST.value:
+            allowed = manages_service(user, device.service_id)
+        else:
+            allowed = manages_team(user, device.team_id)
+        if not allowed:
+            return f"You can {action} your own team's phones (and your service's Broadcast phone) only."
+    return None
+
+
+def may_act_on_phone(user: User | None, device: Device, action: str) -> bool:
+    return phone_action_problem(user, device, action) is None

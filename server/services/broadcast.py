@@ -142,6 +142,12 @@ def end_for_missing_phone(session: Session, device: Device, actor: Actor, *, rea
     """A Broadcast phone reported lost or stolen stops being the service's Broadcast phone at once, so the service
     can designate another without a handover from a phone nobody has. Whoever may report the incident may do this
     (the incident service checked that); None when the phone held no designation."""
+    return end_for_phone(session, device, actor, reason=reason)
+
+
+def end_for_phone(session: Session, device: Device, actor: Actor, *, reason: str) -> BroadcastDesignation | None:
+    """End `device`'s active designation, if it holds one, without suspending it (the caller decides its state: a
+    missing phone is suspended, a retired one retired). The caller checked who may; None when it held none."""
     current = session.scalar(select(BroadcastDesignation).where(
         BroadcastDesignation.device_id == device.id, BroadcastDesignation.ended_at.is_(None)))
     if current is None:

@@ -14,7 +14,8 @@ from flask import url_for
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Device, EnrolmentRequest, PolicyVersion, Service, StaffMember, Team, User
+from server.models import Device, EnrolmentRequest, PhoneAction, PolicyVersion, Service, StaffMember, Team, User
+from server.services.compliance.server_rules import KNOWN_RULES
 from server.web.presentation import state_tag
 
 # A detail key (or an entry's target type) -> (model, column shown, endpoint and its argument for a link).
@@ -25,6 +26,8 @@ _TEAM = (Team, Team.name, None, None, "")
 _SERVICE = (Service, Service.name, None, None, "")
 _USER = (User, User.email, None, None, "")
 _POLICY = (PolicyVersion, PolicyVersion.label, "pages.policy_page", "version_id", "version ")
+# A retirement's or reinstatement's reason is kept on its row (free text); readers of the entry see the words.
+_PHONE_ACTION = (PhoneAction, PhoneAction.reason, None, None, "")
 KINDS = {
     "device": _DEVICE, "device_id": _DEVICE, "device_ids": _DEVICE, "from_device_id": _DEVICE, "to_device_id": _DEVICE,
     "grant_device_id": _DEVICE,
@@ -34,8 +37,11 @@ KINDS = {
     "service": _SERVICE, "service_id": _SERVICE,
     "user": _USER, "user_id": _USER, "decided_by_id": _USER, "completed_by_id": _USER,
     "policy_version": _POLICY, "policy_version_id": _POLICY, "current_policy_id": _POLICY,
+    "phone_action_id": _PHONE_ACTION,
 }
 STATE_KEYS = ("from", "to", "state", "from_state", "to_state", "status", "compliance_state")
+RULE_KEYS = ("failing_rules",)  # rule ids, shown by their titles
+LABELS = {"phone_action_id": "Reason", "failing_rules": "Failing rules", "grants_revoked": "Install grants revoked"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ class Names:
 
 
 def _label(key: str) -> str:
+    if key in LABELS:
+        return LABELS[key]
     for suffix in ("_ids", "_id"):
         if key.endswith(suffix):
             key = key[: -len(suffix)]
@@ -105,6 +113,8 @@ def describe(details: dict[str, Any], names: Names) -> list[Detail]:
             parts = tuple(names.part(key, record_id) for record_id in _ids(value))
         elif key in STATE_KEYS and isinstance(value, str):
             parts = (Part(state_tag(value)["text"]),)
+        elif key in RULE_KEYS and isinstance(value, list):
+            parts = (Part("; ".join(KNOWN_RULES[rule].title if rule in KNOWN_RULES else str(rule) for rule in value)),)
         else:
             parts = (Part(_plain(value)),)
         described.append(Detail(_label(key), parts))

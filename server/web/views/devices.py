@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import and_, or_, select
 
 from server.extensions import db
@@ -15,13 +15,18 @@ from server.models import (
     DeviceRole,
     DeviceState,
     EnrolmentRequest,
+    Incident,
+    IncidentKind,
     Installation,
     InstallGrant,
     User,
 )
-from server.services import access, reacknowledgement
+from server.services import access, phone_actions, reacknowledgement
+from server.services.actor import Actor
+from server.services.errors import Forbidden, ServiceError
 from server.web import audit_details
 from server.web.auth import current_user, login_required
+from server.web.forms import FormErrors
 from server.web.presentation import state_tag
 from server.web.views import pages_bp
 
@@ -81,6 +86,12 @@ def device_page(device_id: int):
     device = db.get_or_404(Device, device_id)
     if not access.can_see_device(db.session, user, device):
         abort(403)
+    return _render_device(device)
+
+
+def _render_device(device: Device, action: str | None = None, errors: FormErrors | None = None, form=None,
+                   status: int = 200):
+    user = current_user()
     requests = db.session.scalars(
         select(EnrolmentRequest).where(EnrolmentRequest.device_id == device.id).order_by(EnrolmentRequest.id.desc())
     ).all()
@@ -91,9 +102,65 @@ def device_page(device_id: int):
     # Only this phone's team is checked: the rule lives in reacknowledgement.needs_reacknowledgement.
     due = next((item for item in reacknowledgement.needs_reacknowledgement(db.session, device.team) if item.device.id == device.id),
                None)
+    suspended = device.state == DeviceState.SUSPENDED.value
+    suspension = phone_actions.why_suspended(db.session, device)
+    actions = {
+        "retire": device.state != DeviceState.RETIRED.value and access.may_act_on_phone(user, device, "retire"),
+        "reinstate": suspended and access.may_act_on_phone(user, device, "reinstate"),
+        "report_lost": device.state != DeviceState.RETIRED.value
+        and access.incident_report_problem(db.session, user, device, None) is None,
+    }
     return render_template("devices/detail.html", device=device, requests=requests, designations=designations,
                            timeline=device_timeline(device), reacknowledgement=due,
-                           compliance_history=_compliance_history_url(device))
+                           compliance_history=_compliance_history_url(device),
+                           suspension=suspension, blocking=phone_actions.blocking_titles(db.session, device) if suspended else [],
+                           incident_visible=suspension is not None and suspension.incident is not None
+                           and access.can_see_incident(user, suspension.incident),
+                           actions=actions, action=action, errors=errors or FormErrors(), form=form or {},
+                           reason_max=phone_actions.REASON_MAX), status
+
+
+ACTIONS = {"retire": phone_actions.retire, "reinstate": phone_actions.reinstate}
+DONE = {"retire": "{serial} is retired. It cannot be provisioned again.",
+        "reinstate": "{serial} is reinstated: it is approved again. IT's next provision run installs the app."}
+
+
+@pages_bp.post("/devices/<int:device_id>/<string:action>")
+@login_required()
+def device_action(device_id: int, action: str):
+    """Retire or reinstate (a form each on the phone's page); the service decides whether it is allowed."""
+    if action not in ACTIONS:
+        abort(404)
+    user = current_user()
+    device = db.get_or_404(Device, device_id)
+    actor = Actor.for_user(user)
+    try:
+        phone_actions.check_allowed(db.session, actor, device, action)  # refused (and audited) before the form
+    except Forbidden as exc:
+        db.session.rollback()
+        return render_template("error.html", status=403, phrase="Forbidden", message=exc.message, errors={}), 403
+    form = request.form
+    errors = FormErrors()
+    if not form.get("reason", "").strip():
+        errors.add(f"{action}-reason", "Enter the reason")
+    if form.get("confirm") != "yes":
+        errors.add(f"{action}-confirm", f"Confirm that you want to {action} this phone")
+    if errors:
+        return _render_device(device, action, errors, form, status=400)
+    serial = device.serial
+    try:
+        ACTIONS[action](db.session, device, actor, reason=form.get("reason", ""),
+                        expected_state=form.get("seen_state") or None)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        errors.extend_from_service(exc.errors, {"reason": f"{action}-reason"})
+        if not errors:
+            errors.add(f"{action}-reason", exc.message)
+        device = db.session.get(Device, device_id)
+        return _render_device(device, action, errors, form, status=exc.http_status)
+    flash(DONE[action].format(serial=serial))
+    return redirect(url_for("pages.device_page", device_id=device_id))
 
 
 def _compliance_history_url(device: Device) -> str | None:
@@ -111,6 +178,10 @@ def device_timeline(device: Device) -> list[dict]:
         "broadcast_designation": select(BroadcastDesignation.id).where(BroadcastDesignation.device_id == device.id),
         "install_grant": select(InstallGrant.id).where(InstallGrant.device_id == device.id),
         "installation": select(Installation.id).where(Installation.device_id == device.id),
+        # Its lost-or-stolen reports (what suspended it); other incidents stay on the incident pages, for the
+        # people who may see them.
+        "incident": select(Incident.id).where(Incident.device_id == device.id,
+                                              Incident.kind == IncidentKind.LOST_OR_STOLEN.value),
     }
     conditions = []
     for target_type, ids in related.items():
