@@ -1,7 +1,7 @@
 """phone actions: who retired or reinstated a phone, when, and the reason they gave
 
 Revision ID: b8e4f6a2d3c5
-Revises: c4e1d7a90b12
+Revises: e5b1c9d7a3f2
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b8e4f6a2d3c5'
-down_revision = 'c4e1d7a90b12'
+down_revision = 'e5b1c9d7a3f2'
 branch_labels = None
 depends_on = None
 

@@ -33,7 +33,6 @@ from server.models import (
     AuditEntry,
     Device,
     DeviceRole,
-    DeviceRuleState,
     DeviceState,
     EnrolmentRequest,
     EnrolmentStatus,
@@ -44,7 +43,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import access, audit, broadcast, incidents, lifecycle
+from server.services import access, audit, broadcast, incidents, lifecycle, precheck
 from server.services.actor import Actor
 from server.services.compliance.server_rules import KNOWN_RULES
 from server.services.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
@@ -54,19 +53,10 @@ from server.settings import Settings
 REASON_MAX = 1000
 REINSTATED_TO = DeviceState.APPROVED  # see the module docstring: a suspended phone fit to return carries no app
 
-# The rules that block approval by default (issue 10). LEAD: replace with precheck.blocking_failures
-_BLOCKING_RULES = ("not_rooted", "no_test_keys", "bootloader_locked", "storage_encrypted", "approved_app_state")
-
-
 def _blocking_failures(session: Session, device: Device) -> list[str]:
-    """The blocking rules failing in the phone's latest facts, as rule ids, in the order above.
-
-    # LEAD: replace with precheck.blocking_failures
-    """
-    failing = set(session.scalars(select(DeviceRuleState.rule).where(
-        DeviceRuleState.device_id == device.id, DeviceRuleState.rule.in_(_BLOCKING_RULES),
-        DeviceRuleState.last_outcome == "fail")))
-    return [rule for rule in _BLOCKING_RULES if rule in failing]
+    """The rules that block approval and fail in the phone's latest facts (precheck.py: one definition for the
+    gate and for reinstating), as rule ids."""
+    return [fact.rule for fact in precheck.blocking_failures(session, device)]
 
 
 def rule_title(rule: str) -> str:
