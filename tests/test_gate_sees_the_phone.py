@@ -340,3 +340,14 @@ def test_the_api_asks_for_a_reason_with_reassign(gate, held, factory, client):
     response = client.post("/api/v1/enrolments", json={"serial": gate.device.serial, "staff_email": held.email,
                                                        "reassign": True}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code in (400, 422)
+
+
+def test_the_first_check_during_provisioning_shows_on_the_phones_page(gate, web_login):
+    gate.approve()
+    gate.session.refresh(gate.device)
+    gate.device.state = DeviceState.PROVISIONED.value  # as the installation report leaves it
+    gate.session.commit()
+    _record(gate, CLEAN)
+    page = web_login(gate.manager).get(f"/devices/{gate.device.id}").get_data(as_text=True)
+    assert f"all {len(CLEAN)} rules checked pass" in page
+    assert "Not checked yet" not in page

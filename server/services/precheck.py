@@ -158,6 +158,26 @@ def other_phones(session: Session, request: EnrolmentRequest) -> list[Device]:
     return [device for device in session.scalars(query.order_by(Device.serial)) if device.id != request.device_id]
 
 
+@dataclass(frozen=True)
+class ProvisionCheck:
+    """The rules as `provision` last checked them on the phone, for the phone's page (before any sweep)."""
+
+    checked_at: datetime
+    device_state: str
+    failing: list[str]  # rule titles
+    passed: int
+
+
+def provision_check(session: Session, device: Device) -> ProvisionCheck | None:
+    rows = list(session.scalars(select(DevicePrecheck).where(DevicePrecheck.device_id == device.id)))
+    if not rows:
+        return None
+    return ProvisionCheck(
+        checked_at=max(row.checked_at for row in rows), device_state=rows[0].device_state,
+        failing=[KNOWN_RULES[row.rule].title for row in rows if row.outcome in ("fail", "error") and row.rule in KNOWN_RULES],
+        passed=sum(row.outcome == "pass" for row in rows))
+
+
 def refuse_if_blocked(session: Session, request: EnrolmentRequest, actor: Actor, action: str) -> None:
     """Approval is impossible while a blocking rule fails, whatever the form said (a forged POST included)."""
     blocking = blocking_failures(session, request.device)
@@ -168,5 +188,5 @@ def refuse_if_blocked(session: Session, request: EnrolmentRequest, actor: Actor,
             target=request, details={"blocking_rules": [fact.rule for fact in blocking]})
 
 
-__all__ = ["Precheck", "RuleFact", "blocking_failures", "for_request", "latest_outcomes",
+__all__ = ["Precheck", "ProvisionCheck", "provision_check", "RuleFact", "blocking_failures", "for_request", "latest_outcomes",
            "record_precheck", "refuse_if_blocked"]

@@ -21,7 +21,7 @@ from server.models import (
     InstallGrant,
     User,
 )
-from server.services import access, phone_actions, reacknowledgement
+from server.services import access, phone_actions, precheck, reacknowledgement
 from server.services.actor import Actor
 from server.services.errors import Forbidden, ServiceError
 from server.web import audit_details
@@ -104,6 +104,7 @@ def _render_device(device: Device, action: str | None = None, errors: FormErrors
                None)
     suspended = device.state == DeviceState.SUSPENDED.value
     suspension = phone_actions.why_suspended(db.session, device)
+    provision_check = precheck.provision_check(db.session, device)
     actions = {
         "retire": device.state != DeviceState.RETIRED.value and access.may_act_on_phone(user, device, "retire"),
         "reinstate": suspended and access.may_act_on_phone(user, device, "reinstate"),
@@ -113,7 +114,7 @@ def _render_device(device: Device, action: str | None = None, errors: FormErrors
     return render_template("devices/detail.html", device=device, requests=requests, designations=designations,
                            timeline=device_timeline(device), reacknowledgement=due,
                            compliance_history=_compliance_history_url(device),
-                           suspension=suspension, blocking=phone_actions.blocking_titles(db.session, device) if suspended else [],
+                           suspension=suspension, provision_check=provision_check, blocking=phone_actions.blocking_titles(db.session, device) if suspended else [],
                            incident_visible=suspension is not None and suspension.incident is not None
                            and access.can_see_incident(user, suspension.incident),
                            actions=actions, action=action, errors=errors or FormErrors(), form=form or {},
