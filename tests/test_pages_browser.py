@@ -156,12 +156,22 @@ def test_the_gate_pages_pass_axe_and_fit_320_and_1280_px(live_server, browser, w
                                                   reassign=True, reason="Alex moved to the Youth Voice team")
     db.session.commit()
 
+    # A suspended phone: why, what would reinstate it, and the actions.
+    suspended = factory.device(serial="SUSPENDED0001", state="suspended", team_id=web.team.id, service_id=web.service.id,
+                               staff_member_id=colleague.id, manufacturer="motorola", model="moto g(6)")
+    audit.record(db.session, Actor.system(), "device.state_changed", target=suspended,
+                 details={"from": "provisioned", "to": "suspended", "reason": "compliance rules failed: not_rooted"})
+    precheck.record_precheck(db.session, suspended, Actor.for_user(web.it), [
+        {"rule": "not_rooted", "outcome": "fail", "observed": "su found at /sbin/su"}], rules_version=None)
+    db.session.commit()
+
     page = browser.new_page()
     problems: dict[str, list[str]] = {}
     log_in(page, live_server, web.manager, web.password)
     for name, path in {"blocked request page": f"/requests/{web.request.id}",
                        "reassignment request page": f"/requests/{reassignment.id}",
-                       "re-confirmation page": f"/staff/{web.staff.id}/reconfirm"}.items():
+                       "re-confirmation page": f"/staff/{web.staff.id}/reconfirm",
+                       "suspended phone with actions": f"/devices/{suspended.id}"}.items():
         page.goto(live_server.url + path)
         _check(page, axe_source, name, problems)
     page.goto(f"{live_server.url}/requests/{web.request.id}")
@@ -169,4 +179,4 @@ def test_the_gate_pages_pass_axe_and_fit_320_and_1280_px(live_server, browser, w
 
     bad = {name: found for name, found in problems.items() if found}
     assert bad == {}, "\n".join(f"{name}: {found}" for name, found in bad.items())
-    assert len(problems) == 2 * 3
+    assert len(problems) == 2 * 4
