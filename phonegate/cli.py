@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("server.commands.tokens:token", "Create API tokens for provisioning and agents (token create ...)."),
     "policy": ("server.commands.policy:policy", "Publish acceptable-use policy versions (policy publish FILE --version LABEL)."),
     "app": ("server.commands.catalogue:app", "Manage the approved-app catalogue (app add APK --role ...)."),
+    "device": ("server.commands.devices:device", "Phones in the inventory (device mark-lab SERIAL --reason TEXT [--unmark])."),
     "audit": ("server.commands.audit:audit", "Check the audit log's hash chain (audit verify)."),
     "simulate": ("device_agent.cli:simulate", "Run simulated phones that speak ADB over TCP."),
     "inspect": ("device_agent.cli:inspect", "Read phones' facts over ADB (--tcp, --serial, --usb); change nothing."),
