@@ -35,6 +35,7 @@ def facts(**overrides) -> DeviceFacts:
         root=RootIndicators(su_paths=[], test_keys=False, debuggable=False, verified_boot_state="green", bootloader_locked=True),
         account_types=["com.whatsapp"],
         media_files=[],
+        adb_over_network=False,
     )
     return replace(base, **overrides)
 

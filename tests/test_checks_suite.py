@@ -31,6 +31,7 @@ EXPECTATIONS = [
         approved_apps=(ApprovedApp("com.whatsapp", ("ab" * 32,), 100),),
     ),
     DeviceExpectation(serial="S2", device_id=2, role="broadcast", state="registered"),
+    DeviceExpectation(serial="S3", device_id=3, role="individual", state="provisioned", lab_phone=True),
 ]
 
 text = st.text(max_size=20)
@@ -80,6 +81,12 @@ facts_strategy = st.builds(
     account_types=st.none() | st.lists(text, max_size=3),
     media_files=st.none()
     | st.lists(st.builds(MediaFile, path=text, modified_at=moments | st.datetimes(min_value=datetime(2000, 1, 1))), max_size=3),
+    adb_over_network=st.none() | st.booleans(),
+    adb_network_evidence=st.dictionaries(
+        st.sampled_from(["service.adb.tcp.port", "persist.adb.tcp.port", "persist.adb.tls_server.enable",
+                         "service.adb.tls.port", "settings global adb_wifi_enabled"]) | text,
+        st.none() | st.sampled_from(["5555", "-1", "0", "", "1", " 37099", "99999999999999"]) | text,
+        max_size=4),
 )
 
 
@@ -96,7 +103,7 @@ def _assert_well_formed(check: Check, result) -> None:
     json.dumps(result.evidence)  # the server stores it as JSON
 
 
-@pytest.mark.parametrize("expected", EXPECTATIONS, ids=["unknown-phone", "provisioned", "registered-broadcast"])
+@pytest.mark.parametrize("expected", EXPECTATIONS, ids=["unknown-phone", "provisioned", "registered-broadcast", "lab-phone"])
 def test_empty_facts_are_never_a_pass(check: Check, expected: DeviceExpectation) -> None:
     result = check.evaluate(DeviceFacts(), expected, check.with_defaults({}), NOW)
     _assert_well_formed(check, result)

@@ -73,6 +73,8 @@ class DeviceExpectation:
     endpoint: str | None = None
     site: str | None = None
     approved_apps: tuple[ApprovedApp, ...] = ()
+    # Registered by IT as a lab or dock phone (`phonegate device mark-lab`): reached over the network on purpose
+    lab_phone: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceExpectation:
@@ -86,6 +88,7 @@ class DeviceExpectation:
             endpoint=data.get("endpoint"),
             site=data.get("site"),
             approved_apps=tuple(ApprovedApp.from_json(app) for app in data.get("approved_apps") or []),
+            lab_phone=data.get("lab_phone") is True,  # only a real true exempts a phone; anything else is no
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +102,7 @@ class DeviceExpectation:
             "endpoint": self.endpoint,
             "site": self.site,
             "approved_apps": [app.to_json() for app in self.approved_apps],
+            "lab_phone": self.lab_phone,
         }
 
     @property

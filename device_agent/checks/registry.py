@@ -1,5 +1,5 @@
 """Every device-side check, by rule id. Adding a rule: write its Check subclass, list it here, describe it in
-device_agent/compliance_default.yaml; the shared test suite picks it up from this list."""
+phonegate/core/compliance_default.yaml; the shared test suite picks it up from this list."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from device_agent.checks.broadcast import BroadcastPurity
 from device_agent.checks.identity import Identity
 from device_agent.checks.integrity import BootloaderLocked, NoTestKeys, NotRooted, VerifiedBootGreen
 from device_agent.checks.media import MediaRetention
+from device_agent.checks.network_adb import NoNetworkAdb
 from device_agent.checks.platform import MinAndroidVersion, SecurityPatchAge
 from device_agent.checks.protection import SecureLockScreen, StorageEncrypted
 from device_agent.checks.unknown_sources import UnknownSourcesDisallowed
@@ -28,6 +29,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     ApprovedAppState(),
     BroadcastPurity(),
     MediaRetention(),
+    NoNetworkAdb(),
 )
 
 CHECKS: dict[str, Check] = {check.rule: check for check in ALL_CHECKS}

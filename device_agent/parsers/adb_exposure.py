@@ -31,18 +31,12 @@ def parse_adb_exposure(properties: Mapping[str, str], *, full_listing: bool, glo
     evidence: dict[str, str | None] = {key: properties.get(key) or None for key in EVIDENCE_KEYS}
     evidence[f"settings global {WIFI_SETTING}"] = None if global_settings is None else global_settings.get(WIFI_SETTING)
 
-    first_set = evidence["service.adb.tcp.port"] or evidence["persist.adb.tcp.port"]
-    tcp_port = _c_int(first_set)
-    if tcp_port is not None and tcp_port > 0:
-        tcp: bool | None = True
-    else:
-        tcp = False if full_listing else None  # a partial listing may have left the port out
+    tcp: bool | None = True if tcp_port(evidence) is not None else (False if full_listing else None)
+    # (a partial listing may have left the port out, so only a whole one says "no port")
 
-    setting = _c_int(evidence[f"settings global {WIFI_SETTING}"])
-    tls_port = _c_int(evidence["service.adb.tls.port"])
     if sdk is not None and sdk < WIRELESS_DEBUGGING_SDK:
         wireless: bool | None = False  # Wireless debugging came with Android 11; older adbd has no TLS server
-    elif (setting is not None and setting > 0) or evidence["persist.adb.tls_server.enable"] == "1" or (tls_port or 0) > 0:
+    elif wireless_debugging_on(evidence, sdk):
         wireless = True
     elif full_listing and global_settings is not None:
         wireless = False  # an absent adb_wifi_enabled is 0 to AdbService
@@ -54,3 +48,19 @@ def parse_adb_exposure(properties: Mapping[str, str], *, full_listing: bool, glo
     if tcp is False and wireless is False:
         return False, evidence
     return None, evidence
+
+
+def tcp_port(evidence: Mapping[str, str | None]) -> int | None:
+    """The TCP port adbd listens on, from the evidence above (the first non-empty port property), else None."""
+    port = _c_int(evidence.get("service.adb.tcp.port") or evidence.get("persist.adb.tcp.port"))
+    return port if port is not None and port > 0 else None
+
+
+def wireless_debugging_on(evidence: Mapping[str, str | None], sdk: int | None) -> bool:
+    """Wireless debugging is on by the framework's switch or by adbd's own TLS server properties (Android 11+)."""
+    if sdk is not None and sdk < WIRELESS_DEBUGGING_SDK:
+        return False
+    setting = _c_int(evidence.get(f"settings global {WIFI_SETTING}"))
+    tls_port = _c_int(evidence.get("service.adb.tls.port"))
+    return (setting is not None and setting > 0) or evidence.get("persist.adb.tls_server.enable") == "1" \
+        or (tls_port or 0) > 0

@@ -53,13 +53,17 @@ MEDIA_RETENTION = _device(
     # The paper: conversations go into the line-of-business system, and inactive ones are deleted. In that order.
     remedy="Enter the conversations these files belong to in the case record (where they concern case work or "
            "safeguarding), then delete them, and the chats that are no longer active, from the phone.")
+NO_NETWORK_ADB = _device(
+    "no_network_adb", "ADB over the network is off", "high",
+    remedy="Switch off Wireless debugging in Developer options and restart the phone (a restart also ends "
+           "`adb tcpip`); a phone that must be reached over the network belongs on IT's list of lab phones.")
 
 DEVICE_RULES: dict[str, RuleSpec] = {
     spec.rule: spec
     for spec in (
         IDENTITY, MIN_ANDROID_VERSION, SECURITY_PATCH_AGE, STORAGE_ENCRYPTED, SECURE_LOCK_SCREEN, NOT_ROOTED,
         VERIFIED_BOOT_GREEN, BOOTLOADER_LOCKED, NO_TEST_KEYS, UNKNOWN_SOURCES_DISALLOWED, DISALLOWED_APPS,
-        APPROVED_APP_STATE, BROADCAST_PURITY, MEDIA_RETENTION,
+        APPROVED_APP_STATE, BROADCAST_PURITY, MEDIA_RETENTION, NO_NETWORK_ADB,
     )
 }
 

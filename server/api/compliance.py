@@ -23,7 +23,8 @@ POST /api/v1/sweeps {"sweep_id": uuid (chosen by the client), "source": "cli"|"s
                       "state": "approved"|"provisioned"|"suspended"|"registered"|"pending_approval",
                       "model": str|null, "build_fingerprint": str|null, "security_patch": "YYYY-MM-DD"|null,
                       "approved_apps": [{"package": str, "signer_sha256": [hex, ...], "min_version_code": int,
-                                            "signer_certificates": [base64 DER, ...]}]}]}
+                                            "signer_certificates": [base64 DER, ...]}],
+                      "lab_phone": bool (a lab or dock phone: no_network_adb does not apply)}]}
         Devices are phones with an ADB endpoint (and at `site` when given). Registered/pending phones are included
         so an install that was never approved is found; their approved_apps list is still what their role would get.
 
@@ -171,6 +172,7 @@ class PlannedDeviceSchema(ResponseSchema):
     build_fingerprint = fields.String(allow_none=True)
     security_patch = fields.Date(allow_none=True)
     approved_apps = fields.List(fields.Nested(ApprovedAppSchema))
+    lab_phone = fields.Boolean()  # registered as a lab or dock phone: the agent skips no_network_adb
 
 
 class PlanRulesSchema(ResponseSchema):

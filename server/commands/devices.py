@@ -1,4 +1,8 @@
-"""`phonegate device retire|reinstate|report-lost SERIAL --reason TEXT`: the phone actions of its page.
+"""`phonegate device retire|reinstate|report-lost SERIAL --reason TEXT`: the phone actions of its page; and
+`phonegate device mark-lab SERIAL --reason TEXT [--unmark]`: lab and dock phones.
+
+A lab or dock phone is reached over the network on purpose (a test rack, a kiosk dock), so the rule
+no_network_adb does not apply to it; every other phone fails that rule while ADB over the network is on.
 
 The rules (who may, which states, what ends with a retirement) are server/services/phone_actions.py; a refusal is
 exit 3 (audited), bad input exit 2 (nothing changed).
@@ -16,7 +20,7 @@ REASON_HELP = "Why (kept with the action, shown on the phone's page)."
 
 @click.group()
 def device() -> None:
-    """Act on one phone: retire it, reinstate it, report it lost or stolen."""
+    """Act on one phone: retire it, reinstate it, report it lost or stolen, mark it a lab or dock phone."""
 
 
 @device.command("retire")
@@ -71,3 +75,30 @@ def report_lost(serial: str, reason: str) -> None:
             incident = phone_actions.report_lost(session, phone, Actor.cli(), current_settings(), reason=reason)
         suspended = " Its approval is suspended." if incident.phone_suspended else ""
         click.echo(printable(f"Reported {phone.serial} lost or stolen: incident {incident.reference}.{suspended}"))
+
+
+@device.command("mark-lab")
+@click.argument("serial")
+@click.option("--reason", required=True, help="Why this phone is (or is no longer) a lab or dock phone; audited.")
+@click.option("--unmark", is_flag=True, help="Make it a work phone again: no_network_adb applies to it again.")
+def mark_lab(serial: str, reason: str, unmark: bool) -> None:
+    """Register phone SERIAL as a lab or dock phone (ADB over the network allowed), or with --unmark undo that."""
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import Device
+    from server.services import devices, unit_of_work
+    from server.services.actor import Actor
+    from server.services.errors import NotFound
+
+    serial = serial.strip()
+    with command_app():
+        with unit_of_work(db.session) as session:
+            phone = session.scalar(select(Device).where(Device.serial == serial)) if serial else None
+            if phone is None:
+                raise NotFound(f"No phone with the serial {serial or '(blank)'} is registered (the serial is the one "
+                               "on the phone's page or in `adb devices`); nothing was changed.")
+            changed = devices.set_lab_phone(session, phone, not unmark, Actor.cli(), reason=reason)
+
+    what = "a work phone again (no_network_adb applies)" if unmark else "a lab or dock phone (no_network_adb does not apply)"
+    click.echo(printable(f"{serial} is {what}." if changed else f"{serial} already was {what.split(' (')[0]}; nothing was changed."))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from phonegate.core.lifecycle import ALLOWED_TRANSITIONS, ENROLLED, HOLDS_APPROVAL, DeviceRole, DeviceState
@@ -60,6 +60,9 @@ class Device(db.Model):
     checked_in_site: Mapped[str | None] = mapped_column(String(120))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     check_in_reminded_for: Mapped[date | None] = mapped_column(Date)
+    # A lab or dock phone (phonegate device mark-lab): reached over the network on purpose, so the rule
+    # no_network_adb does not apply to it. Who set it and why is in the audit log (device.lab_phone_marked).
+    lab_phone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     compliance_state: Mapped[str] = mapped_column(String(16), default="unknown", server_default=text("'unknown'"))
     compliance_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     compliance_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

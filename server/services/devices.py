@@ -7,6 +7,7 @@ loser reads the winner's row (PostgreSQL waits for the winner's commit; SQLite's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from phonegate.core.text import unprintable_characters
+from server.database import lock_row
 from server.models import Device, DeviceRole, DeviceState, utcnow
 from server.services import audit
 from server.services.actor import Actor
@@ -122,3 +125,39 @@ def device_query(
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
+
+
+LAB_REASON_MAX = 500
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def set_lab_phone(session: Session, device: Device, lab_phone: bool, actor: Actor, *, reason: str) -> bool:
+    """Register `device` as a lab or dock phone (or as a work phone again): the rule no_network_adb then does not
+    apply to it (or applies again). Who and why go to the audit log. Returns False when it already was so
+    (nothing changed, nothing audited)."""
+    reason = _clean_lab_reason(reason)
+    device = lock_row(session, device)  # two people marking the same phone: the second sees the first's answer
+    if device.lab_phone is lab_phone:
+        return False
+    device.lab_phone = lab_phone
+    audit.record(session, actor, "device.lab_phone_marked" if lab_phone else "device.lab_phone_unmarked",
+                 target=device, details={"serial": device.serial, "reason": reason})
+    return True
+
+
+def _clean_lab_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason (why this phone is, or is no longer, a lab or dock phone).",
+                           errors={"reason": ["Missing data for required field."]})
+    if len(reason) > LAB_REASON_MAX:
+        raise InvalidInput(f"The reason is too long: keep it under {LAB_REASON_MAX} characters.",
+                           errors={"reason": ["Too long."]})
+    if unprintable_characters(reason):
+        raise InvalidInput("The reason holds a control or direction character: write it as plain text.",
+                           errors={"reason": ["Unprintable character."]})
+    if _EMAIL_LIKE.search(reason):
+        # The audit log keeps it for years and records ids, never people's addresses.
+        raise InvalidInput("The reason must not hold an e-mail address: say why, not who.",
+                           errors={"reason": ["Holds an e-mail address."]})
+    return reason

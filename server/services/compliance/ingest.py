@@ -103,6 +103,7 @@ def plan_entry(device: Device, apps_by_role: dict[str, list[dict[str, Any]]]) ->
         "build_fingerprint": device.build_fingerprint,
         "security_patch": device.security_patch,
         "approved_apps": apps_by_role.get(device.role, []),
+        "lab_phone": device.lab_phone,  # a lab or dock phone: no_network_adb does not apply
     }
 
 
