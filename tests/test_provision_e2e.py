@@ -30,7 +30,7 @@ def provisioning(web, pinned_app, test_apks, live_server, phone_simulator, adb_k
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
     db.session.commit()
     token, _ = factory.token(user=web.it, scope="provision")
     env = {
@@ -167,7 +167,7 @@ def test_dropped_connection_mid_install_then_rerun_finishes(provisioning, phone_
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    entry, _ = add_app(db.session, big_apk, "individual", Actor.cli())  # newer version: becomes the current app
+    entry, _ = add_app(db.session, big_apk, "individual", Actor.system())  # newer version: becomes the current app
     db.session.commit()
     phone = phone_simulator(1)[0]
     first = provisioning.provision([phone.endpoint])
@@ -236,7 +236,7 @@ def test_broadcast_phone_then_a_second_one_needs_an_explicit_handover(provisioni
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
+    add_app(db.session, test_apks.w4b, "broadcast", Actor.system())
     db.session.commit()
     first, second = phone_simulator(2, profiles=["google-pixel-9"])
     asked = provisioning.provision([first.endpoint], "--broadcast", web.service.name, staff=False)
@@ -338,7 +338,7 @@ def test_newer_catalogue_version_upgrades_a_provisioned_phone(provisioning, phon
     first = provisioning.provision([phone.endpoint])
     provisioning.approve(int(URL.search(first.stdout + first.stderr).group(2)))
     assert provisioning.provision([phone.endpoint]).returncode == 0
-    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.cli())
+    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.system())
     db.session.commit()
     upgraded = provisioning.provision([phone.endpoint])
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
