@@ -68,7 +68,7 @@ def seed(app, phones: int, days: int):
 
     rng = random.Random(5)
     with app.app_context():
-        actor = Actor.cli()
+        actor = Actor.system()
         service = org.add_service(db.session, "Rights and Participation", actor)
         team = org.add_team(db.session, "Participation Team", service, actor)
         people.add_user(db.session, "manager@bench.example", "manager", actor, team=team, password=PASSWORD)

@@ -74,7 +74,7 @@ def prepare_database(url: str, workdir: Path, fleet: list[tuple[str, str]]) -> s
     app = create_app({"PHONEGATE_DATABASE_URL": url, "PHONEGATE_INSTANCE": str(workdir / "instance"), "PHONEGATE_SECRET_KEY": "s" * 64})
     with app.app_context():
         flask_migrate.upgrade(directory=app.extensions["migrate"].directory)
-        actor = Actor.cli()
+        actor = Actor.system()
         it = people.add_user(db.session, "it@bench.example", "it", actor)
         token, _ = tokens.create_token(db.session, it, "agent", actor)
         states = ["approved", "registered", "approved", "pending_approval"]

@@ -4,7 +4,7 @@ Bearer token and base URL from the agent's settings (PHONEGATE_TOKEN, PHONEGATE_
 failures are retried with exponential backoff (the server restarting must not fail a whole provisioning run);
 HTTP errors become one family of exceptions (ServerError) so the CLI prints one sentence and the right exit code:
 400/404/409 -> ServerBadInput (2), 401 -> ServerBadInput (the token), 403 -> ServerPolicyRefusal (3),
-5xx/unreachable/broken -> ServerUnreachable (1). The server's own message (INTERFACE.md's
+5xx/unreachable/broken -> ServerUnreachable (7). The server's own message (INTERFACE.md's
 {"code","status","message","errors"}) is kept.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from device_agent.settings import AgentSettings
-from phonegate.core.errors import BadInput, PhoneGateError, PolicyRefusal
+from phonegate.core.errors import BadInput, PhoneGateError, PolicyRefusal, ServerUnavailable
 from phonegate.core.files import private_folder
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,9 @@ class ServerError(PhoneGateError):
         self.status, self.errors, self.code = status, errors or {}, code
 
 
-class ServerUnreachable(ServerError):
-    """No answer, a broken connection or a 5xx: try again later; nothing on the phone was changed by this step,
-    and whatever a sweep was sending stays in its outbox."""
-
-    exit_code = 1
+class ServerUnreachable(ServerError, ServerUnavailable):
+    """No answer, a broken connection or a 5xx: try again later (exit 7); nothing on the phone was changed by this
+    step, and whatever a sweep was sending stays in its outbox."""
 
 
 class ServerRefused(ServerError):
@@ -129,7 +127,8 @@ class PhoneGateClient:
         return self.request_json("POST", "/api/v1/enrolments", json=body)
 
     def unknown_targets(self, staff_emails: list[str], broadcast_services: list[str]) -> dict:
-        """Which of these staff e-mails and service names the server does not know (changes nothing)."""
+        """Which of these staff e-mails and service names the server does not know, and which staff members are no
+        longer active (changes nothing)."""
         return self.request_json("POST", "/api/v1/enrolments/targets/check",
                                  json={"staff_emails": staff_emails, "broadcast_services": broadcast_services})
 

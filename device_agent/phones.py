@@ -111,12 +111,13 @@ def phone_selection_options(tcp_help: str):  # type: ignore[no-untyped-def]
 
 
 # Worst first, to pick one exit code when phones end differently: a bug hides everything else; bad input means
-# nothing ran as intended; then phones that could not be reached; then refusals; then success.
-_SEVERITY = {1: 4, 2: 3, 4: 2, 3: 1, 0: 0}
+# nothing ran as intended; then the server out of reach (every phone waits for it); then phone problems; then
+# refusals; then success.
+_SEVERITY = {1: 5, 2: 4, 7: 3, 4: 2, 3: 1, 0: 0}
 
 
 def worst_exit_code(codes: Sequence[int]) -> int:
-    return max(codes, key=lambda code: _SEVERITY.get(code, 4), default=0)
+    return max(codes, key=lambda code: _SEVERITY.get(code, 5), default=0)
 
 
 class SomePhonesFailed(PhoneGateError):

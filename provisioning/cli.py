@@ -1,8 +1,9 @@
 """`phonegate provision`: enrol phones and, once a manager has approved them, install the approved app.
 
 Several phones run at once; each gets its own line of progress. The exit code is the worst phone's outcome
-(INTERFACE.md): 0 all done, 3 refused (e.g. not approved yet: the manager's page address is printed),
-4 a phone unreachable or not authorised, 2 bad input, 1 unexpected. Running it again is always safe.
+(the README's list): 0 all done, 3 refused (e.g. not approved yet: the manager's page address is printed),
+4 a phone problem (unreachable, not authorised, the install refused), 7 the server unreachable, 2 bad input
+(found before any phone is registered), 1 unexpected. Running it again is always safe.
 """
 
 from __future__ import annotations
@@ -132,13 +133,15 @@ class _Jobs:
 
 
 async def _jobs(phones, options, plan, client) -> _Jobs:  # type: ignore[no-untyped-def]
-    """The phones and who each is for. With a plan, every row is checked here, and any bad row is BadInput
-    (exit 2) before a phone or the server is changed."""
+    """The phones and who each is for. The holders (a plan's every row, or the one --staff/--broadcast) are
+    checked here, and any bad one is BadInput (exit 2) before a phone or the server is changed."""
     from device_agent.phones import choose_phones
     from provisioning.flow import Target
 
     if plan is not None:
         await _check_holders(plan, client)
+    else:
+        await _check_target(options.target, client)
     chosen = await choose_phones(phones)
     if plan is None:
         if phones.usb and len(chosen.endpoints) > 1:
@@ -160,16 +163,49 @@ async def _jobs(phones, options, plan, client) -> _Jobs:  # type: ignore[no-unty
 
 
 async def _check_holders(plan, client) -> None:  # type: ignore[no-untyped-def]
-    staff = [row.staff_email for row in plan.rows if row.staff_email]
-    services = [row.broadcast_service for row in plan.rows if row.broadcast_service]
-    answer = await asyncio.to_thread(client.unknown_targets, staff, services)
-    unknown_staff = {email.strip().lower() for email in answer["unknown_staff_emails"]}
-    unknown_services = {" ".join(name.split()).lower() for name in answer["unknown_broadcast_services"]}
+    problem_of = await _holder_check(client, [row.staff_email for row in plan.rows if row.staff_email],
+                                     [row.broadcast_service for row in plan.rows if row.broadcast_service])
     for row in plan.rows:
-        if row.staff_email and row.staff_email.strip().lower() in unknown_staff:
-            raise plan.row_error(row, f"the server has no staff member with the e-mail {row.staff_email}.")
-        if row.broadcast_service and " ".join(row.broadcast_service.split()).lower() in unknown_services:
-            raise plan.row_error(row, f"the server has no service called {row.broadcast_service!r}.")
+        problem = problem_of(row.staff_email, row.broadcast_service)
+        if problem is not None:
+            raise plan.row_error(row, problem)
+
+
+async def _check_target(target, client) -> None:  # type: ignore[no-untyped-def]
+    """The one phone's holder, asked the same read-only question as a plan's rows: registering the phone first
+    would leave it on the server for a person who does not exist."""
+    problem_of = await _holder_check(client, [target.staff_email] if target.staff_email else [],
+                                     [target.broadcast_service] if target.broadcast_service else [])
+    problem = problem_of(target.staff_email, target.broadcast_service)
+    if problem is not None:
+        raise BadInput(f"Cannot provision: {problem} Nothing was registered.")
+
+
+async def _holder_check(client, staff: list[str], services: list[str]):  # type: ignore[no-untyped-def]
+    """One call to the server's target check; returns (staff e-mail, service) -> a sentence, or None when fine."""
+    answer = await asyncio.to_thread(client.unknown_targets, staff, services)
+    unknown_staff = {_email_key(email) for email in answer["unknown_staff_emails"]}
+    inactive_staff = {_email_key(email) for email in answer["inactive_staff_emails"]}
+    unknown_services = {_service_key(name) for name in answer["unknown_broadcast_services"]}
+
+    def problem_of(staff_email: str | None, broadcast_service: str | None) -> str | None:
+        if staff_email and _email_key(staff_email) in unknown_staff:
+            return f"the server has no staff member with the e-mail {staff_email}."
+        if staff_email and _email_key(staff_email) in inactive_staff:
+            return f"the staff member {staff_email} is no longer active, so cannot be given a phone."
+        if broadcast_service and _service_key(broadcast_service) in unknown_services:
+            return f"the server has no service called {broadcast_service!r}."
+        return None
+
+    return problem_of
+
+
+def _email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def _service_key(name: str) -> str:
+    return " ".join(name.split()).lower()
 
 
 async def _run_all(jobs, make_client, key, renderer):  # type: ignore[no-untyped-def]

@@ -61,7 +61,7 @@ class Options:
 
 @dataclass(frozen=True)
 class Outcome:
-    exit_code: int  # INTERFACE.md's codes: 0 done, 1 unexpected, 2 bad input, 3 refused, 4 unreachable
+    exit_code: int  # the README's codes: 0 done, 1 unexpected, 2 bad input, 3 refused, 4 phone problem, 7 server unreachable
     message: str
     serial: str | None = None
     request_url: str | None = None

@@ -172,6 +172,6 @@ def compliance_rules(app):
     from server.services.actor import Actor
     from server.services.compliance.rules import publish_version
 
-    row = publish_version(db.session, RULES_FOR_TESTS, Actor.cli(), comment="test rules")
+    row = publish_version(db.session, RULES_FOR_TESTS, Actor.system(), comment="test rules")
     db.session.commit()
     return row

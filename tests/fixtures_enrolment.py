@@ -68,6 +68,6 @@ def catalogue_app(pinned_app, test_apks):
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
     db.session.commit()
     return entry

@@ -18,6 +18,10 @@ def test_install_failure_codes_become_plain_english() -> None:
     assert "newer version of the app is already installed" in str(failure)
 
 
+def test_an_install_failure_is_a_phone_problem() -> None:
+    assert InstallFailed("INSTALL_FAILED_INSUFFICIENT_STORAGE").exit_code == 4  # the README's code for the phone's side
+
+
 @pytest.mark.parametrize("output", ["", "\x00\xff garbage", "Failure [", "Error: -S needs the APK size\n", "Failure [lower_case]"])
 def test_unparseable_install_output_still_gives_a_failure(output: str) -> None:
     failure = InstallFailed.from_output(output)

@@ -50,7 +50,7 @@ def test_details_hold_ids_not_personal_data(app, factory):
 def test_a_change_and_its_audit_entry_roll_back_together(app, factory):
     from server.models import Service
 
-    org.add_service(db.session, "Adults", Actor.cli())
+    org.add_service(db.session, "Adults", Actor.system())
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(Service.id))) == 0
     assert _entries() == []
@@ -67,7 +67,7 @@ def test_concurrent_writers_make_one_unbroken_chain(app):
                 start.wait(timeout=10)
                 for i in range(4):
                     if i % 2:
-                        org.add_service(db.session, f"Service {n}-{i}", Actor.cli())  # a write, then the append
+                        org.add_service(db.session, f"Service {n}-{i}", Actor.system())  # a write, then the append
                     else:
                         audit.record(db.session, Actor.system(), "test.ping", details={"n": n, "i": i})  # append only
                     db.session.commit()

@@ -17,7 +17,7 @@ from server.settings import DEFAULT_SIGNER_PINS, WHATSAPP_SIGNER_SHA256, Setting
 
 
 def test_verified_apk_is_stored_by_sha256(pinned_app, test_apks):
-    entry, created = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    entry, created = add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
     db.session.commit()
     assert created
     assert entry.package == "com.whatsapp"
@@ -27,14 +27,14 @@ def test_verified_apk_is_stored_by_sha256(pinned_app, test_apks):
     assert stored.name == f"{entry.sha256}.apk"
     assert stored.parent.name == "catalogue"
     assert stored.read_bytes() == test_apks.whatsapp.read_bytes()
-    again, created_again = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    again, created_again = add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
     assert (again.id, created_again) == (entry.id, False)
     assert current_app_for_role(db.session, "individual").id == entry.id
 
 
 def test_wrong_signer_is_refused_and_the_refusal_is_audited(pinned_app, test_apks):
     with pytest.raises(PolicyRefused, match="not pinned"):
-        add_app(db.session, test_apks.wrong_signer, "individual", Actor.cli())
+        add_app(db.session, test_apks.wrong_signer, "individual", Actor.system())
     db.session.rollback()
     assert db.session.scalars(select(CatalogueApp)).all() == []
     refusal = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "catalogue.add_refused")).one()
@@ -44,17 +44,17 @@ def test_wrong_signer_is_refused_and_the_refusal_is_audited(pinned_app, test_apk
 def test_default_pins_refuse_test_keys(app, test_apks):
     # Without test pins, only WhatsApp's published certificate is accepted: a self-signed "WhatsApp" is refused.
     with pytest.raises(PolicyRefused, match="not pinned"):
-        add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+        add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
 
 
 def test_package_must_be_allowed_for_the_role(pinned_app, test_apks):
     with pytest.raises(PolicyRefused, match="not an approved app for individual"):
-        add_app(db.session, test_apks.w4b, "individual", Actor.cli())
-    entry, _ = add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
+        add_app(db.session, test_apks.w4b, "individual", Actor.system())
+    entry, _ = add_app(db.session, test_apks.w4b, "broadcast", Actor.system())
     assert entry.role == "broadcast"
     # This refusal comes while the session holds an uncommitted write: it is recorded once that transaction ends.
     with pytest.raises(PolicyRefused, match="not an approved app"):
-        add_app(db.session, test_apks.v1_only, "broadcast", Actor.cli())
+        add_app(db.session, test_apks.v1_only, "broadcast", Actor.system())
     db.session.rollback()
     refusals = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "catalogue.add_refused")).all()
     assert [json.loads(r.details)["package"] for r in refusals] == ["com.whatsapp.w4b", "org.example.legacy"]
@@ -66,16 +66,16 @@ def test_package_must_be_allowed_for_the_role(pinned_app, test_apks):
 @pytest.mark.parametrize("name", ["tampered", "unsigned"])
 def test_apks_that_fail_verification_are_refused(pinned_app, test_apks, name):
     with pytest.raises(PolicyRefused, match="failed verification"):
-        add_app(db.session, getattr(test_apks, name), "individual", Actor.cli())
+        add_app(db.session, getattr(test_apks, name), "individual", Actor.system())
 
 
 def test_not_an_apk_is_bad_input(pinned_app, test_apks, tmp_path):
     with pytest.raises(InvalidInput):
-        add_app(db.session, test_apks.not_apk, "individual", Actor.cli())
+        add_app(db.session, test_apks.not_apk, "individual", Actor.system())
     with pytest.raises(InvalidInput):
-        add_app(db.session, tmp_path / "missing.apk", "individual", Actor.cli())
+        add_app(db.session, tmp_path / "missing.apk", "individual", Actor.system())
     with pytest.raises(InvalidInput):
-        add_app(db.session, test_apks.whatsapp, "manager", Actor.cli())
+        add_app(db.session, test_apks.whatsapp, "manager", Actor.system())
 
 
 def test_only_admins_add_apps(pinned_app, test_apks, factory):
@@ -84,8 +84,8 @@ def test_only_admins_add_apps(pinned_app, test_apks, factory):
 
 
 def test_newest_version_is_current(pinned_app, test_apks):
-    add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
-    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.cli())
+    add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
+    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.system())
     assert current_app_for_role(db.session, "individual").id == newer.id
 
 

@@ -33,7 +33,7 @@ def test_checked_in_rule_at_the_boundary_days(factory, sweep_api, days_ago, outc
 
     device = _last_checked(factory, days_ago)
     started = sweep_api.start()
-    finish_sweep(db.session, started["sweep_id"], Actor.cli(), now=NOW)
+    finish_sweep(db.session, started["sweep_id"], Actor.system(), now=NOW)
     db.session.commit()
     row = db.session.scalars(select(ComplianceResult).where(ComplianceResult.device_id == device.id,
                                                            ComplianceResult.rule == "checked_in")).one()

@@ -242,7 +242,7 @@ def test_rules_that_do_not_mark_or_are_not_in_force_leave_the_phone_compliant(ap
         "on_failure: {mark: true, email_manager: true, escalate_after_days: null, suspend: false}",
         "on_failure: {mark: false, email_manager: true, escalate_after_days: null, suspend: false}")
     assert document != RULES_FOR_TESTS
-    publish_version(db.session, document, Actor.cli(), comment="disallowed apps: report only")
+    publish_version(db.session, document, Actor.system(), comment="disallowed apps: report only")
     db.session.commit()
     # disallowed_apps fails but does not mark; media_retention is not in the document at all.
     sweep_at(DAY0, {"BC1": {"disallowed_apps": "fail", "media_retention": "fail", "storage_encrypted": "pass"}})

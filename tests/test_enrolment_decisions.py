@@ -73,7 +73,7 @@ def test_stale_policy_is_refused_after_a_new_version_is_published(gate):
     from server.services.actor import Actor
 
     old_sha = gate.policy.sha256
-    publish_policy(gate.session, "New text of the acceptable-use paper.\n", "2026-02", Actor.cli())
+    publish_policy(gate.session, "New text of the acceptable-use paper.\n", "2026-02", Actor.system())
     gate.session.commit()
     with pytest.raises(PolicyRefused, match="not the current version"):
         gate.approve(policy_sha256=old_sha)
@@ -151,7 +151,7 @@ def test_new_policy_version_makes_approved_phones_due_for_reacknowledgement(gate
 
     gate.approve()
     assert needs_reacknowledgement(gate.session) == []
-    publish_policy(gate.session, "Second version of the paper.\n", "2026-02", Actor.cli())
+    publish_policy(gate.session, "Second version of the paper.\n", "2026-02", Actor.system())
     gate.session.commit()
     due = needs_reacknowledgement(gate.session, gate.team)
     assert [(d.device.id, d.reason, d.acknowledged_policy_label) for d in due] == [(gate.device.id, "policy", "2026-01")]
@@ -170,17 +170,17 @@ def test_policy_publish_rules(app):
     from server.services.errors import Conflict
     from server.services.policy import current_policy, policy_sha256
 
-    first = publish_policy(db.session, "Text one\n", "v1", Actor.cli())
+    first = publish_policy(db.session, "Text one\n", "v1", Actor.system())
     db.session.commit()
     assert first.sha256 == policy_sha256("Text one\n")
     assert current_policy(db.session).id == first.id
     with pytest.raises(Conflict):
-        publish_policy(db.session, "Other text\n", "v1", Actor.cli())
+        publish_policy(db.session, "Other text\n", "v1", Actor.system())
     with pytest.raises(Conflict):
-        publish_policy(db.session, "Text one\n", "v2", Actor.cli())
+        publish_policy(db.session, "Text one\n", "v2", Actor.system())
     with pytest.raises(InvalidInput):
-        publish_policy(db.session, "   ", "v3", Actor.cli())
-    second = publish_policy(db.session, "Text two\n", "v2", Actor.cli())
+        publish_policy(db.session, "   ", "v3", Actor.system())
+    second = publish_policy(db.session, "Text two\n", "v2", Actor.system())
     db.session.commit()
     assert current_policy(db.session).id == second.id
 
@@ -217,7 +217,7 @@ def test_broadcast_phone_shows_for_every_team_in_its_service(gate, factory):
     request, _ = enrolment.request_enrolment(gate.session, device, Actor.for_user(gate.it), broadcast_service=gate.service)
     gate.session.commit()
     gate.approve(request, training_completed_on=None)
-    publish_policy(gate.session, "Third version.\n", "2026-04", Actor.cli())
+    publish_policy(gate.session, "Third version.\n", "2026-04", Actor.system())
     gate.session.commit()
     for team in (gate.team, gate.other_team):
         assert device.id in [d.device.id for d in needs_reacknowledgement(gate.session, team)]

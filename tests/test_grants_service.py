@@ -108,7 +108,7 @@ def test_new_policy_blocks_new_grants_until_reconfirmed(gate, catalogue_app):
     from server.services.actor import Actor
 
     gate.approve()
-    publish_policy(gate.session, "A newer paper.\n", "2026-03", Actor.cli())
+    publish_policy(gate.session, "A newer paper.\n", "2026-03", Actor.system())
     gate.session.commit()
     with pytest.raises(PolicyRefused, match="re-acknowledgement due"):
         grants.issue_grant(gate.session, gate.device, catalogue_app, gate.actor(gate.it))
@@ -119,7 +119,7 @@ def test_grant_for_another_roles_app_is_refused(gate, pinned_app, test_apks):
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    broadcast_app, _ = add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
+    broadcast_app, _ = add_app(db.session, test_apks.w4b, "broadcast", Actor.system())
     db.session.commit()
     gate.approve()
     with pytest.raises(PolicyRefused, match="for broadcast phones"):

@@ -311,7 +311,8 @@ def test_the_command_line_retires_a_phone_with_its_reason(runner, phone):
     assert result.exit_code == 0, result.output
     assert "Retired ACTION0001" in result.stdout
     assert _state(phone) == "retired"
-    assert db.session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "device.retired")) == "cli"
+    # No anonymous "cli": the operating-system account that ran it (server/commands/actor.py).
+    assert db.session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "device.retired")).startswith("cli:")
 
 
 def test_the_command_line_reinstates_a_suspended_phone(runner, suspended):
@@ -350,10 +351,22 @@ def test_reinstating_while_a_blocking_rule_fails_is_exit_3_and_audited(runner, s
 
 
 def test_reporting_lost_on_the_command_line_needs_a_person_and_is_refused_and_audited(runner, phone):
-    # Until commands name who runs them, an incident has nobody to report it: refused, not recorded as "cli".
+    # Without --as an incident has no person to report it: refused, not recorded as an account name.
     result = runner.invoke(["device", "report-lost", phone.serial, "--reason", "Left on the bus."])
     assert result.exit_code == 3, result.output
     assert _state(phone) == "provisioned"
     assert db.session.scalar(select(func.count()).select_from(Incident)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "incident.report_refused")) == 1
+
+
+def test_reporting_lost_on_the_command_line_as_a_manager_records_the_incident(runner, phone, web):
+    result = runner.invoke(["device", "report-lost", phone.serial, "--reason", "Left on the bus.", "--as", web.manager.email])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+
+
+def test_on_the_command_line_as_a_person_that_persons_role_decides(runner, suspended, web):
+    result = runner.invoke(["device", "reinstate", suspended.serial, "--reason", REASON, "--as", web.auditor.email])
+    assert result.exit_code == 3, result.output
+    assert _state(suspended) == "suspended"

@@ -50,7 +50,7 @@ def test_phone_pulled_mid_install_then_plugged_back_the_rerun_finishes(staffed, 
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    entry, _ = add_app(db.session, big_apk, "individual", Actor.cli())  # newer version: becomes the current app
+    entry, _ = add_app(db.session, big_apk, "individual", Actor.system())  # newer version: becomes the current app
     db.session.commit()
     (attached,) = attached_phones(1)
     first = _provision(staffed, adb_server, "--serial", attached.adb_serial)

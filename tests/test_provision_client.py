@@ -64,6 +64,13 @@ def test_connection_failures_are_retried_with_backoff_then_reported():
     assert sleeps == [0.5, 1.0, 2.0]
 
 
+def test_an_unreachable_server_has_its_own_exit_code():
+    client = PhoneGateClient(f"http://127.0.0.1:{free_port()}", "t", retry=RetryPolicy(attempts=1), timeout_s=2)
+    with pytest.raises(ServerUnreachable) as caught:
+        client.current_policy()
+    assert caught.value.exit_code == 7  # the README's "the PhoneGate server could not be reached"
+
+
 def test_a_server_that_comes_back_during_the_backoff_is_used():
     port = free_port()
     started: list[HTTPServer] = []

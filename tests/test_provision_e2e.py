@@ -30,7 +30,7 @@ def provisioning(web, pinned_app, test_apks, live_server, phone_simulator, adb_k
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.cli())
+    entry, _ = add_app(db.session, test_apks.whatsapp, "individual", Actor.system())
     db.session.commit()
     token, _ = factory.token(user=web.it, scope="provision")
     env = {
@@ -167,7 +167,7 @@ def test_dropped_connection_mid_install_then_rerun_finishes(provisioning, phone_
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    entry, _ = add_app(db.session, big_apk, "individual", Actor.cli())  # newer version: becomes the current app
+    entry, _ = add_app(db.session, big_apk, "individual", Actor.system())  # newer version: becomes the current app
     db.session.commit()
     phone = phone_simulator(1)[0]
     first = provisioning.provision([phone.endpoint])
@@ -192,10 +192,52 @@ def test_server_down_is_reported_and_nothing_installed(provisioning, phone_simul
     env = dict(provisioning.env, PHONEGATE_SERVER="http://127.0.0.1:9")  # nothing listens on the discard port
     result = subprocess.run([PHONEGATE, "provision", "--tcp", phone.endpoint, "--broadcast", "Rights and Participation"],
                             env=env, capture_output=True, text=True, timeout=180, check=False)
-    assert result.returncode == 1
+    assert result.returncode == 7  # the README's "server could not be reached"
     assert "Cannot reach the PhoneGate server" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "package:com.whatsapp" not in _packages(adb_client, phone.endpoint)
+
+
+def _entries() -> int:
+    from sqlalchemy import func
+
+    from server.extensions import db
+
+    return db.session.scalar(select(func.count(AuditEntry.id)))
+
+
+@pytest.mark.parametrize("holder, message", [
+    (["--staff", "typo@example.test"], "the server has no staff member with the e-mail typo@example.test"),
+    (["--staff", "INACTIVE"], "is no longer active"),
+    (["--broadcast", "No Such Service"], "the server has no service called 'No Such Service'"),
+])
+def test_a_wrong_holder_exits_2_before_the_phone_is_registered(provisioning, phone_simulator, factory, web, holder, message):
+    from server.extensions import db
+
+    leaver = factory.staff(team=web.team)
+    leaver.active = False  # (staff members leave; nothing in PhoneGate deactivates them yet)
+    db.session.commit()
+    phone = phone_simulator(1)[0]
+    entries = _entries()
+    holder = [leaver.email if part == "INACTIVE" else part for part in holder]
+    result = provisioning.provision([phone.endpoint], *holder, staff=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Nothing was registered" in result.stderr
+    with pytest.raises(NotFound):
+        _device(phone.serial)
+    assert _entries() == entries
+
+
+def test_an_install_the_phone_refuses_exits_with_the_phone_problem_code(provisioning, phone_simulator, adb_client):
+    phone = phone_simulator(1)[0]
+    first = provisioning.provision([phone.endpoint])
+    provisioning.approve(int(URL.search(first.stdout + first.stderr).group(2)))
+    phone.phone.faults.install_failure = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    refused = provisioning.provision([phone.endpoint])
+    assert refused.returncode == 4, refused.stdout + refused.stderr  # the README's "a phone problem"
+    assert "not have enough free storage" in refused.stdout + refused.stderr
+    assert _device(phone.serial).state == DeviceState.APPROVED.value
 
 
 @pytest.mark.parametrize("args, message", [
@@ -236,7 +278,7 @@ def test_broadcast_phone_then_a_second_one_needs_an_explicit_handover(provisioni
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    add_app(db.session, test_apks.w4b, "broadcast", Actor.cli())
+    add_app(db.session, test_apks.w4b, "broadcast", Actor.system())
     db.session.commit()
     first, second = phone_simulator(2, profiles=["google-pixel-9"])
     asked = provisioning.provision([first.endpoint], "--broadcast", web.service.name, staff=False)
@@ -356,7 +398,7 @@ def test_newer_catalogue_version_upgrades_a_provisioned_phone(provisioning, phon
     first = provisioning.provision([phone.endpoint])
     provisioning.approve(int(URL.search(first.stdout + first.stderr).group(2)))
     assert provisioning.provision([phone.endpoint]).returncode == 0
-    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.cli())
+    newer, _ = add_app(db.session, test_apks.whatsapp_newer, "individual", Actor.system())
     db.session.commit()
     upgraded = provisioning.provision([phone.endpoint])
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr

@@ -95,8 +95,23 @@ def test_the_holder_check_answers_who_is_unknown_and_changes_nothing(live_server
     before = _requests()
     with PhoneGateClient(live_server.url, token) as client:
         answer = client.unknown_targets([web.staff.email.upper(), "nobody@example.test"], [web.service.name, "No Such Service"])
-    assert answer == {"unknown_staff_emails": ["nobody@example.test"], "unknown_broadcast_services": ["No Such Service"]}
+    assert answer == {"unknown_staff_emails": ["nobody@example.test"], "inactive_staff_emails": [],
+                      "unknown_broadcast_services": ["No Such Service"]}
     assert _requests() == before
+
+
+@SQLITE
+def test_the_holder_check_names_staff_members_who_are_no_longer_active(live_server, web, factory):  # type: ignore[no-untyped-def]
+    from device_agent.client import PhoneGateClient
+    from server.extensions import db
+
+    leaver = factory.staff(team=web.team)
+    leaver.active = False
+    db.session.commit()
+    token, _ = factory.token(user=web.it, scope="provision")
+    with PhoneGateClient(live_server.url, token) as client:
+        answer = client.unknown_targets([web.staff.email, leaver.email], [])
+    assert answer["inactive_staff_emails"] == [leaver.email]
 
 
 @SQLITE

@@ -58,6 +58,11 @@ def test_the_walkthrough_commands_run_as_written(tmp_path):
         assert database.execute("SELECT count(*) FROM users WHERE email = 'manager@council.example'").fetchone() == (1,)
         assert database.execute("SELECT count(*) FROM policy_versions WHERE label = '2026-11'").fetchone() == (1,)
         assert database.execute("SELECT count(*) FROM catalogue_apps WHERE package = 'com.whatsapp'").fetchone() == (1,)
+        # `service add ... --as admin@localhost` records the first admin; the other commands only the account.
+        assert database.execute("SELECT count(*) FROM audit_entries WHERE action = 'service.added' AND actor_user_id = "
+                                "(SELECT id FROM users WHERE email = 'admin@localhost')").fetchone() == (1,)
+        assert database.execute("SELECT count(*) FROM audit_entries WHERE action = 'team.added' AND actor LIKE 'cli:%@%' "
+                                "AND actor_user_id IS NULL").fetchone() == (1,)
     finally:
         database.close()
 

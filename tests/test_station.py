@@ -154,7 +154,7 @@ def test_phone_pulled_mid_install_then_plugged_back_the_station_finishes(staffed
     from server.services.actor import Actor
     from server.services.catalogue import add_app
 
-    add_app(db.session, big_apk, "individual", Actor.cli())  # 2 MiB: a drop halfway lands inside the APK
+    add_app(db.session, big_apk, "individual", Actor.system())  # 2 MiB: a drop halfway lands inside the APK
     db.session.commit()
     (phone,) = attached_phones(1)
     _approved(staffed, adb_server, phone)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from phonegate.core import errors as base
-from phonegate.core.errors import BadInput, DeviceUnreachable, PhoneGateError
+from phonegate.core.errors import BadInput, DeviceUnreachable
 
 __all__ = [
     "AdbCommandFailed",
@@ -49,7 +49,7 @@ class AdbServerUnavailable(base.DeviceUnreachable):
     """No adb server answers and none could be started: the cue to fall back to libusb."""
 
 
-class AdbCommandFailed(PhoneGateError):
+class AdbCommandFailed(base.DeviceProblem):
     """The phone answered, but refused a file transfer or command (e.g. read-only path)."""
 
 
@@ -98,7 +98,7 @@ INSTALL_FAILURE_EXPLANATIONS: dict[str, str] = {
 _FAILURE = re.compile(r"Failure\s*\[(?P<code>[A-Z_]+)(?::\s*(?P<detail>.*?))?\]", re.DOTALL)
 
 
-class InstallFailed(PhoneGateError):
+class InstallFailed(base.DeviceProblem):
     """The phone's package manager refused the APK."""
 
     def __init__(self, code: str, detail: str = "") -> None:

@@ -1,7 +1,7 @@
 """The one place where failures meet exit codes.
 
 Every package (server, device_agent, provisioning) raises these, so the console script can turn any of them
-into one readable sentence on stderr and the exit code that INTERFACE.md promises. This module imports nothing
+into one readable sentence on stderr and the exit code that the README's list promises. This module imports nothing
 from the rest of PhoneGate, so depending on it never creates a cycle.
 """
 
@@ -24,14 +24,26 @@ class PolicyRefusal(PhoneGateError):
     exit_code = 3
 
 
-class DeviceUnreachable(PhoneGateError):
-    """The phone could not be reached, or has not accepted this computer's key."""
+class DeviceProblem(PhoneGateError):
+    """Something on the phone's side: it cannot be reached, has not allowed this computer, or refused what it was
+    asked to do (an install, a file transfer). Fixed at the phone, not by changing the command."""
 
     exit_code = 4
 
 
+class DeviceUnreachable(DeviceProblem):
+    """The phone could not be reached, or has not accepted this computer's key."""
+
+
 class DeviceUnauthorised(DeviceUnreachable):
     """The phone answered but has not (yet) allowed USB debugging for our key."""
+
+
+class ServerUnavailable(PhoneGateError):
+    """The PhoneGate server could not be reached, or failed (5xx): nothing the command asked of it happened, and
+    running the same command again once the server is back finishes the job."""
+
+    exit_code = 7
 
 
 class NonCompliant(PhoneGateError):

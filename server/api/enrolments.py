@@ -124,6 +124,7 @@ class TargetCheckSchema(StrictSchema):
 
 class UnknownTargetsSchema(ResponseSchema):
     unknown_staff_emails = ma.fields.List(ma.fields.String())
+    inactive_staff_emails = ma.fields.List(ma.fields.String())
     unknown_broadcast_services = ma.fields.List(ma.fields.String())
 
 
@@ -133,9 +134,11 @@ class EnrolmentTargetCheck(MethodView):
     @blp.arguments(TargetCheckSchema)
     @blp.response(200, UnknownTargetsSchema)
     def post(self, data):
-        """Which of these staff e-mails and service names match nobody (reads only: `provision --plan` checks
-        every row before it touches anything). A POST only so that a plan's addresses stay out of URLs and logs."""
+        """Which of these staff e-mails and service names match nobody, and which staff members are no longer
+        active (reads only: `provision` checks its phone's holder, and `provision --plan` every row, before it
+        touches anything). A POST only so that the addresses stay out of URLs and logs."""
         return {"unknown_staff_emails": people.unknown_staff_emails(db.session, data["staff_emails"]),
+                "inactive_staff_emails": people.inactive_staff_emails(db.session, data["staff_emails"]),
                 "unknown_broadcast_services": org.unknown_service_names(db.session, data["broadcast_services"])}
 
 

@@ -12,6 +12,7 @@ import click
 
 from phonegate.core.errors import BadInput
 from phonegate.core.text import printable
+from server.commands.actor import acting_user_option, command_actor
 
 
 @click.group()
@@ -23,18 +24,18 @@ def app() -> None:
 @click.argument("apk", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--role", type=click.Choice(["individual", "broadcast"]), required=True,
               help="Which phones get it: individual work phones, or the service's Broadcast phone.")
-def add(apk: Path, role: str) -> None:
+@acting_user_option
+def add(apk: Path, role: str, acting_as: str | None) -> None:
     """Verify APK (signatures, package, pinned signer) and add it for ROLE phones."""
     if not apk.is_file():
         raise BadInput(f"No APK file at {apk}.")
 
     from server.commands import command_app
     from server.services import unit_of_work
-    from server.services.actor import Actor
     from server.services.catalogue import add_app
 
     with command_app(), unit_of_work() as session:
-        entry, created = add_app(session, apk, role, Actor.cli())
+        entry, created = add_app(session, apk, role, command_actor(session, acting_as))
         summary = (f"{entry.package} {entry.version_name or ''} (version code {entry.version_code}) for {entry.role} phones, "
                    f"APK SHA-256 {entry.sha256}, signer {entry.signer_sha256}")
     # The version name comes from the APK's manifest: untrusted until shown printable.

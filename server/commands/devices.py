@@ -14,6 +14,7 @@ import click
 
 from phonegate.core.text import printable
 from server.commands import command_app
+from server.commands.actor import acting_user_option, command_actor
 
 REASON_HELP = "Why (kept with the action, shown on the phone's page)."
 
@@ -26,34 +27,36 @@ def device() -> None:
 @device.command("retire")
 @click.argument("serial")
 @click.option("--reason", required=True, help=REASON_HELP)
-def retire(serial: str, reason: str) -> None:
+@acting_user_option
+def retire(serial: str, reason: str, acting_as: str | None) -> None:
     """Retire the phone SERIAL for good: its approval ends, and it is never provisioned again."""
     from server.extensions import db
     from server.services import phone_actions, unit_of_work
-    from server.services.actor import Actor
 
     with command_app():
         with unit_of_work(db.session) as session:
+            actor = command_actor(session, acting_as)
             phone_actions.clean_reason(reason)  # bad input before looking anything up
             phone = phone_actions.phone_by_serial(session, serial)
-            phone_actions.retire(session, phone, Actor.cli(), reason=reason)
+            phone_actions.retire(session, phone, actor, reason=reason)
         click.echo(printable(f"Retired {phone.serial}."))
 
 
 @device.command("reinstate")
 @click.argument("serial")
 @click.option("--reason", required=True, help=REASON_HELP)
-def reinstate(serial: str, reason: str) -> None:
+@acting_user_option
+def reinstate(serial: str, reason: str, acting_as: str | None) -> None:
     """Give the suspended phone SERIAL its approval back (refused while a blocking rule fails)."""
     from server.extensions import db
     from server.services import phone_actions, unit_of_work
-    from server.services.actor import Actor
 
     with command_app():
         with unit_of_work(db.session) as session:
+            actor = command_actor(session, acting_as)
             phone_actions.clean_reason(reason)
             phone = phone_actions.phone_by_serial(session, serial)
-            phone_actions.reinstate(session, phone, Actor.cli(), reason=reason)
+            phone_actions.reinstate(session, phone, actor, reason=reason)
         click.echo(printable(f"Reinstated {phone.serial}: it is {phone.state} again. "
                              "Run `phonegate provision` to install the app."))
 
@@ -61,18 +64,19 @@ def reinstate(serial: str, reason: str) -> None:
 @device.command("report-lost")
 @click.argument("serial")
 @click.option("--reason", required=True, help="What happened (the incident's description; no conversation content).")
-def report_lost(serial: str, reason: str) -> None:
+@acting_user_option
+def report_lost(serial: str, reason: str, acting_as: str | None) -> None:
     """Report the phone SERIAL lost or stolen: an incident is recorded and the phone suspended at once."""
     from server.extensions import db
     from server.services import phone_actions, unit_of_work
-    from server.services.actor import Actor
     from server.settings import current_settings
 
     with command_app():
         with unit_of_work(db.session) as session:
+            actor = command_actor(session, acting_as)
             phone_actions.clean_reason(reason)
             phone = phone_actions.phone_by_serial(session, serial)
-            incident = phone_actions.report_lost(session, phone, Actor.cli(), current_settings(), reason=reason)
+            incident = phone_actions.report_lost(session, phone, actor, current_settings(), reason=reason)
         suspended = " Its approval is suspended." if incident.phone_suspended else ""
         click.echo(printable(f"Reported {phone.serial} lost or stolen: incident {incident.reference}.{suspended}"))
 
@@ -81,24 +85,25 @@ def report_lost(serial: str, reason: str) -> None:
 @click.argument("serial")
 @click.option("--reason", required=True, help="Why this phone is (or is no longer) a lab or dock phone; audited.")
 @click.option("--unmark", is_flag=True, help="Make it a work phone again: no_network_adb applies to it again.")
-def mark_lab(serial: str, reason: str, unmark: bool) -> None:
+@acting_user_option
+def mark_lab(serial: str, reason: str, unmark: bool, acting_as: str | None) -> None:
     """Register phone SERIAL as a lab or dock phone (ADB over the network allowed), or with --unmark undo that."""
     from sqlalchemy import select
 
     from server.extensions import db
     from server.models import Device
     from server.services import devices, unit_of_work
-    from server.services.actor import Actor
     from server.services.errors import NotFound
 
     serial = serial.strip()
     with command_app():
         with unit_of_work(db.session) as session:
+            actor = command_actor(session, acting_as)
             phone = session.scalar(select(Device).where(Device.serial == serial)) if serial else None
             if phone is None:
                 raise NotFound(f"No phone with the serial {serial or '(blank)'} is registered (the serial is the one "
                                "on the phone's page or in `adb devices`); nothing was changed.")
-            changed = devices.set_lab_phone(session, phone, not unmark, Actor.cli(), reason=reason)
+            changed = devices.set_lab_phone(session, phone, not unmark, actor, reason=reason)
 
     what = "a work phone again (no_network_adb applies)" if unmark else "a lab or dock phone (no_network_adb does not apply)"
     click.echo(printable(f"{serial} is {what}." if changed else f"{serial} already was {what.split(' (')[0]}; nothing was changed."))

@@ -9,6 +9,7 @@ import click
 
 from phonegate.core.errors import BadInput
 from server.commands import command_app
+from server.commands.actor import acting_user_option, command_actor
 
 ROLES = ("admin", "manager", "it", "auditor")
 
@@ -23,24 +24,25 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
 @click.option("--team", "team_name", help="Team name (required for managers).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
-def add_user(email: str, role: str, team_name: str | None, password_stdin: bool) -> None:
+@acting_user_option
+def add_user(email: str, role: str, team_name: str | None, password_stdin: bool, acting_as: str | None) -> None:
     """Add a user who logs in with EMAIL.
 
     Without --password-stdin the user gets a one-time password, printed once, to change at first login.
     """
     from server.extensions import db
     from server.services import org, passwords, people, unit_of_work
-    from server.services.actor import Actor
 
     password = _read_password() if password_stdin else None
     if password is not None:
         passwords.check_new_password(password)  # refuse before touching the database
     with command_app():
         with unit_of_work(db.session) as session:
+            actor = command_actor(session, acting_as)
             team_obj = org.team_by_name(session, team_name) if team_name else None
             one_time = None if password is not None else passwords.generate_password()
             created = people.add_user(
-                session, email, role, Actor.cli(), team=team_obj, password=password or one_time,
+                session, email, role, actor, team=team_obj, password=password or one_time,
                 must_change_password=password is None,
             )
         click.echo(f"Added user {created.id} ({role}).")
@@ -69,17 +71,18 @@ def staff() -> None:
 @click.option("--team", "team_name", required=True, help="Team name.")
 @click.option("--training-completed", "training", metavar="YYYY-MM-DD",
               help="Date the data-protection training was completed.")
-def add_staff(email: str, name: str, team_name: str, training: str | None) -> None:
+@acting_user_option
+def add_staff(email: str, name: str, team_name: str, training: str | None, acting_as: str | None) -> None:
     """Add a staff member who may hold a work phone."""
     from server.extensions import db
     from server.services import org, people, unit_of_work
-    from server.services.actor import Actor
 
     completed = _parse_date(training) if training else None
     with command_app():
         with unit_of_work(db.session) as session:
+            actor = command_actor(session, acting_as)
             team_obj = org.team_by_name(session, team_name)
-            created = people.add_staff(session, email, name, team_obj, Actor.cli(), training_completed_on=completed)
+            created = people.add_staff(session, email, name, team_obj, actor, training_completed_on=completed)
         click.echo(f"Added staff member {created.id}.")
 
 

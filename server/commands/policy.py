@@ -12,6 +12,7 @@ import click
 
 from phonegate.core.errors import BadInput
 from phonegate.core.text import printable
+from server.commands.actor import acting_user_option, command_actor
 
 
 @click.group()
@@ -22,7 +23,8 @@ def policy() -> None:
 @policy.command("publish")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--version", "label", required=True, help="A new, unique label for this version, e.g. 2026-11.")
-def publish(file: Path, label: str) -> None:
+@acting_user_option
+def publish(file: Path, label: str, acting_as: str | None) -> None:
     """Publish FILE (UTF-8 text) as the current acceptable-use policy version."""
     from server.services.policy import TEXT_MAX_BYTES, publish_policy
 
@@ -39,9 +41,8 @@ def publish(file: Path, label: str) -> None:
 
     from server.commands import command_app
     from server.services import unit_of_work
-    from server.services.actor import Actor
 
     with command_app(), unit_of_work() as session:
-        version = publish_policy(session, text, label, Actor.cli())
+        version = publish_policy(session, text, label, command_actor(session, acting_as))
         label, digest = version.label, version.sha256
     click.echo(printable(f"Published policy version {label} (SHA-256 {digest}). Earlier acknowledgements are now out of date."))

@@ -25,7 +25,7 @@ class AuditEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    actor: Mapped[str] = mapped_column(String(64))  # "user:3", "token:5", "system", "cli"
+    actor: Mapped[str] = mapped_column(String(64))  # "user:3", "token:5", "system", "cli:alice@bench-pc"
     action: Mapped[str] = mapped_column(String(64), index=True)  # e.g. enrolment.approved
     target_type: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[str | None] = mapped_column(String(64))

@@ -371,8 +371,8 @@ def review_outcome_problem(user: User | None, review: ConversationReview) -> str
 # Information governance (auditors) may retire any phone (after a lost phone is written off, ending its use is
 # always the safe direction), but not reinstate one: putting a phone back into use is for whoever answers for it,
 # and information governance audits that decision rather than making it.
-# The server's command line without a named person (Actor.cli(): a shell on the server, which can change the
-# database anyway) may do both; once a command names its person, that person's role decides as on the page.
+# The server's command line without --as (recorded as the operating-system account: a shell on the server, which
+# can change the database anyway) may do both; with --as, that person's role decides as on the page.
 PHONE_ACTION_ROLES = {
     "retire": (Role.MANAGER.value, Role.IT.value, Role.ADMIN.value, Role.AUDITOR.value),
     "reinstate": (Role.MANAGER.value, Role.IT.value, Role.ADMIN.value),

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.models import ApiToken, User
 
+COMMAND_LINE_PREFIX = "cli:"
+
 
 @dataclass(frozen=True)
 class Actor:
     user: User | None
-    label: str  # "user:3", "token:5", "system", "cli"
+    label: str  # "user:3", "token:5", "system", "cli:alice@bench-pc"
 
     @property
     def user_id(self) -> int | None:
@@ -32,6 +34,10 @@ class Actor:
         return cls(user=None, label="system")
 
     @classmethod
-    def cli(cls) -> Actor:
-        """Someone at the server's command line (whoever can run `phonegate` can read the database anyway)."""
-        return cls(user=None, label="cli")
+    def at_command_line(cls, account: str, user: User | None = None) -> Actor:
+        """Someone at the server's command line: `account` is the operating-system "user@host" that ran the
+        command (server/commands/actor.py makes it printable and short), `user` the PhoneGate user named with
+        --as, if any. There is no anonymous command-line actor: every entry says which account it came from."""
+        if not account:
+            raise ValueError("a command-line actor needs the operating-system account that ran the command")
+        return cls(user=user, label=f"{COMMAND_LINE_PREFIX}{account}")

@@ -123,6 +123,15 @@ def unknown_staff_emails(session: Session, emails: list[str]) -> list[str]:
     return [email for email in emails if (email or "").strip().lower() not in known]
 
 
+def inactive_staff_emails(session: Session, emails: list[str]) -> list[str]:
+    """The e-mails in `emails` of staff members who are no longer active (as given, in order): they cannot be
+    enrolled (server/services/enrolment.py), so `provision` refuses them before it registers a phone."""
+    wanted = {(email or "").strip().lower() for email in emails}
+    inactive = set(session.scalars(select(func.lower(StaffMember.email)).where(
+        func.lower(StaffMember.email).in_(list(wanted)), StaffMember.active.is_(False))))
+    return [email for email in emails if (email or "").strip().lower() in inactive]
+
+
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count(User.id))) or 0
 

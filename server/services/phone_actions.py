@@ -44,7 +44,7 @@ from server.models import (
     utcnow,
 )
 from server.services import access, audit, broadcast, incidents, lifecycle, precheck
-from server.services.actor import Actor
+from server.services.actor import COMMAND_LINE_PREFIX, Actor
 from server.services.compliance.server_rules import KNOWN_RULES
 from server.services.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
 from server.services.refusals import refuse
@@ -87,8 +87,8 @@ def phone_by_serial(session: Session, serial: str) -> Device:
 
 def check_allowed(session: Session, actor: Actor, device: Device, action: str) -> None:
     """Refuse (audited, Forbidden) unless `actor` may `action` ("retire" or "reinstate") `device`."""
-    # A command run without a named person (Actor.cli() today, "cli:<account>" once commands record who ran them).
-    at_command_line = actor.user is None and actor.label.startswith("cli")
+    # A server command run without --as: recorded as its operating-system account ("cli:alice@bench-pc").
+    at_command_line = actor.user is None and actor.label.startswith(COMMAND_LINE_PREFIX)
     problem = access.phone_action_problem(actor.user, device, action, at_command_line=at_command_line)
     if problem is not None:
         raise refuse(session, actor, f"device.{action}_refused", Forbidden(problem), target=device)

@@ -14,7 +14,8 @@ from flask import url_for
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Device, EnrolmentRequest, PhoneAction, PolicyVersion, Service, StaffMember, Team, User
+from server.models import AuditEntry, Device, EnrolmentRequest, PhoneAction, PolicyVersion, Service, StaffMember, Team, User
+from server.services.actor import COMMAND_LINE_PREFIX
 from server.services.compliance.server_rules import KNOWN_RULES
 from server.web.presentation import state_tag
 
@@ -127,6 +128,19 @@ def target_part(target_type: str | None, target_id: str | None, names: Names) ->
     if target_type in KINDS and target_id and target_id.isdigit():
         return names.part(target_type, int(target_id))
     return Part(f"{target_type.replace('_', ' ')} {target_id or ''}".strip())
+
+
+def who(entry: AuditEntry, email: str | None) -> str:
+    """The entry's actor in words: the user's e-mail, and where a command was run ("alice on bench-pc", or
+    "sam@council.example (at the command line on bench-pc)" when it was run with --as)."""
+    if entry.actor.startswith(COMMAND_LINE_PREFIX):
+        account, _, host = entry.actor.removeprefix(COMMAND_LINE_PREFIX).rpartition("@")
+        if email is not None:
+            return f"{email} (at the command line on {host})"
+        return f"{account} on {host}" if account else entry.actor
+    if entry.actor == "cli":  # entries written before commands recorded their account
+        return "the command line (account not recorded)"
+    return email or entry.actor
 
 
 def present(rows: list[dict]) -> list[dict]:

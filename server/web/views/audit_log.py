@@ -42,7 +42,7 @@ def audit_log():
     ]
     filters = {key: value for key, value in (("action", action), ("target_type", target_type)) if value}
     rows = audit_details.present([
-        {"entry": entry, "who": emails.get(entry.actor_user_id, entry.actor), "details": details_of(entry.details)}
+        {"entry": entry, "who": audit_details.who(entry, emails.get(entry.actor_user_id)), "details": details_of(entry.details)}
         for entry in page.items])
     return render_template("audit.html", page=page, rows=rows, action=action, target_items=target_items,
                            filters=filters, verification=verification)

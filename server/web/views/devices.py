@@ -194,7 +194,8 @@ def device_timeline(device: Device) -> list[dict]:
         .where(or_(*conditions)).order_by(AuditEntry.id.desc()).limit(TIMELINE_LIMIT)
     ).all()
     return audit_details.present(
-        [{"entry": entry, "who": email or entry.actor, "details": details_of(entry.details)} for entry, email in rows])
+        [{"entry": entry, "who": audit_details.who(entry, email), "details": details_of(entry.details)}
+         for entry, email in rows])
 
 
 def details_of(text: str) -> dict:
