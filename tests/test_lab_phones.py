@@ -49,7 +49,9 @@ def test_mark_lab_is_audited_with_who_and_why(runner, factory) -> None:
     phone = factory.device(serial="LAB0002")
     runner.invoke(["device", "mark-lab", "LAB0002", "--reason", "Kiosk dock at reception"])
     entry = lab_entries(factory)[-1]
-    assert (entry.action, entry.actor, entry.target_id) == ("device.lab_phone_marked", "cli", str(phone.id))
+    from server.commands.actor import os_account
+
+    assert (entry.action, entry.actor, entry.target_id) == ("device.lab_phone_marked", f"cli:{os_account()}", str(phone.id))
     assert json.loads(entry.details)["reason"] == "Kiosk dock at reception"
 
 
