@@ -269,9 +269,11 @@ class _Run:
                 self.say("enrol", f"{package} is already on this phone without approval: reported as an unauthorised install",
                          warning=True)
 
-    async def _fetch_and_verify(self, app: dict) -> tuple[Path, Any]:
+    async def _fetch_and_verify(self, app: dict) -> tuple[Path | list[Path], Any]:
         from phonegate.core.apk import ApkInvalid, inspect_apk
 
+        if len(app.get("files") or ()) > 1:
+            return await self._fetch_and_verify_set(app)
         if self.options.apk_path is not None:
             apk = self.options.apk_path
             self.say("fetch", f"using {apk.name}")
@@ -294,9 +296,43 @@ class _Run:
                            "pinned signer")
         return apk, info
 
-    async def _install(self, apk: Path, app: dict) -> None:
+    async def _fetch_and_verify_set(self, app: dict) -> tuple[list[Path], Any]:
+        """An APK set: every file downloaded and checked against the catalogue's SHA-256 for it, then the files
+        verified as one set (phonegate.core.apk.apk_set) whose identity, package and signer must be the catalogue's."""
+        from phonegate.core.apk import ApkInvalid
+        from phonegate.core.apk.apk_set import inspect_apk_set
+
+        files = app["files"]
+        if self.options.apk_path is not None:
+            raise BadInput(f"The catalogue's {app['package']} is an APK set of {len(files)} files; --apk takes one APK. "
+                           "Leave --apk out: the set is downloaded from the catalogue.")
+        self.say("fetch", f"downloading {app['package']} {app.get('version_name') or app['version_code']} from the catalogue "
+                          f"(base and {len(files) - 1} split{'s' if len(files) > 2 else ''})")
+        paths = []
+        for item in files:
+            paths.append(await self.call(self.client.download_apk, item["download_url"], self.options.cache_dir, item["sha256"]))
+        try:
+            apk_set = await asyncio.to_thread(inspect_apk_set, paths)
+        except ApkInvalid as exc:
+            raise PolicyRefusal(f"The catalogue's APK set failed verification: {exc} Nothing was installed.") from None
+        info = apk_set.base
+        if info.package != app["package"]:
+            raise PolicyRefusal(f"The APK set is {info.package}, but the catalogue's app is {app['package']}; nothing was installed.")
+        if [s.lower() for s in info.signer_sha256] != [app["signer_sha256"]]:
+            raise PolicyRefusal(f"The APK set is not signed by the catalogue's pinned certificate ({app['signer_sha256'][:16]}...); "
+                                "nothing was installed.")
+        if apk_set.sha256 != app["sha256"]:
+            raise PolicyRefusal("The APK set is not the catalogue's (its files differ); nothing was installed.")
+        self.say("verify", f"APK set verified: {info.package} version {info.version_code}, {len(paths)} files with one "
+                           f"pinned signer, signatures {', '.join(sorted(info.schemes))}")
+        return [item.path for item in apk_set.files], info
+
+    async def _install(self, apk: Path | list[Path], app: dict) -> None:
         self.say("install", f"installing {app['package']} ({app['size'] // 1024} KiB)")
-        await self.session.install(apk, timeout_s=self.options.install_timeout_s)
+        if isinstance(apk, list):
+            await self.session.install_set(apk, timeout_s=self.options.install_timeout_s)
+        else:
+            await self.session.install(apk, timeout_s=self.options.install_timeout_s)
 
     async def _report(self, grant: dict, app: dict) -> None:
         try:

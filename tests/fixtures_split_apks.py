@@ -2,7 +2,11 @@
 
 - `split_apks`: a real base APK with two splits (aapt, zipalign, apksigner, as fixtures_apks builds single APKs: a
   split's manifest carries `split="config.xxhdpi"` beside the same package and versionCode), plus sets that
-  Android refuses: a split of another version, of another package, signed by another key, and a second base.
+  Android refuses: a split of another version, of another package, signed by another key, and a second base;
+  also a second file for the same split, a 2 MiB split (`split_big`, config.arm64_v8a: incompressible, so it is
+  big on the wire too) and a zip bomb split (`split_bomb`: 20 MiB of zeros deflated about 1,000:1).
+- `whatsapp_split_apks`: the same kinds of files for com.whatsapp signed by test key A (pinned by `pinned_app`), at a
+  versionCode above every single test APK, so a set added to the catalogue becomes the current app.
 - `adb_servers`: a factory for Debian's adb (29) or Google's adb from PyPI `adbx` (34), each with its own server on
   a free port, its own HOME and its own key (not the one PhoneGate's tests use), so phones that trust only that
   key can be reached only through that server.
@@ -40,11 +44,19 @@ def _manifest(package: str, version_code: int, split: str | None) -> str:
             '  <application android:label="PhoneGate split test"/>\n</manifest>\n')
 
 
+BIG_SPLIT_BYTES = 2 * 1024 * 1024
+BOMB_BYTES = 20 * 1024 * 1024
+
+
 def _unsigned(directory: Path, framework: Path, name: str, package: str, version_code: int, split: str | None) -> Path:
     source = directory / f"src-{name}"
     (source / "assets").mkdir(parents=True, exist_ok=True)
     (source / "AndroidManifest.xml").write_text(_manifest(package, version_code, split))
     (source / "assets" / f"{name}.txt").write_text(f"PhoneGate split test {name}\n" * 200)
+    if name == "split_big":
+        (source / "assets" / "lib.bin").write_bytes(os.urandom(BIG_SPLIT_BYTES))
+    if name == "split_bomb":
+        (source / "assets" / "zeros.bin").write_bytes(bytes(BOMB_BYTES))
     raw, aligned = directory / f"{name}-raw.apk", directory / f"{name}-aligned.apk"
     subprocess.run(["aapt", "package", "-f", "-M", str(source / "AndroidManifest.xml"), "-I", str(framework),
                     "-A", str(source / "assets"), "-F", str(raw)], check=True, capture_output=True)
@@ -52,21 +64,27 @@ def _unsigned(directory: Path, framework: Path, name: str, package: str, version
     return aligned
 
 
-def build_split_apks(directory: Path) -> SimpleNamespace:
+def build_split_apks(directory: Path, package: str = SPLIT_PACKAGE, version: int = SPLIT_VERSION,
+                     other_package: str = "org.phonegate.otherapp", key: SimpleNamespace | None = None,
+                     other_key: SimpleNamespace | None = None) -> SimpleNamespace:
     for tool in ("aapt", "zipalign", "apksigner"):
         if shutil.which(tool) is None:
             pytest.fail(f"Debian's {tool} is missing: run `make system-deps`.")
     directory.mkdir(parents=True, exist_ok=True)
     framework = _framework(directory)
-    key, other_key = make_signing_key(directory, "split-key"), make_signing_key(directory, "split-other")
+    key = key or make_signing_key(directory, "split-key")
+    other_key = other_key or make_signing_key(directory, "split-other")
     specs = {  # name -> (package, versionCode, split, signer)
-        "base": (SPLIT_PACKAGE, SPLIT_VERSION, None, key),
-        "split_xxhdpi": (SPLIT_PACKAGE, SPLIT_VERSION, "config.xxhdpi", key),
-        "split_en": (SPLIT_PACKAGE, SPLIT_VERSION, "config.en", key),
-        "split_newer": (SPLIT_PACKAGE, SPLIT_VERSION + 1, "config.xxhdpi", key),
-        "split_other_package": ("org.phonegate.otherapp", SPLIT_VERSION, "config.xxhdpi", key),
-        "split_other_signer": (SPLIT_PACKAGE, SPLIT_VERSION, "config.xxhdpi", other_key),
-        "second_base": (SPLIT_PACKAGE, SPLIT_VERSION, None, key),
+        "base": (package, version, None, key),
+        "split_xxhdpi": (package, version, "config.xxhdpi", key),
+        "split_en": (package, version, "config.en", key),
+        "split_newer": (package, version + 1, "config.xxhdpi", key),
+        "split_other_package": (other_package, version, "config.xxhdpi", key),
+        "split_other_signer": (package, version, "config.xxhdpi", other_key),
+        "second_base": (package, version, None, key),
+        "split_xxhdpi_again": (package, version, "config.xxhdpi", key),
+        "split_big": (package, version, "config.arm64_v8a", key),
+        "split_bomb": (package, version, "config.mdpi", key),
     }
     unsigned = {name: _unsigned(directory, framework, name, package, version, split)
                 for name, (package, version, split, _) in specs.items()}
@@ -74,12 +92,23 @@ def build_split_apks(directory: Path) -> SimpleNamespace:
         # apksigner also writes a v4 signature (.idsig) beside each: adb 34 then tries an incremental install first
         futures = {name: pool.submit(sign, unsigned[name], directory / f"{name}.apk", specs[name][3]) for name in specs}
         paths = {name: future.result() for name, future in futures.items()}
-    return SimpleNamespace(package=SPLIT_PACKAGE, version_code=SPLIT_VERSION, key=key, **paths)
+    for name in ("split_big", "split_bomb"):
+        shutil.rmtree(directory / f"src-{name}")  # the 2 and 20 MiB sources are not needed once built
+    return SimpleNamespace(package=package, version_code=version, key=key, other_key=other_key, directory=directory, **paths)
 
 
 @pytest.fixture(scope="session")
 def split_apks(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return build_split_apks(tmp_path_factory.mktemp("split-apks"))
+
+
+WHATSAPP_SET_VERSION = 242501000  # above every single com.whatsapp test APK (fixtures_apks, big_apk)
+
+
+@pytest.fixture(scope="session")
+def whatsapp_split_apks(tmp_path_factory: pytest.TempPathFactory, test_apks: SimpleNamespace) -> SimpleNamespace:
+    return build_split_apks(tmp_path_factory.mktemp("whatsapp-split-apks"), "com.whatsapp", WHATSAPP_SET_VERSION,
+                            "com.whatsapp.w4b", test_apks.key_a, test_apks.key_b)
 
 
 class AdbServer(AdbCommands):

@@ -4,6 +4,7 @@ first through its shell, then as `adb install-multiple` drives them: Debian's ad
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -180,3 +181,19 @@ def test_adb_shell_install_with_stdin_arrives_in_shell_v2_packets(adb_servers, p
     assert result.stdout == b"Success\n"
     assert result.returncode == 0
     assert "org.phonegate.testapp" in phone.phone.package_db.packages
+
+
+def test_install_write_without_room_is_refused_and_the_session_stays_open(split_apks) -> None:
+    # PackageInstallerSession.openWriteInternal reserves -S bytes first; PackageManagerService.freeStorage then
+    # throws "Failed to free N on storage device at /data" (AOSP's words). The session stays until abandoned.
+    phone = VirtualPhone.from_profile("google-pixel-9", serial="SESSION02")
+    phone.profile = dataclasses.replace(phone.profile, storage_free_mb=1)
+    session = create(phone)
+    assert write(phone, session, split_apks.base)[2] == 0
+    out, err, code = write(phone, session, split_apks.split_big)
+    size = split_apks.split_big.stat().st_size
+    assert err == ("Exception occurred while executing 'install-write':\n"
+                   f"java.io.IOException: Failed to free {size} on storage device at /data\n")
+    assert session in phone.installer.sessions
+    assert run(phone, f"pm install-abandon {session}") == ("Success\n", "", 0)
+    assert phone.installer.sessions == {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import os
@@ -19,7 +20,7 @@ import re
 import shlex
 import stat
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -129,6 +130,59 @@ class PhoneSession:
             output = await self._guarded(f"installing {apk.name}", timeout_s, step)
         _check_install_output(output.decode("utf-8", errors="replace"))
 
+    async def install_set(self, apk_paths: Sequence[Path], *, progress: Progress | None = None, timeout_s: float = 600.0) -> None:
+        """Install a base APK with its splits in one package install session, as `adb install-multiple` does:
+        `install-create -S TOTAL`, then `install-write -S SIZE SESSION NAME -` per file, streamed from disk, then
+        `install-commit SESSION`. After any failure before the commit answers, `install-abandon SESSION`: Android
+        installs nothing until the commit, and the abandon frees what was staged (when the phone is still reachable;
+        otherwise Android drops the stale session itself). One file is an ordinary install(). Raises InstallFailed."""
+        apks = [Path(p) for p in apk_paths]
+        if len(apks) == 1:
+            await self.install(apks[0], progress=progress, timeout_s=timeout_s)
+            return
+        sizes = [_local_file(apk).st_size for apk in apks]
+        total = sum(sizes)
+        deadline = time.monotonic() + timeout_s
+        created = await self._package_command(["install-create", "-r", "-S", str(total)], deadline, "starting an install session")
+        match = _SESSION_CREATED.search(created)
+        if match is None:
+            raise InstallFailed.from_output(created)
+        session_id = match.group(1)
+        answered = False
+        try:
+            done = 0
+            for apk, size, name in zip(apks, sizes, _session_names(apks), strict=True):
+                report = None if progress is None else functools.partial(_progress_within, progress, done, total)
+                destination = self._package_destination(["install-write", "-S", str(size), session_id, name, "-"])
+                with apk.open("rb") as source:
+                    step = self._backend.stream_file(destination, source, size, report, self.read_timeout_s)
+                    output = await self._guarded(f"installing {apk.name}", _left(deadline), step)
+                _check_install_output(output.decode("utf-8", errors="replace"))
+                done += size
+            output_text = await self._package_command(["install-commit", session_id], deadline, "committing the install")
+            answered = True  # Android ends a committed session itself, installed or refused
+            _check_install_output(output_text)
+        finally:
+            if not answered:
+                await self._abandon(session_id)
+
+    def _package_destination(self, args: list[str]) -> str:
+        """The stream for one package manager command, chosen as adb install-multiple chooses it."""
+        if "abb_exec" in self.features:
+            return "abb_exec:" + "\0".join(["package", *args])
+        program = "cmd package" if "cmd" in self.features else "pm"
+        return f"exec:{program} " + " ".join(shlex.quote(arg) for arg in args)
+
+    async def _package_command(self, args: list[str], deadline: float, what: str) -> str:
+        service, _, command = self._package_destination(args).partition(":")
+        output = await self._guarded(what, _left(deadline), self._backend.service(service, command, self.read_timeout_s))
+        return output.decode("utf-8", errors="replace")
+
+    async def _abandon(self, session_id: str) -> None:
+        # Best effort: the failure that brought us here is what the caller needs to hear about.
+        with contextlib.suppress(phonegate_errors.PhoneGateError):
+            await self._package_command(["install-abandon", session_id], time.monotonic() + 30.0, "abandoning the install session")
+
     async def _legacy_install(self, apk: Path, progress: Progress | None, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", apk.name) or "app.apk"
@@ -181,6 +235,26 @@ def _local_file(path: Path) -> os.stat_result:
     if not stat.S_ISREG(info.st_mode):
         raise LocalFileError(f"{path} is not a regular file.")
     return info
+
+
+_SESSION_CREATED = re.compile(r"^Success: created install session \[(\d+)\]", re.MULTILINE)
+
+
+def _session_names(apks: list[Path]) -> list[str]:
+    """The names the files are staged under: their own names as adb uses them, numbered if two are alike (Android
+    renames every file after reading its manifest, so these names only have to be distinct and safe)."""
+    names = [re.sub(r"[^A-Za-z0-9._-]", "_", apk.name).lstrip(".") or "split.apk" for apk in apks]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{index}_{name}" for index, name in enumerate(names)]
+
+
+def _progress_within(progress: Progress, before: int, total: int, sent: int, _size: int) -> None:
+    progress(before + sent, total)
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 def _check_install_output(output: str) -> None:

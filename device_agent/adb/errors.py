@@ -114,5 +114,8 @@ class InstallFailed(base.DeviceProblem):
         match = _FAILURE.search(output)
         if match:
             return cls(match.group("code"), (match.group("detail") or "").strip()[:300])
-        first_line = next((line.strip() for line in output.splitlines() if line.strip()), "no output")
-        return cls("INSTALL_FAILED_UNKNOWN", first_line[:300])
+        lines = [line.strip() for line in output.splitlines() if line.strip()] or ["no output"]
+        # `cmd package` reports a Java exception as "Exception occurred while executing 'VERB':" and then the exception
+        # (an install-write the phone has no room for): the second line is the one that says what happened
+        detail = " ".join(lines[:2]) if lines[0].startswith("Exception occurred while executing") else lines[0]
+        return cls("INSTALL_FAILED_UNKNOWN", detail[:300])

@@ -10,19 +10,16 @@ INSTALL_FAILED_INVALID_APK with Android's own sentence. The committed set then m
 
 from __future__ import annotations
 
-import io
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
-from xml.etree import ElementTree
 
 from device_agent.simulator.packages import InstalledPackage, default_apk_path
 
 if TYPE_CHECKING:
-    from phonegate.core.apk import ApkInfo
     from device_agent.simulator.phone import VirtualPhone
+    from phonegate.core.apk import ApkInfo
 
 STAGED_SINGLE = "/data/app/vmdl.tmp/base.apk"
 MAX_SESSIONS = 50  # PackageInstallerService refuses more open sessions per installer (too many is a leak)
@@ -33,6 +30,10 @@ class InstallRefused(Exception):
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(f"Failure [{code}: {detail}]")
+
+
+class OutOfSpace(Exception):
+    """No room on /data for what install-write is about to stage (Android: java.io.IOException)."""
 
 
 class NoSuchSession(Exception):
@@ -77,6 +78,15 @@ class PackageInstaller:
 
     def write(self, session_id: int, name: str, data: bytes) -> None:
         self._session(session_id).files[name] = data
+
+    def allocate(self, session_id: int, name: str, size: int) -> None:
+        """install-write -S SIZE reserves the space first (openWriteInternal: freeStorage, then posix_fallocate);
+        a phone without it refuses that file with PackageManagerService.freeStorage's IOException."""
+        self._session(session_id)
+        staged = sum(len(data) for sid, s in self.sessions.items() for n, data in s.files.items()
+                     if not (sid == session_id and n == name))
+        if staged + size > self.phone.profile.storage_free_mb * 1024 * 1024:
+            raise OutOfSpace(f"Failed to free {size} on storage device at /data")
 
     def abandon(self, session_id: int) -> None:
         self._session(session_id)
@@ -160,7 +170,7 @@ def _check_set(session: InstallSession) -> tuple[ApkInfo, list[str]]:
     for name, data in session.files.items():
         tag = session.staged_path(name)
         apk = _read_apk(data, tag)
-        split = split_name(data)
+        split = apk.split_name
         if split in seen:
             # Java prints the base's missing split name as null
             raise InstallRefused("INSTALL_FAILED_INVALID_APK", f"Split {split or 'null'} was defined multiple times")
@@ -181,14 +191,3 @@ def _check_set(session: InstallSession) -> tuple[ApkInfo, list[str]]:
         raise InstallRefused("INSTALL_FAILED_INVALID_APK", "Full install must include a base package")
     return base, splits
 
-
-def split_name(data: bytes) -> str | None:
-    """The manifest's `split` attribute: None for a base APK. Read through phonegate.core.apk's guarded decoder (it
-    undoes apkInspector's logging set-up); ApkInfo does not carry the split name. Call only on a readable APK."""
-    from phonegate.core.apk import _import_manifest_decoder
-
-    try:
-        manifest = _import_manifest_decoder()(io.BytesIO(zipfile.ZipFile(io.BytesIO(data)).read("AndroidManifest.xml")))
-        return ElementTree.fromstring(manifest).get("split") or None
-    except Exception:  # inspect_apk_bytes has read this manifest already; anything odd means "no split name"
-        return None

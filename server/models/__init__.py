@@ -1,7 +1,7 @@
 """PhoneGate's data model. Import models from here; every module is imported so Alembic sees all tables."""
 
 from server.models.audit import GENESIS_HASH, AuditEntry
-from server.models.catalogue import CatalogueApp, Installation, InstallGrant
+from server.models.catalogue import CatalogueApp, CatalogueAppFile, Installation, InstallGrant
 from server.models.compliance import (
     ComplianceDaily,
     ComplianceResult,
@@ -68,6 +68,7 @@ __all__ = [
     "AuditEntry",
     "BroadcastDesignation",
     "CatalogueApp",
+    "CatalogueAppFile",
     "ComplianceDaily",
     "ComplianceRulesVersion",
     "ComplianceResult",

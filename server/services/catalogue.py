@@ -2,7 +2,11 @@
 
 An APK is accepted only if its signatures verify (phonegate.core.apk.inspect_apk), its package is allowed for the
 role (WhatsApp for individual phones; WhatsApp or WhatsApp Business for the Broadcast phone, from settings), and
-every signer certificate is pinned for that package. Accepted files are kept as instance/catalogue/<sha256>.apk.
+every signer certificate is pinned for that package. An APK set (a base and its splits, as the stores ship WhatsApp
+Business) is accepted the same way once it verifies as one set (phonegate.core.apk.apk_set: one base, each split
+once, every file with the base's package, versionCode and signers); the pins are checked on the base, and every
+split has the base's signers. Accepted files are kept as instance/catalogue/<file sha256>.apk; a set is nothing
+stored until every file has passed.
 
 Default pins (SHA-256 of the DER signing certificate, what `apksigner verify --print-certs` prints):
 
@@ -33,16 +37,17 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from phonegate.core.apk import ApkInvalid, inspect_apk
+from phonegate.core.apk import ApkInvalid
+from phonegate.core.apk.apk_set import inspect_apk_set
 from phonegate.core.files import private_folder
 from phonegate.core.text import printable
-from server.models import CatalogueApp, DeviceRole, Role
+from server.models import CatalogueApp, CatalogueAppFile, DeviceRole, Role
 from server.services import audit
 from server.services.actor import Actor
 from server.services.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
@@ -50,6 +55,9 @@ from server.services.refusals import refuse
 from server.settings import current_settings
 
 CATALOGUE_DIR = "catalogue"
+# Containers of APKs (bundletool, APKMirror, APKPure, and the unsigned upload format): an APK set is accepted only as
+# its own APK files, each of which is verified; a container adds a second, unverified layer for no gain.
+BUNDLE_SUFFIXES = (".apks", ".xapk", ".apkm", ".aab")
 
 
 def signer_pins() -> Mapping[str, tuple[str, ...]]:
@@ -64,8 +72,15 @@ def catalogue_dir() -> Path:
     return current_settings().instance_path / CATALOGUE_DIR
 
 
-def apk_path(app: CatalogueApp) -> Path:
+def apk_path(app: CatalogueApp | CatalogueAppFile) -> Path:
     return catalogue_dir() / app.filename
+
+
+def get_file(app: CatalogueApp, file_sha256: str) -> CatalogueAppFile:
+    for item in app.files:
+        if item.sha256 == (file_sha256 or "").lower():
+            return item
+    raise NotFound("That catalogue app has no file with that SHA-256.")
 
 
 def check_apk_allowed(package: str, signers: list[str], role: str) -> str | None:
@@ -83,52 +98,71 @@ def check_apk_allowed(package: str, signers: list[str], role: str) -> str | None
     return None
 
 
-def add_app(session: Session, source: Path, role: str, actor: Actor) -> tuple[CatalogueApp, bool]:
-    """Verify the APK at `source` and add it to the catalogue. Returns (app, created); re-adding the same file is a no-op."""
+def add_app(session: Session, sources: Path | Sequence[Path], role: str, actor: Actor) -> tuple[CatalogueApp, bool]:
+    """Verify one APK, or an APK set (a base and its splits, given as separate files), and add it to the catalogue.
+    Returns (app, created); re-adding the same file or set is a no-op."""
     action = "catalogue.add_refused"
     if actor.user is not None and actor.user.role != Role.ADMIN.value:
         raise refuse(session, actor, action, Forbidden("Only an administrator can add apps to the catalogue."))
     if role not in {r.value for r in DeviceRole}:
         raise InvalidInput("Unknown role.", errors={"role": ["Choose individual or broadcast."]})
-    source = Path(source)
-    if not source.is_file():
-        raise InvalidInput(f"No APK file at {source}.", errors={"apk": ["The file does not exist."]})
-    with source.open("rb") as handle:
-        if handle.read(4) != b"PK\x03\x04":  # not even a ZIP: a wrong path, not a forged APK
-            raise InvalidInput(f"{source.name} is not an APK file.", errors={"apk": ["Not an APK (ZIP) file."]})
+    paths = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    if not paths:
+        raise InvalidInput("Give the APK file (and, for an APK set, its split APKs).", errors={"apk": ["No file given."]})
+    for source in paths:
+        _check_is_apk_file(source)
     try:
-        info = inspect_apk(source)
+        apk_set = inspect_apk_set(paths)
     except ApkInvalid as exc:
         raise refuse(session, actor, action, PolicyRefused(f"The APK failed verification: {exc}"),
-                     details={"file_sha256": _sha256_file(source)}) from None
+                     details={"file_sha256": [_sha256_file(p) for p in paths]} if len(paths) > 1
+                     else {"file_sha256": _sha256_file(paths[0])}) from None
 
+    info = apk_set.base
     signers = [s.lower() for s in info.signer_sha256]
     problem = check_apk_allowed(info.package, signers, role)
     if problem is not None:
         raise refuse(session, actor, action, PolicyRefused(problem),
-                     details={"package": info.package, "version_code": info.version_code, "signers": signers, "sha256": info.sha256})
+                     details={"package": info.package, "version_code": info.version_code, "signers": signers, "sha256": apk_set.sha256})
 
-    existing = session.scalar(select(CatalogueApp).where(CatalogueApp.sha256 == info.sha256))
+    existing = session.scalar(select(CatalogueApp).where(CatalogueApp.sha256 == apk_set.sha256))
     if existing is not None:
         if existing.role != role:
             raise Conflict(f"This APK is already in the catalogue for {existing.role} phones.")
-        _store(source, info.sha256)  # restores the file if someone deleted it from the instance folder
+        for item in apk_set.files:  # restores a file if someone deleted it from the instance folder
+            _store(item.path, item.info.sha256)
         return existing, False
 
-    filename = _store(source, info.sha256)
+    stored = [_store(item.path, item.info.sha256) for item in apk_set.files]
     app = CatalogueApp(
         # The version name is the APK's own text: stored with its control characters escaped, like phone facts.
         package=info.package, version_code=info.version_code,
         version_name=printable(info.version_name) if info.version_name is not None else None, min_sdk=info.min_sdk,
-        signer_sha256=signers[0], sha256=info.sha256, size=info.size, role=role, filename=filename,
+        signer_sha256=signers[0], sha256=apk_set.sha256, size=apk_set.size, role=role, filename=stored[0],
         active=True, added_by_id=actor.user.id if actor.user else None,
+        files=[CatalogueAppFile(position=index, name=item.name, split_name=item.info.split_name, sha256=item.info.sha256,
+                                size=item.info.size, filename=filename)
+               for index, (item, filename) in enumerate(zip(apk_set.files, stored, strict=True))],
     )
     session.add(app)
     session.flush()
-    audit.record(session, actor, "catalogue.app_added", target=app, details={
-        "package": app.package, "version_code": app.version_code, "sha256": app.sha256, "role": role, "signer_sha256": app.signer_sha256,
-    })
+    details = {"package": app.package, "version_code": app.version_code, "sha256": app.sha256, "role": role,
+               "signer_sha256": app.signer_sha256}
+    if len(apk_set.files) > 1:
+        details["files"] = [{"name": f.name, "sha256": f.sha256} for f in app.files]
+    audit.record(session, actor, "catalogue.app_added", target=app, details=details)
     return app, True
+
+
+def _check_is_apk_file(source: Path) -> None:
+    if not source.is_file():
+        raise InvalidInput(f"No APK file at {source}.", errors={"apk": ["The file does not exist."]})
+    if source.suffix.lower() in BUNDLE_SUFFIXES:
+        raise InvalidInput(f"{source.name} is an app bundle ({source.suffix}), not an APK. Unpack it and give the base APK "
+                           "and its split APKs as separate files.", errors={"apk": ["Bundles (.apks, .xapk, .apkm, .aab) are not accepted."]})
+    with source.open("rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # not even a ZIP: a wrong path, not a forged APK
+            raise InvalidInput(f"{source.name} is not an APK file.", errors={"apk": ["Not an APK (ZIP) file."]})
 
 
 def _store(source: Path, sha256: str) -> str:

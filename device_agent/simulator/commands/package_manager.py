@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from device_agent.simulator.commands.table import CommandTable, Result, fail, no_such_service, ok
-from device_agent.simulator.installer import InstallRefused, NoSuchSession
+from device_agent.simulator.installer import InstallRefused, NoSuchSession, OutOfSpace
 
 if TYPE_CHECKING:
     from device_agent.simulator.phone import VirtualPhone
@@ -97,6 +97,13 @@ def register(table: CommandTable, phone: VirtualPhone) -> None:
             return exception("install-write", f'java.lang.NumberFormatException: For input string: "{session_text}"')
         if name in ("", ".", "..") or "/" in name or "\0" in name:  # FileUtils.isValidExtFilename
             return exception("install-write", f"java.lang.IllegalArgumentException: Invalid name: {name}")
+        try:
+            if size_text is not None:
+                phone.installer.allocate(int(session_text), name, int(size_text))
+        except NoSuchSession as missing:
+            return exception("install-write", f"java.lang.SecurityException: {missing}")
+        except OutOfSpace as full:
+            return exception("install-write", f"java.io.IOException: {full}")
         if source == "-":
             data = stdin
         else:

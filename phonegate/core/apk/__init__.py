@@ -53,6 +53,7 @@ class ApkInfo:
     size: int
     target_sdk: int | None = None
     certificates: list[bytes] = field(default_factory=list, repr=False)  # signer certificates, DER
+    split_name: str | None = None  # the manifest's `split` attribute (e.g. "config.arm64_v8a"); None for a base APK
 
 
 def inspect_apk(path: str | Path) -> ApkInfo:
@@ -83,7 +84,7 @@ def _inspect(data: bytes) -> ApkInfo:
         raise ApkInvalid("The APK has two entries with the same name; Android refuses such files.")
     if "AndroidManifest.xml" not in names:
         raise ApkInvalid("The file is not an APK: it has no AndroidManifest.xml.")
-    package, version_code, version_name, min_sdk, target_sdk = _read_manifest(archive)
+    package, version_code, version_name, min_sdk, target_sdk, split_name = _read_manifest(archive)
     certificates, schemes = _verify_signatures(data, archive)
     if target_sdk is not None and target_sdk >= 30 and not schemes & {"v2", "v3"}:
         # Android 11 refuses these, and so does apksigner: a v1 signature leaves parts of the file unprotected
@@ -92,6 +93,7 @@ def _inspect(data: bytes) -> ApkInfo:
         package=package, version_code=version_code, version_name=version_name, min_sdk=min_sdk,
         signer_sha256=[hashlib.sha256(cert).hexdigest() for cert in certificates], schemes=schemes,
         sha256=hashlib.sha256(data).hexdigest(), size=len(data), target_sdk=target_sdk, certificates=certificates,
+        split_name=split_name,
     )
 
 
@@ -110,7 +112,7 @@ def _import_manifest_decoder():
     return get_manifest
 
 
-def _read_manifest(archive: BoundedArchive) -> tuple[str, int, str | None, int | None, int | None]:
+def _read_manifest(archive: BoundedArchive) -> tuple[str, int, str | None, int | None, int | None, str | None]:
     get_manifest = _import_manifest_decoder()
 
     try:
@@ -133,7 +135,10 @@ def _read_manifest(archive: BoundedArchive) -> tuple[str, int, str | None, int |
     uses_sdk = root.find("uses-sdk")
     min_sdk = _int(uses_sdk.get(ANDROID_NS + "minSdkVersion")) if uses_sdk is not None else None
     target_sdk = _int(uses_sdk.get(ANDROID_NS + "targetSdkVersion")) if uses_sdk is not None else None
-    return package, version_code, root.get(ANDROID_NS + "versionName"), min_sdk if uses_sdk is not None else 1, target_sdk
+    # `split` has no namespace, as aapt writes it and as Android's parser reads it (ApkLite.splitName)
+    split_name = root.get("split") or None
+    return (package, version_code, root.get(ANDROID_NS + "versionName"), min_sdk if uses_sdk is not None else 1, target_sdk,
+            split_name)
 
 
 def _int(value: str | None) -> int | None:

@@ -42,22 +42,27 @@ def catalogue_page():
 def catalogue_add():
     errors = FormErrors()
     role = request.form.get("role", "")
-    upload = request.files.get("apk")
+    uploads = [upload for upload in request.files.getlist("apk") if upload.filename]
     if role not in ROLES:
         errors.add("role", "Select whether the app is for individual phones or the Broadcast phone")
-    if upload is None or not upload.filename:
+    if not uploads:
         errors.add("apk", "Select the APK file to upload")
     if errors:
         return _render(errors, request.form, status=400)
 
-    # The upload is kept in the instance folder only while it is checked; the service copies accepted files.
-    # It keeps its (sanitised) name so that the service's messages name the file the admin chose.
+    # Uploads are kept in the instance folder only while they are checked; the service copies accepted files.
+    # Each keeps its (sanitised) name so that the service's messages name the file the admin chose; a folder per
+    # file, so two files with one name stay two files.
     upload_root = private_folder(Path(current_settings().instance_path) / "uploads")
     with tempfile.TemporaryDirectory(dir=upload_root) as folder:
-        path = Path(folder) / (secure_filename(upload.filename) or "upload.apk")
-        upload.save(path)
+        paths = []
+        for index, upload in enumerate(uploads):
+            path = Path(folder) / str(index) / (secure_filename(upload.filename) or "upload.apk")
+            path.parent.mkdir()
+            upload.save(path)
+            paths.append(path)
         try:
-            app, created = catalogue.add_app(db.session, path, role, Actor.for_user(current_user()))
+            app, created = catalogue.add_app(db.session, paths, role, Actor.for_user(current_user()))
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
