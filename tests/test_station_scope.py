@@ -18,6 +18,7 @@ STATION_MAY = {
     ("GET", "/api/v1/devices/<string:serial>/install-status"),
     ("GET", "/api/v1/catalogue"),
     ("GET", "/api/v1/catalogue/<string:sha256>/apk"),
+    ("GET", "/api/v1/catalogue/<string:sha256>/files/<string:file_sha256>"),  # each file of an APK set
     ("POST", "/api/v1/grants"),
     ("POST", "/api/v1/installations"),
     ("POST", "/api/v1/unauthorised-installs"),
