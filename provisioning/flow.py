@@ -173,7 +173,7 @@ class _Run:
         registration["adb_endpoint"] = None if self.endpoint.startswith(("usb", "adb:")) else self.endpoint
         registered = await self.call(self.client.register_device, registration)
         self.say("register", "registered with the server")
-        if registered["state"] not in HOLDS_APPROVAL and registered["state"] != "suspended":
+        if registered["state"] not in ENROLLED:
             # A phone that already holds approval is checked after the install (the first check) instead: before,
             # its approved app would read as an unapproved one.
             await self._check_and_send("precheck", facts, registered["state"], approved_apps=())

@@ -19,6 +19,21 @@ from server.commands.actor import acting_user_option, command_actor
 REASON_HELP = "Why (kept with the action, shown on the phone's page)."
 
 
+def _registered_phone(session, serial: str):  # type: ignore[no-untyped-def]
+    """The phone SERIAL names (devices.get_by_serial), or exit 2 with where to find the serial."""
+    from server.services import devices
+    from server.services.errors import NotFound
+
+    serial = serial.strip()
+    try:
+        if serial:
+            return devices.get_by_serial(session, serial)
+    except NotFound:
+        pass
+    raise NotFound(f"No phone with the serial {serial or '(blank)'} is registered (the serial is the one "
+                   "on the phone's page or in `adb devices`); nothing was changed.")
+
+
 @click.group()
 def device() -> None:
     """Act on one phone: retire it, reinstate it, report it lost or stolen, mark it a lab or dock phone."""
@@ -37,7 +52,7 @@ def retire(serial: str, reason: str, acting_as: str | None) -> None:
         with unit_of_work(db.session) as session:
             actor = command_actor(session, acting_as)
             phone_actions.clean_reason(reason)  # bad input before looking anything up
-            phone = phone_actions.phone_by_serial(session, serial)
+            phone = _registered_phone(session, serial)
             phone_actions.retire(session, phone, actor, reason=reason)
         click.echo(printable(f"Retired {phone.serial}."))
 
@@ -55,7 +70,7 @@ def reinstate(serial: str, reason: str, acting_as: str | None) -> None:
         with unit_of_work(db.session) as session:
             actor = command_actor(session, acting_as)
             phone_actions.clean_reason(reason)
-            phone = phone_actions.phone_by_serial(session, serial)
+            phone = _registered_phone(session, serial)
             phone_actions.reinstate(session, phone, actor, reason=reason)
         click.echo(printable(f"Reinstated {phone.serial}: it is {phone.state} again. "
                              "Run `phonegate provision` to install the app."))
@@ -75,7 +90,7 @@ def report_lost(serial: str, reason: str, acting_as: str | None) -> None:
         with unit_of_work(db.session) as session:
             actor = command_actor(session, acting_as)
             phone_actions.clean_reason(reason)
-            phone = phone_actions.phone_by_serial(session, serial)
+            phone = _registered_phone(session, serial)
             incident = phone_actions.report_lost(session, phone, actor, current_settings(), reason=reason)
         suspended = " Its approval is suspended." if incident.phone_suspended else ""
         click.echo(printable(f"Reported {phone.serial} lost or stolen: incident {incident.reference}.{suspended}"))
@@ -88,21 +103,14 @@ def report_lost(serial: str, reason: str, acting_as: str | None) -> None:
 @acting_user_option
 def mark_lab(serial: str, reason: str, unmark: bool, acting_as: str | None) -> None:
     """Register phone SERIAL as a lab or dock phone (ADB over the network allowed), or with --unmark undo that."""
-    from sqlalchemy import select
-
     from server.extensions import db
-    from server.models import Device
     from server.services import devices, unit_of_work
-    from server.services.errors import NotFound
 
     serial = serial.strip()
     with command_app():
         with unit_of_work(db.session) as session:
             actor = command_actor(session, acting_as)
-            phone = session.scalar(select(Device).where(Device.serial == serial)) if serial else None
-            if phone is None:
-                raise NotFound(f"No phone with the serial {serial or '(blank)'} is registered (the serial is the one "
-                               "on the phone's page or in `adb devices`); nothing was changed.")
+            phone = _registered_phone(session, serial)
             changed = devices.set_lab_phone(session, phone, not unmark, actor, reason=reason)
 
     what = "a work phone again (no_network_adb applies)" if unmark else "a lab or dock phone (no_network_adb does not apply)"

@@ -141,12 +141,17 @@ def current_holder(device: Device) -> str | None:
     Children's Rights"), or None when it belongs to nobody yet (registered, waiting, rejected)."""
     if device.state not in ENROLLED:
         return None
-    if device.role == DeviceRole.BROADCAST.value and device.service is not None:
-        return f"the Broadcast phone of {device.service.name}"
-    if device.staff_member is not None:
-        team = f" ({device.staff_member.team.name})" if device.staff_member.team is not None else ""
-        return f"{device.staff_member.name}{team}"
-    return None
+    words = holder_in_words(device.role, device.staff_member, device.service)
+    if words is not None and device.role != DeviceRole.BROADCAST.value and device.staff_member.team is not None:
+        words += f" ({device.staff_member.team.name})"
+    return words
+
+
+def holder_in_words(role: str | None, staff_member: StaffMember | None, service: Service | None) -> str | None:
+    """A holder as the pages and messages name it: the staff member, or a service's Broadcast phone."""
+    if role == DeviceRole.BROADCAST.value and service is not None:
+        return f"the Broadcast phone of {service.name}"
+    return staff_member.name if staff_member is not None else None
 
 
 def _same_holder(device: Device, staff_member: StaffMember | None, broadcast_service: Service | None) -> bool:

@@ -46,18 +46,12 @@ from server.models import (
 from server.services import access, audit, broadcast, incidents, lifecycle, precheck
 from server.services.actor import COMMAND_LINE_PREFIX, Actor
 from server.services.compliance.server_rules import KNOWN_RULES
-from server.services.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
+from server.services.errors import Conflict, Forbidden, InvalidInput, PolicyRefused
 from server.services.refusals import refuse
 from server.settings import Settings
 
 REASON_MAX = 1000
 REINSTATED_TO = DeviceState.APPROVED  # see the module docstring: a suspended phone fit to return carries no app
-
-def _blocking_failures(session: Session, device: Device) -> list[str]:
-    """The rules that block approval and fail in the phone's latest facts (precheck.py: one definition for the
-    gate and for reinstating), as rule ids."""
-    return [fact.rule for fact in precheck.blocking_failures(session, device)]
-
 
 def rule_title(rule: str) -> str:
     spec = KNOWN_RULES.get(rule)
@@ -66,7 +60,7 @@ def rule_title(rule: str) -> str:
 
 def blocking_titles(session: Session, device: Device) -> list[str]:
     """What stops `device` being reinstated now, by rule title (empty: nothing blocks)."""
-    return [rule_title(rule) for rule in _blocking_failures(session, device)]
+    return [fact.title for fact in precheck.blocking_failures(session, device)]
 
 
 def clean_reason(reason: str | None) -> str:
@@ -76,13 +70,6 @@ def clean_reason(reason: str | None) -> str:
     if len(reason) > REASON_MAX:
         raise InvalidInput("The reason is too long.", errors={"reason": [f"Keep the reason under {REASON_MAX} characters"]})
     return reason
-
-
-def phone_by_serial(session: Session, serial: str) -> Device:
-    device = session.scalar(select(Device).where(Device.serial == (serial or "").strip()))
-    if device is None:
-        raise NotFound("No phone has that serial number; nothing was changed.")
-    return device
 
 
 def check_allowed(session: Session, actor: Actor, device: Device, action: str) -> None:
@@ -176,12 +163,12 @@ def reinstate(session: Session, device: Device, actor: Actor, *, reason: str | N
             f"Only a suspended phone can be reinstated; this one is {device.state.replace('_', ' ')}. "
             "Nothing was changed."), target=device, details={"state": device.state})
     _check_unchanged(session, actor, device, "reinstate", expected_state)
-    failing = _blocking_failures(session, device)
+    failing = precheck.blocking_failures(session, device)
     if failing:
-        titles = "; ".join(rule_title(rule) for rule in failing)
+        titles = "; ".join(fact.title for fact in failing)
         raise refuse(session, actor, "device.reinstate_refused", PolicyRefused(
             f"This phone cannot be reinstated while these rules fail: {titles}. IT must fix the phone and check it "
-            "again; nothing was changed."), target=device, details={"failing_rules": failing})
+            "again; nothing was changed."), target=device, details={"failing_rules": [fact.rule for fact in failing]})
     lifecycle.transition(session, device, REINSTATED_TO, actor, reason="reinstated on a person's request")
     entry = _record(session, device, actor, "reinstated", DeviceState.SUSPENDED.value, reason)
     audit.record(session, actor, "device.reinstated", target=device,

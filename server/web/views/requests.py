@@ -20,6 +20,7 @@ from server.extensions import db
 from server.models import BroadcastDesignation, DeviceRole, EnrolmentRequest, EnrolmentStatus, utcnow
 from server.services import access, broadcast, decisions, precheck, training
 from server.services.actor import Actor
+from server.services.enrolment import holder_in_words
 from server.services.errors import Forbidden, InvalidInput, PolicyRefused, ServiceError
 from server.services.policy import current_policy
 from server.web import statements
@@ -110,9 +111,8 @@ def _previous_holder(enrolment: EnrolmentRequest) -> str | None:
     """Who a reassigned phone is moving from, in words."""
     if not enrolment.is_reassignment:
         return None
-    if enrolment.previous_role == DeviceRole.BROADCAST.value and enrolment.previous_service is not None:
-        return f"the Broadcast phone of {enrolment.previous_service.name}"
-    return enrolment.previous_staff_member.name if enrolment.previous_staff_member is not None else "its previous holder"
+    return holder_in_words(enrolment.previous_role, enrolment.previous_staff_member,
+                           enrolment.previous_service) or "its previous holder"
 
 
 def _render_request(enrolment: EnrolmentRequest, errors: FormErrors, form, status: int = 200):
